@@ -1,0 +1,96 @@
+// The one place that talks to EC2: a client per region (made on first use), adaptive retries,
+// pacing per region and kind of call, pagination, dry runs, and errors that say where and on what.
+import { EC2Client } from '@aws-sdk/client-ec2'
+import { AwsError, hasCode } from './errors.ts'
+import { EC2_BUCKETS, kindOf, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
+
+export interface Ec2Options {
+  /** Attempts per call, first included. Adaptive retry rides out throttling with backoff. */
+  maxAttempts?: number
+  buckets?: Readonly<Record<CallKind, BucketShape>>
+  /** Tests pass a factory to observe or stub the SDK client. */
+  makeClient?: (region: string) => EC2Client
+}
+
+/** Counts of calls sent, per operation, for the log and the benchmark. */
+export type CallCounts = Map<string, number>
+
+export class Ec2 {
+  readonly counts: CallCounts = new Map()
+  private readonly clients = new Map<string, EC2Client>()
+  private readonly buckets = new Map<string, TokenBucket>()
+  private readonly options: Ec2Options
+
+  constructor(options: Ec2Options = {}) {
+    this.options = options
+  }
+
+  /**
+   * Sends one call. `operation` is EC2's action name (it picks the pacing bucket and names the IAM
+   * permission in errors); `resource` says what the call is about, for the error message.
+   */
+  async call<Output>(region: string, operation: string, resource: string, send: (client: EC2Client) => Promise<Output>): Promise<Output> {
+    await this.bucket(region, kindOf(operation)).take()
+    this.counts.set(operation, (this.counts.get(operation) ?? 0) + 1)
+    try {
+      return await send(this.client(region))
+    } catch (error) {
+      throw new AwsError(operation, region, resource, error)
+    }
+  }
+
+  /**
+   * Sends a changing call with EC2's DryRun flag: EC2 answers DryRunOperation when the call would
+   * have been allowed, and UnauthorizedOperation when the permission is missing.
+   */
+  async check(region: string, operation: string, resource: string, send: (client: EC2Client) => Promise<unknown>): Promise<void> {
+    try {
+      await this.call(region, operation, resource, send)
+    } catch (error) {
+      if (hasCode(error, 'DryRunOperation')) return
+      throw error
+    }
+    throw new Error(`${operation} in ${region} for ${resource} ignored DryRun and ran: the endpoint does not honour EC2 dry runs`)
+  }
+
+  /** Every page of a paginated describe, following NextToken until EC2 stops returning one. */
+  async *pages<Page extends { NextToken?: string | undefined }>(
+    region: string,
+    operation: string,
+    resource: string,
+    send: (client: EC2Client, nextToken: string | undefined) => Promise<Page>
+  ): AsyncGenerator<Page> {
+    let nextToken: string | undefined
+    do {
+      const page: Page = await this.call(region, operation, resource, (client) => send(client, nextToken))
+      yield page
+      nextToken = page.NextToken || undefined
+    } while (nextToken !== undefined)
+  }
+
+  /** Closes every client's sockets so the process can exit promptly. */
+  destroy(): void {
+    for (const client of this.clients.values()) client.destroy()
+    this.clients.clear()
+  }
+
+  private client(region: string): EC2Client {
+    let client = this.clients.get(region)
+    if (!client) {
+      // The SDK's default chain supplies credentials and honours AWS_ENDPOINT_URL(_EC2).
+      client = this.options.makeClient?.(region) ?? new EC2Client({ region, retryMode: 'adaptive', maxAttempts: this.options.maxAttempts ?? 12 })
+      this.clients.set(region, client)
+    }
+    return client
+  }
+
+  private bucket(region: string, kind: CallKind): TokenBucket {
+    const key = `${region} ${kind}`
+    let bucket = this.buckets.get(key)
+    if (!bucket) {
+      bucket = new TokenBucket((this.options.buckets ?? EC2_BUCKETS)[kind])
+      this.buckets.set(key, bucket)
+    }
+    return bucket
+  }
+}

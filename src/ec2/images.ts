@@ -1,0 +1,178 @@
+// Image and snapshot calls, in the user's words. Describes are batched: one call serves every
+// image of a region.
+import {
+  CopyImageCommand,
+  CreateImageCommand,
+  CreateTagsCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  type Image as SdkImage,
+  type Tag
+} from '@aws-sdk/client-ec2'
+import type { Tags } from '../parse.ts'
+import type { Ec2 } from './client.ts'
+import { hasCode } from './errors.ts'
+
+export type ImageState = 'pending' | 'available' | 'failed' | 'invalid' | 'deregistered' | 'transient' | 'error' | 'disabled'
+
+export interface ImageInfo {
+  imageId: string
+  name: string
+  description: string
+  state: ImageState
+  /** AWS's reason when an image failed. */
+  stateReason?: string
+  snapshotIds: string[]
+  tags: Map<string, string>
+  creationDate: string
+  encrypted: boolean
+}
+
+// EC2 accepts up to 200 values in one filter.
+const FILTER_VALUES = 200
+
+/**
+ * The images of one region by id. A filter (not ImageIds) is used so that an image EC2 does not
+ * list yet — new images can lag behind CreateImage — is simply absent instead of failing the call.
+ */
+export async function describeImages(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<ImageInfo[]> {
+  const found: ImageInfo[] = []
+  for (let at = 0; at < imageIds.length; at += FILTER_VALUES) {
+    const batch = imageIds.slice(at, at + FILTER_VALUES)
+    const pages = ec2.pages(region, 'DescribeImages', batch.join(', '), (client, NextToken) =>
+      client.send(new DescribeImagesCommand({ Filters: [{ Name: 'image-id', Values: batch }], IncludeDeprecated: true, NextToken }))
+    )
+    for await (const page of pages) found.push(...(page.Images ?? []).map(toImageInfo))
+  }
+  return found
+}
+
+/** This account's image with exactly this name in the region, if any (names are unique per region). */
+export async function findOwnImageByName(ec2: Ec2, region: string, name: string): Promise<ImageInfo | undefined> {
+  const pages = ec2.pages(region, 'DescribeImages', `name ${name}`, (client, NextToken) =>
+    client.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }], IncludeDeprecated: true, NextToken }))
+  )
+  for await (const page of pages) {
+    const image = (page.Images ?? []).find((candidate) => candidate.Name === name)
+    if (image) return toImageInfo(image)
+  }
+  return undefined
+}
+
+export interface NewImage {
+  instanceId: string
+  name: string
+  description: string
+  noReboot: boolean
+  tags: Tags
+}
+
+export function createImageInput(image: NewImage) {
+  return {
+    InstanceId: image.instanceId,
+    Name: image.name,
+    ...(image.description !== '' && { Description: image.description }),
+    NoReboot: image.noReboot,
+    TagSpecifications: tagsAtCreation(image.tags)
+  }
+}
+
+export async function createImage(ec2: Ec2, region: string, image: NewImage): Promise<string> {
+  const result = await ec2.call(region, 'CreateImage', `instance ${image.instanceId} (image ${image.name})`, (client) =>
+    client.send(new CreateImageCommand(createImageInput(image)))
+  )
+  return required(result.ImageId, 'CreateImage', region)
+}
+
+export interface ImageCopy {
+  sourceRegion: string
+  sourceImageId: string
+  name: string
+  description: string
+  /** Same token, same copy: EC2 answers a repeated request with the first copy's id. */
+  clientToken: string
+  encrypted: boolean
+  kmsKeyId?: string | undefined
+  tags: Tags
+}
+
+export function copyImageInput(copy: ImageCopy) {
+  return {
+    SourceRegion: copy.sourceRegion,
+    SourceImageId: copy.sourceImageId,
+    Name: copy.name,
+    ...(copy.description !== '' && { Description: copy.description }),
+    ClientToken: copy.clientToken,
+    ...(copy.encrypted && { Encrypted: true }),
+    ...(copy.kmsKeyId !== undefined && { KmsKeyId: copy.kmsKeyId }),
+    TagSpecifications: tagsAtCreation(copy.tags)
+  }
+}
+
+export async function copyImage(ec2: Ec2, region: string, copy: ImageCopy): Promise<string> {
+  const result = await ec2.call(region, 'CopyImage', `image ${copy.sourceImageId} from ${copy.sourceRegion}`, (client) =>
+    client.send(new CopyImageCommand(copyImageInput(copy)))
+  )
+  return required(result.ImageId, 'CopyImage', region)
+}
+
+// CreateTags takes many resources at once; EC2 documents no hard cap, so batches stay moderate.
+const TAG_BATCH = 500
+
+/** The same tags on many images and snapshots of a region, in as few calls as EC2 allows. */
+export async function tagResources(ec2: Ec2, region: string, resourceIds: readonly string[], tags: Tags): Promise<void> {
+  if (tags.size === 0 || resourceIds.length === 0) return
+  for (let at = 0; at < resourceIds.length; at += TAG_BATCH) {
+    const batch = resourceIds.slice(at, at + TAG_BATCH)
+    await ec2.call(region, 'CreateTags', batch.join(', '), (client) => client.send(new CreateTagsCommand({ Resources: batch, Tags: toTagList(tags) })))
+  }
+}
+
+/**
+ * Deregisters an image, with its snapshots when asked (DeleteAssociatedSnapshots). An image already
+ * gone — a retried call whose first reply was lost — counts as done.
+ */
+export async function deregisterImage(ec2: Ec2, region: string, imageId: string, deleteSnapshots: boolean): Promise<void> {
+  try {
+    await ec2.call(region, 'DeregisterImage', `image ${imageId}`, (client) =>
+      client.send(new DeregisterImageCommand({ ImageId: imageId, ...(deleteSnapshots && { DeleteAssociatedSnapshots: true }) }))
+    )
+  } catch (error) {
+    if (!hasCode(error, 'InvalidAMIID.Unavailable', 'InvalidAMIID.NotFound')) throw error
+  }
+}
+
+export function tagsAtCreation(tags: Tags) {
+  if (tags.size === 0) return undefined
+  const list = toTagList(tags)
+  return [
+    { ResourceType: 'image' as const, Tags: list },
+    { ResourceType: 'snapshot' as const, Tags: list }
+  ]
+}
+
+export function toTagList(tags: Tags): Tag[] {
+  return [...tags].map(([Key, Value]) => ({ Key, Value }))
+}
+
+function toImageInfo(image: SdkImage): ImageInfo {
+  const ebs = (image.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs ? [mapping.Ebs] : []))
+  const info: ImageInfo = {
+    imageId: image.ImageId ?? '',
+    name: image.Name ?? '',
+    description: image.Description ?? '',
+    state: (image.State ?? 'pending') as ImageState,
+    snapshotIds: ebs.flatMap((volume) => (volume.SnapshotId ? [volume.SnapshotId] : [])),
+    tags: new Map((image.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
+    creationDate: image.CreationDate ?? '',
+    encrypted: ebs.length > 0 && ebs.every((volume) => volume.Encrypted === true)
+  }
+  const reason = image.StateReason?.Message ?? image.StateReason?.Code
+  if (reason) info.stateReason = reason
+  return info
+}
+
+function required(id: string | undefined, operation: string, region: string): string {
+  if (!id) throw new Error(`${operation} in ${region} returned no image id`)
+  return id
+}

@@ -1,0 +1,59 @@
+// EC2 throttles each account per region with token buckets, one per kind of call. Pacing our own
+// calls to the same buckets means a large prune runs at the refill rate instead of bursting into
+// RequestLimitExceeded and leaning on retries.
+
+export interface BucketShape {
+  /** Tokens the bucket holds when full (the burst EC2 allows). */
+  capacity: number
+  /** Tokens added per second. */
+  refillPerSecond: number
+}
+
+/** EC2's documented defaults for an account (Amazon EC2 API reference, "Request throttling"). */
+export const EC2_BUCKETS: Readonly<Record<CallKind, BucketShape>> = {
+  describe: { capacity: 100, refillPerSecond: 20 },
+  change: { capacity: 200, refillPerSecond: 5 }
+}
+
+export type CallKind = 'describe' | 'change'
+
+export function kindOf(operation: string): CallKind {
+  return /^(Describe|Get|List)/.test(operation) ? 'describe' : 'change'
+}
+
+export class TokenBucket {
+  private tokens: number
+  private updated: number
+  private queue: Promise<void> = Promise.resolve()
+
+  private readonly shape: BucketShape
+  private readonly now: () => number
+
+  constructor(shape: BucketShape, now: () => number = Date.now) {
+    this.shape = shape
+    this.now = now
+    this.tokens = shape.capacity
+    this.updated = now()
+  }
+
+  /** Resolves when a token is taken; callers queue in order so none starves. */
+  take(): Promise<void> {
+    const turn = this.queue.then(() => this.waitForToken())
+    this.queue = turn
+    return turn
+  }
+
+  private async waitForToken(): Promise<void> {
+    for (;;) {
+      const now = this.now()
+      this.tokens = Math.min(this.shape.capacity, this.tokens + ((now - this.updated) / 1000) * this.shape.refillPerSecond)
+      this.updated = now
+      if (this.tokens >= 1) {
+        this.tokens -= 1
+        return
+      }
+      const waitMs = Math.ceil(((1 - this.tokens) / this.shape.refillPerSecond) * 1000)
+      await new Promise((resolve) => setTimeout(resolve, waitMs))
+    }
+  }
+}

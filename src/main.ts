@@ -1,0 +1,70 @@
+// Wires the action together: inputs → plan, the pipeline of modes, then outputs and the summary,
+// which are written whatever happened. The one place that reports failure to the runner.
+import * as core from '@actions/core'
+import { Ec2 } from './ec2/client.ts'
+import { errorMessage, StepError } from './errors.ts'
+import { readPlan, type InputName, type Plan } from './inputs.ts'
+import { runPipeline } from './pipeline.ts'
+import { currentRun, type Run } from './provenance.ts'
+import { Release } from './release.ts'
+import { outputsOf, summaryOf } from './report.ts'
+import { sleep, type Log } from './step.ts'
+
+const log: Log = {
+  info: (message) => core.info(message),
+  notice: (message) => core.notice(message),
+  warning: (message) => core.warning(message),
+  debug: (message) => core.debug(message)
+}
+
+const NO_RUN: Run = { repository: '', commit: '', runId: '', runAttempt: '', workflow: '', ref: '' }
+
+export async function run(): Promise<void> {
+  const cancel = onCancel()
+  const ec2 = new Ec2()
+  let plan: Plan | undefined
+  let release: Release | undefined
+  let failure: string | undefined
+  try {
+    plan = readPlan((name: InputName) => core.getInput(name))
+    release = new Release(plan.region)
+    const needsRun = plan.modes.has('build') || plan.modes.has('copy') || plan.modes.has('tag')
+    await runPipeline({ plan, ec2, release, log, run: needsRun ? await currentRun() : NO_RUN, signal: cancel.signal, sleep, now: Date.now })
+  } catch (error) {
+    failure = cancel.signal.aborted ? errorMessage(cancel.signal.reason) : errorMessage(error)
+    if (!(error instanceof StepError) && error instanceof Error && error.stack) core.debug(error.stack)
+  } finally {
+    ec2.destroy()
+  }
+  try {
+    if (release) await report(release, plan, failure)
+  } catch (error) {
+    failure ??= `Could not write the outputs or the job summary: ${errorMessage(error)}`
+  }
+  cancel.dispose()
+  if (failure !== undefined) core.setFailed(failure)
+}
+
+async function report(release: Release, plan: Plan | undefined, failure: string | undefined): Promise<void> {
+  for (const [name, value] of Object.entries(outputsOf(release))) core.setOutput(name, value)
+  // Nothing the action made goes unreported, even when there is no summary file (a local run).
+  for (const [region, removed] of release.removedFailed) core.info(`Removed in ${region}: ${removed.imageIds.join(', ')}`)
+  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryOf(release, plan, failure), true).write()
+}
+
+/** The runner cancels a job with SIGINT, then SIGTERM: stop waiting, report, exit non-zero. */
+function onCancel(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController()
+  const handler = (signal: NodeJS.Signals): void => {
+    controller.abort(new StepError(`The job was cancelled (${signal}); the outputs and the summary show what exists so far.`))
+  }
+  process.once('SIGINT', handler)
+  process.once('SIGTERM', handler)
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', handler)
+      process.off('SIGTERM', handler)
+    }
+  }
+}

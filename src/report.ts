@@ -1,0 +1,69 @@
+// The step's outputs and job summary, both drawn from the release state, in one place. They are
+// written whether the step succeeded or not, so a later job can resume or clean up.
+import type { Plan } from './inputs.ts'
+import type { Release, Retired } from './release.ts'
+
+export type Outputs = Record<'image-id' | 'image-name' | 'image-ids' | 'snapshot-ids' | 'pruned-image-ids' | 'pruned-snapshot-ids', string>
+
+export function outputsOf(release: Release): Outputs {
+  const regions = release.regions()
+  const source = release.source
+  return {
+    'image-id': source?.imageId ?? '',
+    'image-name': source?.name ?? '',
+    'image-ids': JSON.stringify(Object.fromEntries(regions.map((region) => [region, release.get(region)!.imageId]))),
+    'snapshot-ids': JSON.stringify(Object.fromEntries(regions.map((region) => [region, release.get(region)!.snapshotIds]))),
+    'pruned-image-ids': JSON.stringify(Object.fromEntries([...release.pruned].map(([region, retired]) => [region, retired.imageIds]))),
+    'pruned-snapshot-ids': JSON.stringify(Object.fromEntries([...release.pruned].map(([region, retired]) => [region, retired.snapshotIds])))
+  }
+}
+
+/** The job summary as Markdown: the images per region, what was removed, and the prune plan. */
+export function summaryOf(release: Release, plan: Plan | undefined, failure: string | undefined): string {
+  const lines: string[] = [`## AMI Pipeline${plan ? `: ${[...plan.modes].join(', ')}` : ''}${plan?.dryRun ? ' (dry run)' : ''}`, '']
+  if (failure !== undefined) lines.push(`> [!CAUTION]`, `> ${failure.replace(/\n/g, '\n> ')}`, '')
+  const images = release.regions().map((region) => release.get(region)!)
+  if (images.length > 0) {
+    lines.push('| Region | Image | Name | State | Origin | Snapshots |', '|---|---|---|---|---|---|')
+    for (const image of images) {
+      const state = image.stateReason && image.state !== 'available' ? `${image.state}: ${image.stateReason}` : image.state
+      lines.push(
+        `| ${image.region} | [${image.imageId}](${consoleLink(image.region, image.imageId)}) | ${cell(image.name)} | ${cell(state)} | ${image.origin} | ${image.snapshotIds.join(', ') || '—'} |`
+      )
+    }
+    lines.push('')
+  }
+  lines.push(...removedSection('Failed images removed (they could never be launched)', release.removedFailed))
+  if (release.prunePlan.length > 0) {
+    const retiring = release.prunePlan.filter((decision) => decision.action === 'retire').length
+    lines.push(`### Prune plan: ${retiring} to retire, ${release.prunePlan.length - retiring} kept`, '')
+    lines.push('| Region | Image | Name | Created | Group | Decision | Why |', '|---|---|---|---|---|---|---|')
+    for (const d of release.prunePlan) {
+      lines.push(`| ${d.region} | ${d.imageId} | ${cell(d.name)} | ${d.creationDate} | ${cell(d.group) || '—'} | ${d.action === 'retire' ? '**retire**' : 'keep'} | ${cell(d.reason)} |`)
+    }
+    lines.push('')
+  }
+  lines.push(...removedSection(plan?.dryRun ? 'Would be retired' : 'Retired', release.pruned))
+  return lines.join('\n')
+}
+
+function removedSection(title: string, removed: ReadonlyMap<string, Retired>): string[] {
+  if (removed.size === 0) return []
+  const lines = [`### ${title}`, '', '| Region | Images | Snapshots |', '|---|---|---|']
+  for (const [region, retired] of removed) lines.push(`| ${region} | ${retired.imageIds.join(', ')} | ${retired.snapshotIds.join(', ') || '—'} |`)
+  return [...lines, '']
+}
+
+/** The EC2 console page of an image, in the partition the region belongs to. */
+export function consoleLink(region: string, imageId: string): string {
+  const host = region.startsWith('cn-')
+    ? `console.amazonaws.cn`
+    : region.startsWith('us-gov-')
+      ? `console.amazonaws-us-gov.com`
+      : `${region}.console.aws.amazon.com`
+  return `https://${host}/ec2/home?region=${region}#ImageDetails:imageId=${imageId}`
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+}
