@@ -30,6 +30,7 @@ export async function waitForImages(step: Step, images: readonly ReleaseImage[])
   let lastProgress = started
   const failed: ReleaseImage[] = []
   for (let poll = 0; ; poll++) {
+    step.signal.throwIfAborted()
     await pollOnce(step, pending)
     failed.push(...pending.filter((image) => isFailed(image)))
     pending = pending.filter((image) => image.state !== 'available' && !isFailed(image))

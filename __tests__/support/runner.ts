@@ -1,0 +1,94 @@
+// Runs the bundle the way the GitHub runner does: `node dist/index.js` in a child process, inputs
+// as INPUT_* variables with action.yml's defaults filled in, and GITHUB_OUTPUT / GITHUB_STEP_SUMMARY
+// files to read back.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parse } from 'yaml'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+export interface StepResult {
+  exitCode: number | null
+  outputs: Record<string, string>
+  summary: string
+  /** stdout and stderr together, as the job log shows them. */
+  log: string
+  /** `::error::` annotations, decoded. */
+  errors: string[]
+}
+
+export interface RunOptions {
+  /** Extra environment: credentials, endpoint, GITHUB_* context. */
+  env?: Record<string, string>
+  /** Send this signal after the given delay (ms), as the runner does to cancel a job. */
+  cancelAfterMs?: { ms: number; signal: NodeJS.Signals }
+  timeoutMs?: number
+}
+
+/** Every input of action.yml with its default, as the runner would set them for a `uses:` step. */
+export function inputEnv(given: Record<string, string>): Record<string, string> {
+  const action = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as { inputs: Record<string, { default?: string }> }
+  const env: Record<string, string> = {}
+  for (const [name, spec] of Object.entries(action.inputs)) env[inputVar(name)] = spec.default ?? ''
+  for (const [name, value] of Object.entries(given)) {
+    if (!(name in action.inputs)) throw new Error(`action.yml has no input '${name}'`)
+    env[inputVar(name)] = value
+  }
+  return env
+}
+
+function inputVar(name: string): string {
+  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`
+}
+
+export async function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<StepResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'ami-pipeline-step-'))
+  const outputFile = join(dir, 'output')
+  const summaryFile = join(dir, 'summary')
+  writeFileSync(outputFile, '')
+  writeFileSync(summaryFile, '')
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'index.js')], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? dir,
+      RUNNER_TEMP: dir,
+      GITHUB_OUTPUT: outputFile,
+      GITHUB_STEP_SUMMARY: summaryFile,
+      ...inputEnv(inputs),
+      ...options.env
+    },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let log = ''
+  child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()))
+  const cancel = options.cancelAfterMs
+  const cancelTimer = cancel ? setTimeout(() => child.kill(cancel.signal), cancel.ms) : undefined
+  const killTimer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
+  const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  clearTimeout(cancelTimer)
+  clearTimeout(killTimer)
+  return {
+    exitCode,
+    outputs: readOutputs(readFileSync(outputFile, 'utf8')),
+    summary: readFileSync(summaryFile, 'utf8'),
+    log,
+    errors: [...log.matchAll(/^::error::(.*)$/gm)].map((match) => decodeCommand(match[1]!))
+  }
+}
+
+/** The `name<<DELIMITER` blocks @actions/core writes to GITHUB_OUTPUT. */
+export function readOutputs(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {}
+  const pattern = /^([^\n<]+)<<(\S+)\n([\s\S]*?)\n?\2$/gm
+  for (const match of text.matchAll(pattern)) outputs[match[1]!] = match[3]!
+  return outputs
+}
+
+function decodeCommand(text: string): string {
+  return text.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%')
+}
