@@ -10,12 +10,18 @@ const NEW = 'ami-0aaaaaaaaaaaaaaaa'
 const OLD = 'ami-0bbbbbbbbbbbbbbbb'
 
 function existing(state: string, tags: Record<string, string>): Image {
-  return { ImageId: OLD, Name: 'web-1.0.0', State: state as Image['State'], Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }
+  return {
+    ImageId: OLD,
+    Name: 'web-1.0.0',
+    State: state as Image['State'],
+    Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value }))
+  }
 }
 const THIS_RUN = { 'ami-pipeline:repository': 'acme/images', 'ami-pipeline:run-id': '42' }
 const OTHER_RUN = { 'ami-pipeline:repository': 'acme/images', 'ami-pipeline:run-id': '41' }
 
-const buildStep = (extra: Record<string, string> = {}) => testStep({ mode: 'build', 'instance-id': INSTANCE, name: 'web-1.0.0', tags: 'Team=web', ...extra })
+const buildStep = (extra: Record<string, string> = {}) =>
+  testStep({ mode: 'build', 'instance-id': INSTANCE, name: 'web-1.0.0', tags: 'Team=web', ...extra })
 
 class AwsCodeError extends Error {
   constructor(code: string) {
@@ -24,7 +30,9 @@ class AwsCodeError extends Error {
   }
 }
 
-beforeEach(() => ec2.reset())
+beforeEach(() => {
+  ec2.reset()
+})
 
 describe('build', () => {
   it('creates the image with its tags and provenance on the image and its snapshots at creation', async () => {
@@ -61,7 +69,9 @@ describe('build', () => {
 
   it('fails naming the existing image when another run has the name', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [existing('available', OTHER_RUN)] })
-    await expect(build(buildStep())).rejects.toThrow(`An image named 'web-1.0.0' already exists in us-east-1: ${OLD} (available), not made by this workflow run`)
+    await expect(build(buildStep())).rejects.toThrow(
+      `An image named 'web-1.0.0' already exists in us-east-1: ${OLD} (available), not made by this workflow run`
+    )
     expect(ec2.commandCalls(CreateImageCommand)).toHaveLength(0)
   })
 
@@ -73,7 +83,10 @@ describe('build', () => {
   })
 
   it('adopts its own image when a lost reply makes the retried CreateImage see the name taken', async () => {
-    ec2.on(DescribeImagesCommand).resolvesOnce({ Images: [] }).resolves({ Images: [existing('pending', THIS_RUN)] })
+    ec2
+      .on(DescribeImagesCommand)
+      .resolvesOnce({ Images: [] })
+      .resolves({ Images: [existing('pending', THIS_RUN)] })
     ec2.on(CreateImageCommand).rejects(new AwsCodeError('InvalidAMIName.Duplicate'))
     const step = buildStep()
     await build(step)
@@ -81,7 +94,10 @@ describe('build', () => {
   })
 
   it('fails when the name was taken by someone else between the look-up and CreateImage', async () => {
-    ec2.on(DescribeImagesCommand).resolvesOnce({ Images: [] }).resolves({ Images: [existing('pending', OTHER_RUN)] })
+    ec2
+      .on(DescribeImagesCommand)
+      .resolvesOnce({ Images: [] })
+      .resolves({ Images: [existing('pending', OTHER_RUN)] })
     ec2.on(CreateImageCommand).rejects(new AwsCodeError('InvalidAMIName.Duplicate'))
     await expect(build(buildStep())).rejects.toThrow(/already exists in us-east-1/)
   })
@@ -107,6 +123,8 @@ describe('build', () => {
 
   it('names the missing IAM permission when the dry run is refused', async () => {
     ec2.on(CreateImageCommand).rejects(new AwsCodeError('UnauthorizedOperation'))
-    await expect(build(buildStep({ 'dry-run': 'true' }))).rejects.toThrow(/CreateImage in us-east-1 for instance i-0123456789abcdef0 failed: UnauthorizedOperation.*ec2:CreateImage/)
+    await expect(build(buildStep({ 'dry-run': 'true' }))).rejects.toThrow(
+      /CreateImage in us-east-1 for instance i-0123456789abcdef0 failed: UnauthorizedOperation.*ec2:CreateImage/
+    )
   })
 })

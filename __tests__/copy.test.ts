@@ -16,13 +16,23 @@ class AwsCodeError extends Error {
 
 function copyStep(extra: Record<string, string> = {}) {
   const step = testStep({ mode: 'copy', 'image-id': SOURCE, regions: 'us-east-1, us-west-2, eu-west-1', tags: 'Team=web', ...extra })
-  step.release.add({ region: 'us-east-1', imageId: SOURCE, name: 'web-1', description: 'web', origin: 'given', state: 'pending', snapshotIds: [] })
+  step.release.add({
+    region: 'us-east-1',
+    imageId: SOURCE,
+    name: 'web-1',
+    description: 'web',
+    origin: 'given',
+    state: 'pending',
+    snapshotIds: []
+  })
   return step
 }
 
 const available: Image = { ImageId: SOURCE, Name: 'web-1', Description: 'web', State: 'available' }
 
-beforeEach(() => ec2.reset())
+beforeEach(() => {
+  ec2.reset()
+})
 
 describe('copy', () => {
   it('waits for the source, then copies to every other region with a deterministic token and tags at creation', async () => {
@@ -31,11 +41,18 @@ describe('copy', () => {
     const step = copyStep()
     await copy(step)
     const requests = ec2.commandCalls(CopyImageCommand).map((call) => call.args[0].input)
-    expect(requests.map((r) => r.ClientToken).sort()).toEqual([copyToken(step.run, SOURCE, 'eu-west-1'), copyToken(step.run, SOURCE, 'us-west-2')].sort())
+    expect(requests.map((r) => r.ClientToken).sort()).toEqual(
+      [copyToken(step.run, SOURCE, 'eu-west-1'), copyToken(step.run, SOURCE, 'us-west-2')].sort()
+    )
     for (const request of requests) {
       expect(request).toMatchObject({ SourceRegion: 'us-east-1', SourceImageId: SOURCE, Name: 'web-1', Description: 'web' })
       const tags = Object.fromEntries(request.TagSpecifications![1]!.Tags!.map((t) => [t.Key, t.Value]))
-      expect(tags).toMatchObject({ Team: 'web', 'ami-pipeline:source-image': SOURCE, 'ami-pipeline:source-region': 'us-east-1', 'ami-pipeline:run-id': '42' })
+      expect(tags).toMatchObject({
+        Team: 'web',
+        'ami-pipeline:source-image': SOURCE,
+        'ami-pipeline:source-region': 'us-east-1',
+        'ami-pipeline:run-id': '42'
+      })
     }
     expect(step.release.regions()).toEqual(['us-east-1', 'eu-west-1', 'us-west-2'])
     expect(step.log.lines).toContainEqual({ level: 'notice', message: expect.stringMatching(/regions lists the source region us-east-1/) })
@@ -62,7 +79,12 @@ describe('copy', () => {
   })
 
   it('adopts its own earlier copy when the destination already has the name', async () => {
-    const earlier: Image = { ImageId: 'ami-0dddddddddddddddd', Name: 'web-1', State: 'available', Tags: [{ Key: 'ami-pipeline:source-image', Value: SOURCE }] }
+    const earlier: Image = {
+      ImageId: 'ami-0dddddddddddddddd',
+      Name: 'web-1',
+      State: 'available',
+      Tags: [{ Key: 'ami-pipeline:source-image', Value: SOURCE }]
+    }
     ec2.on(DescribeImagesCommand).resolves({ Images: [available] })
     ec2.on(DescribeImagesCommand, { Owners: ['self'] }).resolves({ Images: [earlier] })
     ec2.on(CopyImageCommand).rejects(new AwsCodeError('InvalidAMIName.Duplicate'))
@@ -76,7 +98,9 @@ describe('copy', () => {
     ec2.on(CopyImageCommand).resolves({ ImageId: 'ami-0cccccccccccccccc' })
     ec2.on(CopyImageCommand, { KmsKeyId: 'alias/broken' }).rejects(new AwsCodeError('InvalidParameterValue'))
     const step = copyStep({ 'kms-key-ids': 'eu-west-1=alias/broken' })
-    await expect(copy(step)).rejects.toThrow(/failed for 1 of 2 regions — eu-west-1: CopyImage in eu-west-1 .*Copies made: ami-0cccccccccccccccc in us-west-2/)
+    await expect(copy(step)).rejects.toThrow(
+      /failed for 1 of 2 regions — eu-west-1: CopyImage in eu-west-1 .*Copies made: ami-0cccccccccccccccc in us-west-2/
+    )
     expect(step.release.get('us-west-2')?.imageId).toBe('ami-0cccccccccccccccc')
   })
 

@@ -13,7 +13,8 @@ function inputs(given: Partial<Record<InputName, string>>): (name: InputName) =>
   return (name) => values[name] ?? ''
 }
 
-const plan = (given: Partial<Record<InputName, string>>, env: NodeJS.ProcessEnv = { AWS_REGION: 'us-east-1' }) => readPlan(inputs(given), env)
+const plan = (given: Partial<Record<InputName, string>>, env: NodeJS.ProcessEnv = { AWS_REGION: 'us-east-1' }) =>
+  readPlan(inputs(given), env)
 
 describe('action.yml', () => {
   const action = parse(readFileSync(new URL('../action.yml', import.meta.url), 'utf8')) as {
@@ -33,7 +34,13 @@ describe('action.yml', () => {
 
 describe('readPlan', () => {
   it('reads a build, copy and wait step into one typed plan', () => {
-    const result = plan({ mode: 'wait copy,build', 'instance-id': INSTANCE, name: 'web 1.2.3', regions: 'us-west-2 eu-west-1', tags: 'Team=web' })
+    const result = plan({
+      mode: 'wait copy,build',
+      'instance-id': INSTANCE,
+      name: 'web 1.2.3',
+      regions: 'us-west-2 eu-west-1',
+      tags: 'Team=web'
+    })
     expect([...result.modes]).toEqual(['wait', 'copy', 'build'])
     expect(result.region).toBe('us-east-1')
     expect(result.build).toEqual({ instanceId: INSTANCE, name: 'web 1.2.3', description: '', noReboot: false, ifExists: 'fail' })
@@ -68,7 +75,15 @@ describe('readPlan', () => {
 
   it('defaults prune regions to the source region plus regions', () => {
     const result = plan({ mode: 'build copy prune', 'instance-id': INSTANCE, name: 'web-2', regions: 'us-west-2', 'prune-name': 'web-*' })
-    expect(result.prune).toEqual({ regions: ['us-east-1', 'us-west-2'], name: 'web-*', tags: new Map(), keep: 3, olderThanMs: 0, deleteSnapshots: true, maxDeletions: 100 })
+    expect(result.prune).toEqual({
+      regions: ['us-east-1', 'us-west-2'],
+      name: 'web-*',
+      tags: new Map(),
+      keep: 3,
+      olderThanMs: 0,
+      deleteSnapshots: true,
+      maxDeletions: 100
+    })
   })
 })
 
@@ -76,45 +91,121 @@ describe('readPlan', () => {
 const BAD: [string, Partial<Record<InputName, string>>, RegExp][] = [
   ['no mode', { mode: '' }, /Input 'mode' has no value: expected one or more of build, copy, wait, tag, prune/],
   ['an unknown mode', { mode: 'build, deploy' }, /Input 'mode' .*'deploy' is not a mode/],
-  ['a bad region', { mode: 'prune', 'prune-name': 'x*', region: 'US-EAST-1' }, /Input 'region' has the value 'US-EAST-1': expected an AWS region code/],
+  [
+    'a bad region',
+    { mode: 'prune', 'prune-name': 'x*', region: 'US-EAST-1' },
+    /Input 'region' has the value 'US-EAST-1': expected an AWS region code/
+  ],
   ['build without instance-id', { mode: 'build', name: 'web-1' }, /Input 'instance-id' has no value: build needs the builder instance/],
   ['a malformed instance id', { mode: 'build', name: 'web-1', 'instance-id': 'i-123' }, /Input 'instance-id' has the value 'i-123'/],
   ['a short name', { mode: 'build', 'instance-id': INSTANCE, name: 'ab' }, /Input 'name' has the value 'ab': expected 3 to 128 characters/],
   ['a name with a bad character', { mode: 'build', 'instance-id': INSTANCE, name: 'web#1' }, /Input 'name' has the value 'web#1'/],
   ['a long name', { mode: 'build', 'instance-id': INSTANCE, name: 'n'.repeat(129) }, /Input 'name'.*3 to 128 characters/],
-  ['a long description', { mode: 'build', 'instance-id': INSTANCE, name: 'web-1', description: 'd'.repeat(256) }, /Input 'description'.*at most 255 characters; it has 256/],
-  ['a bad if-exists', { mode: 'build', 'instance-id': INSTANCE, name: 'web-1', 'if-exists': 'replace' }, /Input 'if-exists' has the value 'replace': expected fail or reuse/],
-  ['a bad no-reboot', { mode: 'build', 'instance-id': INSTANCE, name: 'web-1', 'no-reboot': 'yes' }, /Input 'no-reboot' has the value 'yes': expected true or false/],
-  ['image-id with build', { mode: 'build, wait', 'instance-id': INSTANCE, name: 'web-1', 'image-id': IMAGE }, /Input 'image-id'.*build makes the source image/],
+  [
+    'a long description',
+    { mode: 'build', 'instance-id': INSTANCE, name: 'web-1', description: 'd'.repeat(256) },
+    /Input 'description'.*at most 255 characters; it has 256/
+  ],
+  [
+    'a bad if-exists',
+    { mode: 'build', 'instance-id': INSTANCE, name: 'web-1', 'if-exists': 'replace' },
+    /Input 'if-exists' has the value 'replace': expected fail or reuse/
+  ],
+  [
+    'a bad no-reboot',
+    { mode: 'build', 'instance-id': INSTANCE, name: 'web-1', 'no-reboot': 'yes' },
+    /Input 'no-reboot' has the value 'yes': expected true or false/
+  ],
+  [
+    'image-id with build',
+    { mode: 'build, wait', 'instance-id': INSTANCE, name: 'web-1', 'image-id': IMAGE },
+    /Input 'image-id'.*build makes the source image/
+  ],
   ['wait with no image', { mode: 'wait' }, /Input 'image-id' has no value: wait, tag and copy need an image/],
   ['a malformed image id', { mode: 'wait', 'image-id': 'ami-xyz' }, /Input 'image-id' has the value 'ami-xyz': expected an image id/],
   ['image-ids that is not a map', { mode: 'wait', 'image-ids': '["ami-0123456789abcdef0"]' }, /Input 'image-ids'.*JSON object/],
-  ['image-ids with a bad region', { mode: 'wait', 'image-ids': '{"moon-1": "ami-0123456789abcdef0"}' }, /Input 'image-ids' has the value 'moon-1'/],
-  ['image-id and image-ids that disagree', { mode: 'wait', 'image-id': IMAGE, 'image-ids': '{"us-east-1": "ami-0fedcba9876543210"}' }, /Input 'image-ids'.*give one or make them agree/],
-  ['copy without the source region image', { mode: 'copy', 'image-ids': '{"eu-west-1": "ami-0123456789abcdef0"}', regions: 'us-west-2' }, /Input 'image-id'.*copy needs the source image in region us-east-1/],
+  [
+    'image-ids with a bad region',
+    { mode: 'wait', 'image-ids': '{"moon-1": "ami-0123456789abcdef0"}' },
+    /Input 'image-ids' has the value 'moon-1'/
+  ],
+  [
+    'image-id and image-ids that disagree',
+    { mode: 'wait', 'image-id': IMAGE, 'image-ids': '{"us-east-1": "ami-0fedcba9876543210"}' },
+    /Input 'image-ids'.*give one or make them agree/
+  ],
+  [
+    'copy without the source region image',
+    { mode: 'copy', 'image-ids': '{"eu-west-1": "ami-0123456789abcdef0"}', regions: 'us-west-2' },
+    /Input 'image-id'.*copy needs the source image in region us-east-1/
+  ],
   ['copy without regions', { mode: 'copy', 'image-id': IMAGE }, /Input 'regions' has no value: copy needs destination regions/],
   ['a bad destination region', { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2 mars' }, /Input 'regions' has the value 'mars'/],
-  ['a bad encrypted', { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', encrypted: 'maybe' }, /Input 'encrypted' has the value 'maybe'/],
-  ['a malformed KMS key', { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'kms-key-id': 'my key' }, /Input 'kms-key-id'.*'my key' is not a KMS key/],
-  ['a KMS key ARN from another region', { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'kms-key-id': 'arn:aws:kms:eu-west-1:111122223333:alias/images' }, /Input 'kms-key-id'.*is in eu-west-1, but the copy to us-west-2 needs a key in us-west-2/],
-  ['kms-key-ids for a region not copied to', { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'kms-key-ids': 'eu-west-1=alias/images' }, /Input 'kms-key-ids'.*names eu-west-1, which is not in regions/],
-  ['kms-key-ids without region=key', { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'kms-key-ids': 'alias/images' }, /Input 'kms-key-ids'.*key=value/],
+  [
+    'a bad encrypted',
+    { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', encrypted: 'maybe' },
+    /Input 'encrypted' has the value 'maybe'/
+  ],
+  [
+    'a malformed KMS key',
+    { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'kms-key-id': 'my key' },
+    /Input 'kms-key-id'.*'my key' is not a KMS key/
+  ],
+  [
+    'a KMS key ARN from another region',
+    { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'kms-key-id': 'arn:aws:kms:eu-west-1:111122223333:alias/images' },
+    /Input 'kms-key-id'.*is in eu-west-1, but the copy to us-west-2 needs a key in us-west-2/
+  ],
+  [
+    'kms-key-ids for a region not copied to',
+    { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'kms-key-ids': 'eu-west-1=alias/images' },
+    /Input 'kms-key-ids'.*names eu-west-1, which is not in regions/
+  ],
+  [
+    'kms-key-ids without region=key',
+    { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'kms-key-ids': 'alias/images' },
+    /Input 'kms-key-ids'.*key=value/
+  ],
   ['tags with aws: prefix', { mode: 'tag', 'image-id': IMAGE, tags: 'aws:owner=me' }, /Input 'tags'.*may not start with 'aws:'/],
   ['tags as malformed JSON', { mode: 'tag', 'image-id': IMAGE, tags: '{"a": 1' }, /Input 'tags'.*JSON does not parse/],
-  ['too many tags with provenance', { mode: 'tag', 'image-id': IMAGE, tags: Array.from({ length: 45 }, (_, i) => `k${i}=v`).join('\n') }, /Input 'tags'.*provenance-tags adds up to 8/],
+  [
+    'too many tags with provenance',
+    { mode: 'tag', 'image-id': IMAGE, tags: Array.from({ length: 45 }, (_, i) => `k${i}=v`).join('\n') },
+    /Input 'tags'.*provenance-tags adds up to 8/
+  ],
   ['a bad provenance-tags', { mode: 'tag', 'image-id': IMAGE, 'provenance-tags': 'no' }, /Input 'provenance-tags' has the value 'no'/],
-  ['a wait-timeout without unit', { mode: 'wait', 'image-id': IMAGE, 'wait-timeout': '30' }, /Input 'wait-timeout' has the value '30': expected a whole number with a unit/],
+  [
+    'a wait-timeout without unit',
+    { mode: 'wait', 'image-id': IMAGE, 'wait-timeout': '30' },
+    /Input 'wait-timeout' has the value '30': expected a whole number with a unit/
+  ],
   ['a bad dry-run', { mode: 'wait', 'image-id': IMAGE, 'dry-run': 'sure' }, /Input 'dry-run' has the value 'sure'/],
   ['prune without selectors', { mode: 'prune' }, /Input 'prune-name' has no value: prune needs prune-name or prune-tags/],
   ['a prune-name with a bad character', { mode: 'prune', 'prune-name': 'web%' }, /Input 'prune-name' has the value 'web%'/],
   ['prune-tags without =', { mode: 'prune', 'prune-tags': 'Team' }, /Input 'prune-tags'.*key=value/],
-  ['a negative keep', { mode: 'prune', 'prune-name': 'web-*', keep: '-1' }, /Input 'keep' has the value '-1': expected a whole number from 0 to 1000/],
+  [
+    'a negative keep',
+    { mode: 'prune', 'prune-name': 'web-*', keep: '-1' },
+    /Input 'keep' has the value '-1': expected a whole number from 0 to 1000/
+  ],
   ['a fractional keep', { mode: 'prune', 'prune-name': 'web-*', keep: '2.5' }, /Input 'keep'/],
   ['a bad older-than', { mode: 'prune', 'prune-name': 'web-*', 'older-than': '3 weeks' }, /Input 'older-than' has the value '3 weeks'/],
-  ['max-deletions of 0', { mode: 'prune', 'prune-name': 'web-*', 'max-deletions': '0' }, /Input 'max-deletions' has the value '0': expected a whole number from 1/],
+  [
+    'max-deletions of 0',
+    { mode: 'prune', 'prune-name': 'web-*', 'max-deletions': '0' },
+    /Input 'max-deletions' has the value '0': expected a whole number from 1/
+  ],
   ['a bad delete-snapshots', { mode: 'prune', 'prune-name': 'web-*', 'delete-snapshots': 'y' }, /Input 'delete-snapshots'/],
-  ['a bad prune region', { mode: 'prune', 'prune-name': 'web-*', 'prune-regions': 'us-east-1 nowhere' }, /Input 'prune-regions' has the value 'nowhere'/],
-  ['a copy input without copy', { mode: 'build', 'instance-id': INSTANCE, name: 'web-1', regions: 'us-west-2' }, /Input 'regions' .*applies to mode copy or prune, and this step runs build/],
+  [
+    'a bad prune region',
+    { mode: 'prune', 'prune-name': 'web-*', 'prune-regions': 'us-east-1 nowhere' },
+    /Input 'prune-regions' has the value 'nowhere'/
+  ],
+  [
+    'a copy input without copy',
+    { mode: 'build', 'instance-id': INSTANCE, name: 'web-1', regions: 'us-west-2' },
+    /Input 'regions' .*applies to mode copy or prune, and this step runs build/
+  ],
   ['a build input without build', { mode: 'wait', 'image-id': IMAGE, 'no-reboot': 'true' }, /Input 'no-reboot' .*applies to mode build/],
   ['a prune input without prune', { mode: 'wait', 'image-id': IMAGE, keep: '5' }, /Input 'keep' .*applies to mode prune/],
   ['instance-id without build', { mode: 'wait', 'image-id': IMAGE, 'instance-id': INSTANCE }, /Input 'instance-id' .*applies to mode build/]

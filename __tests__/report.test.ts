@@ -5,7 +5,14 @@ import { consoleLink, outputsOf, summaryOf } from '../src/report.ts'
 function release(): Release {
   const r = new Release('us-east-1')
   r.add({ region: 'eu-west-1', imageId: 'ami-0fedcba9876543210', name: 'web-1', origin: 'copied', state: 'pending', snapshotIds: [] })
-  r.add({ region: 'us-east-1', imageId: 'ami-0123456789abcdef0', name: 'web-1', origin: 'built', state: 'available', snapshotIds: ['snap-01111111111111111'] })
+  r.add({
+    region: 'us-east-1',
+    imageId: 'ami-0123456789abcdef0',
+    name: 'web-1',
+    origin: 'built',
+    state: 'available',
+    snapshotIds: ['snap-01111111111111111']
+  })
   return r
 }
 

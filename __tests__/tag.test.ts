@@ -17,16 +17,27 @@ function image(id: string, snapshots: string[], tags: Record<string, string> = {
   }
 }
 
-beforeEach(() => ec2.reset())
+beforeEach(() => {
+  ec2.reset()
+})
 
 describe('tag', () => {
   it('tags every image and all of its snapshots with one CreateTags per region, after they are available', async () => {
     ec2.on(DescribeImagesCommand).callsFake((input: { Filters: { Values: string[] }[] }) => {
       const id = input.Filters[0]!.Values[0]!
-      return { Images: [id === SOURCE ? image(SOURCE, ['snap-01111111111111111', 'snap-02222222222222222']) : image(COPY, ['snap-03333333333333333'])] }
+      return {
+        Images: [
+          id === SOURCE ? image(SOURCE, ['snap-01111111111111111', 'snap-02222222222222222']) : image(COPY, ['snap-03333333333333333'])
+        ]
+      }
     })
     ec2.on(CreateTagsCommand).resolves({})
-    const step = testStep({ mode: 'tag', 'image-ids': JSON.stringify({ 'us-east-1': SOURCE, 'eu-west-1': COPY }), tags: 'Release=2026.11', 'provenance-tags': 'false' })
+    const step = testStep({
+      mode: 'tag',
+      'image-ids': JSON.stringify({ 'us-east-1': SOURCE, 'eu-west-1': COPY }),
+      tags: 'Release=2026.11',
+      'provenance-tags': 'false'
+    })
     step.release.add({ region: 'us-east-1', imageId: SOURCE, name: 'web', origin: 'given', state: 'pending', snapshotIds: [] })
     step.release.add({ region: 'eu-west-1', imageId: COPY, name: 'web', origin: 'given', state: 'pending', snapshotIds: [] })
     await tag(step)
@@ -42,10 +53,28 @@ describe('tag', () => {
   it('adds provenance to a given image that has none, and leaves existing provenance alone', async () => {
     ec2.on(CreateTagsCommand).resolves({})
     const step = testStep({ mode: 'tag', 'image-ids': JSON.stringify({ 'us-east-1': SOURCE, 'eu-west-1': COPY }), tags: 'Release=1' })
-    step.release.add({ region: 'us-east-1', imageId: SOURCE, name: 'web', origin: 'given', state: 'available', snapshotIds: ['snap-01111111111111111'], tags: new Map() })
-    step.release.add({ region: 'eu-west-1', imageId: COPY, name: 'web', origin: 'given', state: 'available', snapshotIds: [], tags: new Map([['ami-pipeline:run-id', '7']]) })
+    step.release.add({
+      region: 'us-east-1',
+      imageId: SOURCE,
+      name: 'web',
+      origin: 'given',
+      state: 'available',
+      snapshotIds: ['snap-01111111111111111'],
+      tags: new Map()
+    })
+    step.release.add({
+      region: 'eu-west-1',
+      imageId: COPY,
+      name: 'web',
+      origin: 'given',
+      state: 'available',
+      snapshotIds: [],
+      tags: new Map([['ami-pipeline:run-id', '7']])
+    })
     await tag(step)
-    const provenanceCalls = ec2.commandCalls(CreateTagsCommand).filter((call) => call.args[0].input.Tags!.some((t) => t.Key === 'ami-pipeline:run-id'))
+    const provenanceCalls = ec2
+      .commandCalls(CreateTagsCommand)
+      .filter((call) => call.args[0].input.Tags!.some((t) => t.Key === 'ami-pipeline:run-id'))
     expect(provenanceCalls.map((call) => call.args[0].input.Resources)).toEqual([[SOURCE, 'snap-01111111111111111']])
   })
 })

@@ -10,7 +10,13 @@ const SOURCE = 'ami-0123456789abcdef0'
 const COPY = 'ami-0fedcba9876543210'
 
 function image(id: string, state: string, extra: Partial<Image> = {}): Image {
-  return { ImageId: id, Name: 'web-1', State: state as Image['State'], BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: `snap-${id.slice(4)}` } }], ...extra }
+  return {
+    ImageId: id,
+    Name: 'web-1',
+    State: state as Image['State'],
+    BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: `snap-${id.slice(4)}` } }],
+    ...extra
+  }
 }
 
 function stepWithTwoImages(timeout = '60m') {
@@ -20,7 +26,9 @@ function stepWithTwoImages(timeout = '60m') {
   return step
 }
 
-beforeEach(() => ec2.reset())
+beforeEach(() => {
+  ec2.reset()
+})
 
 describe('waiting for images', () => {
   it('polls each region with one DescribeImages for all of its images, backing off to a cap', async () => {
@@ -63,21 +71,33 @@ describe('waiting for images', () => {
   })
 
   it('fails past wait-timeout, naming every image still pending', async () => {
-    ec2.on(DescribeImagesCommand).callsFake((input: { Filters: { Values: string[] }[] }) => ({ Images: [image(input.Filters[0]!.Values[0]!, 'pending')] }))
+    ec2
+      .on(DescribeImagesCommand)
+      .callsFake((input: { Filters: { Values: string[] }[] }) => ({ Images: [image(input.Filters[0]!.Values[0]!, 'pending')] }))
     const step = stepWithTwoImages('1m')
     await expect(waitForImages(step, step.release.all())).rejects.toThrow(
-      new RegExp(`Timed out after 1m00s \\(wait-timeout 1m00s\\) with images still pending: ${SOURCE} in us-east-1 \\(pending\\), ${COPY} in eu-west-1 \\(pending\\)`)
+      new RegExp(
+        `Timed out after 1m00s \\(wait-timeout 1m00s\\) with images still pending: ${SOURCE} in us-east-1 \\(pending\\), ${COPY} in eu-west-1 \\(pending\\)`
+      )
     )
   })
 
   it('fails with AWS’s reason when an image ends failed, after removing it and its snapshots', async () => {
     ec2.on(DescribeImagesCommand).callsFake((input: { Filters: { Values: string[] }[] }) => {
       const id = input.Filters[0]!.Values[0]!
-      return { Images: [id === COPY ? image(id, 'failed', { StateReason: { Code: 'Client.InternalError', Message: 'Copy failed: snapshot error' } }) : image(id, 'available')] }
+      return {
+        Images: [
+          id === COPY
+            ? image(id, 'failed', { StateReason: { Code: 'Client.InternalError', Message: 'Copy failed: snapshot error' } })
+            : image(id, 'available')
+        ]
+      }
     })
     ec2.on(DeregisterImageCommand).resolves({})
     const step = stepWithTwoImages()
-    await expect(waitForImages(step, step.release.all())).rejects.toThrow(`An image failed: ${COPY} 'web-1' in eu-west-1: Copy failed: snapshot error`)
+    await expect(waitForImages(step, step.release.all())).rejects.toThrow(
+      `An image failed: ${COPY} 'web-1' in eu-west-1: Copy failed: snapshot error`
+    )
     expect(ec2.commandCalls(DeregisterImageCommand)[0]!.args[0].input).toEqual({ ImageId: COPY, DeleteAssociatedSnapshots: true })
     expect(step.release.get('eu-west-1')).toBeUndefined()
     expect(step.release.removedFailed.get('eu-west-1')).toEqual({ imageIds: [COPY], snapshotIds: ['snap-0fedcba9876543210'] })

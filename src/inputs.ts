@@ -109,7 +109,11 @@ export function readPlan(read: ReadInput, env: NodeJS.ProcessEnv = process.env):
   const tags = parseTags('tags', raw('tags'))
   const provenanceTags = parseBoolean('provenance-tags', raw('provenance-tags'), true)
   if (provenanceTags && tags.size + PROVENANCE_TAG_COUNT > 50) {
-    throw new InputError('tags', raw('tags'), `EC2 allows 50 tags and provenance-tags adds up to ${PROVENANCE_TAG_COUNT}: give at most ${50 - PROVENANCE_TAG_COUNT} tags, or set provenance-tags: false`)
+    throw new InputError(
+      'tags',
+      raw('tags'),
+      `EC2 allows 50 tags and provenance-tags adds up to ${PROVENANCE_TAG_COUNT}: give at most ${50 - PROVENANCE_TAG_COUNT} tags, or set provenance-tags: false`
+    )
   }
 
   const plan: Plan = {
@@ -202,7 +206,8 @@ function readBuild(raw: (name: InputName) => string): BuildPlan {
 }
 
 // Key id, multi-Region key id, alias, or key/alias ARN: the forms CopyImage's KmsKeyId accepts.
-const KMS_KEY = /^((mrk-)?[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias\/[A-Za-z0-9/_-]{1,250}|arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:(key|alias)\/[A-Za-z0-9/_-]{1,250})$/
+const KMS_KEY =
+  /^((mrk-)?[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias\/[A-Za-z0-9/_-]{1,250}|arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:(key|alias)\/[A-Za-z0-9/_-]{1,250})$/
 const KMS_RULE = 'expected a KMS key id, alias/NAME, or a key or alias ARN'
 
 function readKmsKey(input: string, inputValue: string, key: string, region: string): string {
@@ -252,7 +257,11 @@ function readPrune(raw: (name: InputName) => string, region: string): PrunePlan 
     throw new InputError('prune-name', '', 'prune needs prune-name or prune-tags (or both): it never selects all of your images')
   }
   if (name !== '' && !/^[A-Za-z0-9()[\] ./\-'@_*?]{1,128}$/.test(name)) {
-    throw new InputError('prune-name', name, "expected an AMI name pattern: letters, digits, spaces, ( ) [ ] . / - ' @ _ and the wildcards * and ?")
+    throw new InputError(
+      'prune-name',
+      name,
+      "expected an AMI name pattern: letters, digits, spaces, ( ) [ ] . / - ' @ _ and the wildcards * and ?"
+    )
   }
   const groupBy = raw('group-by')
   if (groupBy.length > 128) throw new InputError('group-by', groupBy, 'expected a tag key of at most 128 characters')

@@ -129,6 +129,9 @@ export function parseImageId(input: string, value: string): string {
 
 /** Wildcard name pattern (`*`, `?`) as EC2's `name` filter takes it. */
 export function wildcardToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')
   return new RegExp(`^${body}$`)
 }

@@ -16,11 +16,14 @@ const ORDER: readonly [Mode, (step: Step) => Promise<void>][] = [
   ['copy', copy],
   ['wait', wait],
   ['tag', tag],
-  ['prune', async (step) => {
-    // Never retire the old release before the new one exists.
-    if (!step.plan.dryRun) await waitForImages(step, step.release.all())
-    await prune(step)
-  }]
+  [
+    'prune',
+    async (step) => {
+      // Never retire the old release before the new one exists.
+      if (!step.plan.dryRun) await waitForImages(step, step.release.all())
+      await prune(step)
+    }
+  ]
 ]
 
 export async function runPipeline(step: Step): Promise<void> {
@@ -40,9 +43,21 @@ async function loadGivenImages(step: Step): Promise<void> {
       for (const id of ids) {
         const info = found.find((image) => image.imageId === id)
         if (!info) {
-          throw new StepError(`The image ${id} is not visible in ${region}: check image-id / image-ids and the region, and that these credentials may describe it.`)
+          throw new StepError(
+            `The image ${id} is not visible in ${region}: check image-id / image-ids and the region, and that these credentials may describe it.`
+          )
         }
-        step.release.add({ region, imageId: id, name: info.name, description: info.description, origin: 'given', state: info.state, snapshotIds: info.snapshotIds, tags: info.tags, encrypted: info.encrypted })
+        step.release.add({
+          region,
+          imageId: id,
+          name: info.name,
+          description: info.description,
+          origin: 'given',
+          state: info.state,
+          snapshotIds: info.snapshotIds,
+          tags: info.tags,
+          encrypted: info.encrypted
+        })
       }
     })
   )

@@ -39,7 +39,9 @@ export function summaryOf(release: Release, plan: Plan | undefined, failure: str
     lines.push(`### Prune plan: ${retiring} to retire, ${release.prunePlan.length - retiring} kept`, '')
     lines.push('| Region | Image | Name | Created | Group | Decision | Why |', '|---|---|---|---|---|---|---|')
     for (const d of release.prunePlan) {
-      lines.push(`| ${d.region} | ${d.imageId} | ${cell(d.name)} | ${d.creationDate} | ${cell(d.group) || '—'} | ${d.action === 'retire' ? '**retire**' : 'keep'} | ${cell(d.reason)} |`)
+      lines.push(
+        `| ${d.region} | ${d.imageId} | ${cell(d.name)} | ${d.creationDate} | ${cell(d.group) || '—'} | ${d.action === 'retire' ? '**retire**' : 'keep'} | ${cell(d.reason)} |`
+      )
     }
     lines.push('')
   }
@@ -50,7 +52,8 @@ export function summaryOf(release: Release, plan: Plan | undefined, failure: str
 function removedSection(title: string, removed: ReadonlyMap<string, Retired>): string[] {
   if (removed.size === 0) return []
   const lines = [`### ${title}`, '', '| Region | Images | Snapshots |', '|---|---|---|']
-  for (const [region, retired] of removed) lines.push(`| ${region} | ${retired.imageIds.join(', ')} | ${retired.snapshotIds.join(', ') || '—'} |`)
+  for (const [region, retired] of removed)
+    lines.push(`| ${region} | ${retired.imageIds.join(', ')} | ${retired.snapshotIds.join(', ') || '—'} |`)
   return [...lines, '']
 }
 

@@ -13,7 +13,14 @@ export interface RecordedLog extends Log {
 export function recordingLog(): RecordedLog {
   const lines: { level: string; message: string }[] = []
   const record = (level: string) => (message: string) => void lines.push({ level, message })
-  return { lines, info: record('info'), notice: record('notice'), warning: record('warning'), debug: record('debug'), text: () => lines.map((l) => l.message).join('\n') }
+  return {
+    lines,
+    info: record('info'),
+    notice: record('notice'),
+    warning: record('warning'),
+    debug: record('debug'),
+    text: () => lines.map((l) => l.message).join('\n')
+  }
 }
 
 export function testStep(given: Partial<Record<InputName, string>>): Step & { log: RecordedLog; sleeps: number[] } {

@@ -1,5 +1,7 @@
 // The one place that talks to EC2: a client per region (made on first use), adaptive retries,
 // pacing per region and kind of call, pagination, dry runs, and errors that say where and on what.
+import { Agent as HttpAgent } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
 import { EC2Client } from '@aws-sdk/client-ec2'
 import { AwsError, hasCode } from './errors.ts'
 import { EC2_BUCKETS, kindOf, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
@@ -20,6 +22,7 @@ export class Ec2 {
   private readonly clients = new Map<string, EC2Client>()
   private readonly buckets = new Map<string, TokenBucket>()
   private readonly options: Ec2Options
+  private agents: { httpAgent: HttpAgent; httpsAgent: HttpsAgent } | undefined
 
   constructor(options: Ec2Options = {}) {
     this.options = options
@@ -72,16 +75,33 @@ export class Ec2 {
   destroy(): void {
     for (const client of this.clients.values()) client.destroy()
     this.clients.clear()
+    this.agents?.httpAgent.destroy()
+    this.agents?.httpsAgent.destroy()
   }
 
   private client(region: string): EC2Client {
     let client = this.clients.get(region)
     if (!client) {
       // The SDK's default chain supplies credentials and honours AWS_ENDPOINT_URL(_EC2).
-      client = this.options.makeClient?.(region) ?? new EC2Client({ region, retryMode: 'adaptive', maxAttempts: this.options.maxAttempts ?? 12 })
+      client =
+        this.options.makeClient?.(region) ??
+        new EC2Client({ region, retryMode: 'adaptive', maxAttempts: this.options.maxAttempts ?? 12, requestHandler: this.requestHandler() })
       this.clients.set(region, client)
     }
     return client
+  }
+
+  /**
+   * Connections shared by every region's client. HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured
+   * as the runner and the AWS CLI honour them (Node's built-in proxy support). A call that hangs is
+   * cut off and retried rather than holding the job until its timeout.
+   */
+  private requestHandler() {
+    this.agents ??= {
+      httpAgent: new HttpAgent({ keepAlive: true, proxyEnv: process.env }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, proxyEnv: process.env })
+    }
+    return { ...this.agents, connectionTimeout: 10_000, requestTimeout: 60_000 }
   }
 
   private bucket(region: string, kind: CallKind): TokenBucket {

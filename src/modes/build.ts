@@ -28,7 +28,15 @@ export async function build(step: Step): Promise<void> {
   try {
     const imageId = await createImage(ec2, region, image)
     log.info(`Creating image ${imageId} '${build.name}' from ${build.instanceId} in ${region}${build.noReboot ? ' (no reboot)' : ''}.`)
-    step.release.add({ region, imageId, name: build.name, description: build.description, origin: 'built', state: 'pending', snapshotIds: [] })
+    step.release.add({
+      region,
+      imageId,
+      name: build.name,
+      description: build.description,
+      origin: 'built',
+      state: 'pending',
+      snapshotIds: []
+    })
   } catch (error) {
     // The SDK retried a CreateImage whose first reply was lost: the image exists, made by us.
     if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
@@ -48,7 +56,9 @@ async function adopt(step: Step, existing: ImageInfo): Promise<boolean> {
   const usable = existing.state === 'available' || existing.state === 'pending'
   if (ours && !usable) {
     // An earlier attempt of this run left a failed image; nobody can launch it, so it goes.
-    log.warning(`Image ${existing.imageId} '${existing.name}' from an earlier attempt of this run is ${existing.state}: deregistering it and its snapshots, then building again.`)
+    log.warning(
+      `Image ${existing.imageId} '${existing.name}' from an earlier attempt of this run is ${existing.state}: deregistering it and its snapshots, then building again.`
+    )
     await deregisterImage(step.ec2, region, existing.imageId, true)
     release.recordRemoved(release.removedFailed, region, existing.imageId, existing.snapshotIds)
     return false
@@ -60,13 +70,25 @@ async function adopt(step: Step, existing: ImageInfo): Promise<boolean> {
     )
   }
   if (!usable) {
-    throw new StepError(`if-exists: reuse found ${existing.imageId} '${existing.name}' in ${region}, but it is ${existing.state}${existing.stateReason ? ` (${existing.stateReason})` : ''}: it cannot be used.`)
+    throw new StepError(
+      `if-exists: reuse found ${existing.imageId} '${existing.name}' in ${region}, but it is ${existing.state}${existing.stateReason ? ` (${existing.stateReason})` : ''}: it cannot be used.`
+    )
   }
   log.info(
     ours
       ? `Reusing ${existing.imageId} '${existing.name}' in ${region}: an earlier attempt of this workflow run made it.`
       : `Reusing the existing image ${existing.imageId} '${existing.name}' in ${region} (if-exists: reuse).`
   )
-  release.add({ region, imageId: existing.imageId, name: existing.name, description: existing.description, origin: ours ? 'built' : 'reused', state: existing.state, snapshotIds: existing.snapshotIds, tags: existing.tags, encrypted: existing.encrypted })
+  release.add({
+    region,
+    imageId: existing.imageId,
+    name: existing.name,
+    description: existing.description,
+    origin: ours ? 'built' : 'reused',
+    state: existing.state,
+    snapshotIds: existing.snapshotIds,
+    tags: existing.tags,
+    encrypted: existing.encrypted
+  })
   return true
 }

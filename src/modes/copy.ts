@@ -27,7 +27,9 @@ export async function copy(step: Step): Promise<void> {
 
   await waitForImages(step, [source])
   const results = await Promise.allSettled(destinations.map((region) => copyTo(step, source, region)))
-  const failures = results.flatMap((result, index) => (result.status === 'rejected' ? [`${destinations[index]}: ${errorMessage(result.reason)}`] : []))
+  const failures = results.flatMap((result, index) =>
+    result.status === 'rejected' ? [`${destinations[index]}: ${errorMessage(result.reason)}`] : []
+  )
   if (failures.length > 0) {
     const made = release.all().filter((image) => image.origin === 'copied')
     throw new StepError(
@@ -54,15 +56,30 @@ async function copyTo(step: Step, source: ReleaseImage, region: string): Promise
     }
     imageId = existing.imageId
   }
-  step.release.add({ region, imageId, name: request.name, description: request.description, origin: 'copied', state: 'pending', snapshotIds: [], encrypted: request.encrypted })
-  const encryption = request.kmsKeyId ? `, encrypted with ${request.kmsKeyId}` : request.encrypted ? ', encrypted with the default EBS key' : ''
+  step.release.add({
+    region,
+    imageId,
+    name: request.name,
+    description: request.description,
+    origin: 'copied',
+    state: 'pending',
+    snapshotIds: [],
+    encrypted: request.encrypted
+  })
+  const encryption = request.kmsKeyId
+    ? `, encrypted with ${request.kmsKeyId}`
+    : request.encrypted
+      ? ', encrypted with the default EBS key'
+      : ''
   step.log.info(`Copying ${source.imageId} from ${source.region} to ${region} as ${imageId}${encryption}.`)
 }
 
 function copyRequest(step: Step, source: ReleaseImage, region: string): ImageCopy {
   const { plan } = step
   const encryption = plan.copy!.encryption.get(region) ?? { encrypted: false }
-  const provenance = plan.provenanceTags ? provenanceTags(step.run, { imageId: source.imageId, region: source.region }) : new Map<string, string>()
+  const provenance = plan.provenanceTags
+    ? provenanceTags(step.run, { imageId: source.imageId, region: source.region })
+    : new Map<string, string>()
   return {
     sourceRegion: source.region,
     sourceImageId: source.imageId,

@@ -17,13 +17,15 @@ export async function tag(step: Step): Promise<void> {
   await waitForImages(step, images)
   await Promise.all(
     [...Map.groupBy(images, (image) => image.region)].map(async ([region, regionImages]) => {
-        const resources = regionImages.flatMap((image) => [image.imageId, ...image.snapshotIds])
-        await tagResources(step.ec2, region, resources, plan.tags)
-        if (plan.provenanceTags) {
-          for (const image of regionImages) await addMissingProvenance(step, image)
-        }
-        const count = resources.length - regionImages.length
-        log.info(`Tagged ${regionImages.map((image) => image.imageId).join(', ')} and ${count} snapshot${count === 1 ? '' : 's'} in ${region}${plan.tags.size ? ` with ${[...plan.tags.keys()].join(', ')}` : ''}.`)
+      const resources = regionImages.flatMap((image) => [image.imageId, ...image.snapshotIds])
+      await tagResources(step.ec2, region, resources, plan.tags)
+      if (plan.provenanceTags) {
+        for (const image of regionImages) await addMissingProvenance(step, image)
+      }
+      const count = resources.length - regionImages.length
+      log.info(
+        `Tagged ${regionImages.map((image) => image.imageId).join(', ')} and ${count} snapshot${count === 1 ? '' : 's'} in ${region}${plan.tags.size ? ` with ${[...plan.tags.keys()].join(', ')}` : ''}.`
+      )
     })
   )
 }
@@ -45,8 +47,16 @@ async function checkTagging(step: Step, images: readonly ReleaseImage[]): Promis
   for (const [region, regionImages] of Map.groupBy(images, (image) => image.region)) {
     const resources = regionImages.map((image) => image.imageId)
     await step.ec2.check(region, 'CreateTags', resources.join(', '), (client) =>
-      client.send(new CreateTagsCommand({ Resources: resources, Tags: toTagList(step.plan.tags.size ? step.plan.tags : new Map([['ami-pipeline:dry-run', 'true']])), DryRun: true }))
+      client.send(
+        new CreateTagsCommand({
+          Resources: resources,
+          Tags: toTagList(step.plan.tags.size ? step.plan.tags : new Map([['ami-pipeline:dry-run', 'true']])),
+          DryRun: true
+        })
+      )
     )
   }
-  step.log.info(`Dry run: CreateTags on ${images.map((image) => `${image.imageId} in ${image.region}`).join(', ')} would be allowed; nothing was tagged.`)
+  step.log.info(
+    `Dry run: CreateTags on ${images.map((image) => `${image.imageId} in ${image.region}`).join(', ')} would be allowed; nothing was tagged.`
+  )
 }

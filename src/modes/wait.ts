@@ -44,7 +44,9 @@ export async function waitForImages(step: Step, images: readonly ReleaseImage[])
       )
     }
     if (now() - lastProgress >= PROGRESS_EVERY_MS) {
-      log.info(`Still waiting after ${formatDuration(elapsed)}: ${pending.map((image) => `${image.imageId} in ${image.region} ${image.state}`).join(', ')}.`)
+      log.info(
+        `Still waiting after ${formatDuration(elapsed)}: ${pending.map((image) => `${image.imageId} in ${image.region} ${image.state}`).join(', ')}.`
+      )
       lastProgress = now()
     }
     const interval = POLL_SCHEDULE_MS[Math.min(poll, POLL_SCHEDULE_MS.length - 1)]!
@@ -55,7 +57,9 @@ export async function waitForImages(step: Step, images: readonly ReleaseImage[])
     await removeFailed(step, failed)
     throw new StepError(
       `${failed.length === 1 ? 'An image' : `${failed.length} images`} failed: ` +
-        failed.map((image) => `${image.imageId} '${image.name}' in ${image.region}: ${image.stateReason ?? 'AWS gave no reason'}`).join('; ')
+        failed
+          .map((image) => `${image.imageId} '${image.name}' in ${image.region}: ${image.stateReason ?? 'AWS gave no reason'}`)
+          .join('; ')
     )
   }
   log.info(`Available after ${formatDuration(now() - started)}: ${describeList(images)}.`)
@@ -66,7 +70,11 @@ async function pollOnce(step: Step, pending: readonly ReleaseImage[]): Promise<v
   const byRegion = Map.groupBy(pending, (image) => image.region)
   await Promise.all(
     [...byRegion].map(async ([region, images]) => {
-      const found = await describeImages(step.ec2, region, images.map((image) => image.imageId))
+      const found = await describeImages(
+        step.ec2,
+        region,
+        images.map((image) => image.imageId)
+      )
       // An image missing from the answer is new and not listed yet: still pending.
       for (const info of found) step.release.observe(region, info)
     })
@@ -85,7 +93,9 @@ async function removeFailed(step: Step, failed: readonly ReleaseImage[]): Promis
     await deregisterImage(step.ec2, image.region, image.imageId, true)
     step.release.remove(image.region)
     step.release.recordRemoved(step.release.removedFailed, image.region, image.imageId, image.snapshotIds)
-    step.log.warning(`Deregistered the failed image ${image.imageId} in ${image.region} and deleted its snapshots${image.snapshotIds.length ? ` (${image.snapshotIds.join(', ')})` : ''}: it could never be launched.`)
+    step.log.warning(
+      `Deregistered the failed image ${image.imageId} in ${image.region} and deleted its snapshots${image.snapshotIds.length ? ` (${image.snapshotIds.join(', ')})` : ''}: it could never be launched.`
+    )
   }
 }
 
