@@ -73,6 +73,31 @@ describe('readPlan', () => {
     expect(Object.fromEntries(result.givenImages)).toEqual({ 'us-east-1': IMAGE, 'eu-west-1': 'ami-0fedcba9876543210' })
   })
 
+  it('reads sharing, deprecation and protection for tag', () => {
+    const result = plan({
+      mode: 'tag',
+      'image-id': IMAGE,
+      'share-accounts': '111122223333, 444455556666',
+      'share-organizations': 'arn:aws:organizations::111122223333:organization/o-abcdefghij',
+      'share-organizational-units': 'arn:aws:organizations::111122223333:ou/o-abcdefghij/ou-ab12-abcdefgh',
+      'deprecate-after': '180d',
+      'deregistration-protection': 'true'
+    })
+    expect(result.distribution).toEqual({
+      shareAccounts: ['111122223333', '444455556666'],
+      shareOrganizations: ['arn:aws:organizations::111122223333:organization/o-abcdefghij'],
+      shareOrganizationalUnits: ['arn:aws:organizations::111122223333:ou/o-abcdefghij/ou-ab12-abcdefgh'],
+      deprecateAfterMs: 180 * 86_400_000,
+      deregistrationProtection: true
+    })
+  })
+
+  it('reads a time-based copy in minutes', () => {
+    expect(plan({ mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'copy-completion-duration': '2h' }).copy?.completionMinutes).toBe(
+      120
+    )
+  })
+
   it('defaults prune regions to the source region plus regions', () => {
     const result = plan({ mode: 'build copy prune', 'instance-id': INSTANCE, name: 'web-2', regions: 'us-west-2', 'prune-name': 'web-*' })
     expect(result.prune).toEqual({
@@ -208,6 +233,57 @@ const BAD: [string, Partial<Record<InputName, string>>, RegExp][] = [
   ],
   ['a build input without build', { mode: 'wait', 'image-id': IMAGE, 'no-reboot': 'true' }, /Input 'no-reboot' .*applies to mode build/],
   ['a prune input without prune', { mode: 'wait', 'image-id': IMAGE, keep: '5' }, /Input 'keep' .*applies to mode prune/],
+  [
+    'sharing with all',
+    { mode: 'tag', 'image-id': IMAGE, 'share-accounts': 'all' },
+    /Input 'share-accounts' has the value 'all'.*never makes an image public/
+  ],
+  [
+    'sharing with a wildcard',
+    { mode: 'tag', 'image-id': IMAGE, 'share-accounts': '1111*' },
+    /Input 'share-accounts'.*wildcards are refused/
+  ],
+  [
+    'a short account id',
+    { mode: 'tag', 'image-id': IMAGE, 'share-accounts': '12345678901' },
+    /Input 'share-accounts' has the value '12345678901': expected 12-digit/
+  ],
+  [
+    'an organization that is an OU',
+    { mode: 'tag', 'image-id': IMAGE, 'share-organizations': 'arn:aws:organizations::111122223333:ou/o-abcdefghij/ou-ab12-abcdefgh' },
+    /Input 'share-organizations'.*organization ARNs/
+  ],
+  [
+    'a malformed OU',
+    { mode: 'tag', 'image-id': IMAGE, 'share-organizational-units': 'ou-ab12-abcdefgh' },
+    /Input 'share-organizational-units'.*OU ARNs/
+  ],
+  [
+    'a deprecation beyond 10 years',
+    { mode: 'tag', 'image-id': IMAGE, 'deprecate-after': '4000d' },
+    /Input 'deprecate-after'.*from 1m to 10 years/
+  ],
+  ['a deprecation of zero', { mode: 'tag', 'image-id': IMAGE, 'deprecate-after': '0s' }, /Input 'deprecate-after'/],
+  [
+    'a bad deregistration-protection',
+    { mode: 'tag', 'image-id': IMAGE, 'deregistration-protection': 'on' },
+    /Input 'deregistration-protection' has the value 'on'/
+  ],
+  [
+    'sharing without tag',
+    { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'share-accounts': '111122223333' },
+    /Input 'share-accounts'.*applies to mode tag/
+  ],
+  [
+    'a completion time off the 15-minute steps',
+    { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'copy-completion-duration': '20m' },
+    /Input 'copy-completion-duration' has the value '20m': expected a duration in 15-minute steps/
+  ],
+  [
+    'a completion time over 48 hours',
+    { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'copy-completion-duration': '49h' },
+    /Input 'copy-completion-duration'/
+  ],
   ['instance-id without build', { mode: 'wait', 'image-id': IMAGE, 'instance-id': INSTANCE }, /Input 'instance-id' .*applies to mode build/]
 ]
 

@@ -35,6 +35,12 @@ export const INPUTS = {
   encrypted: { modes: ['copy'], default: 'false' },
   'kms-key-id': { modes: ['copy'], default: '' },
   'kms-key-ids': { modes: ['copy'], default: '' },
+  'copy-completion-duration': { modes: ['copy'], default: '' },
+  'share-accounts': { modes: ['tag'], default: '' },
+  'share-organizations': { modes: ['tag'], default: '' },
+  'share-organizational-units': { modes: ['tag'], default: '' },
+  'deprecate-after': { modes: ['tag'], default: '' },
+  'deregistration-protection': { modes: ['tag'], default: 'false' },
   'wait-timeout': { modes: ['wait', 'copy', 'tag', 'prune'], default: '60m' },
   'prune-name': { modes: ['prune'], default: '' },
   'prune-tags': { modes: ['prune'], default: '' },
@@ -65,6 +71,17 @@ export interface Encryption {
 export interface CopyPlan {
   regions: string[]
   encryption: ReadonlyMap<string, Encryption>
+  /** Time-based copy: EC2 finishes the snapshot copy within this many minutes (billed per TiB). */
+  completionMinutes?: number
+}
+
+/** Distribution settings applied by tag, once each image is available. */
+export interface DistributionPlan {
+  shareAccounts: string[]
+  shareOrganizations: string[]
+  shareOrganizationalUnits: string[]
+  deprecateAfterMs?: number
+  deregistrationProtection: boolean
 }
 
 export interface PrunePlan {
@@ -89,6 +106,7 @@ export interface Plan {
   waitTimeoutMs: number
   build?: BuildPlan
   copy?: CopyPlan
+  distribution?: DistributionPlan
   prune?: PrunePlan
 }
 
@@ -127,6 +145,10 @@ export function readPlan(read: ReadInput, env: NodeJS.ProcessEnv = process.env):
   }
   if (modes.has('build')) plan.build = readBuild(raw)
   if (modes.has('copy')) plan.copy = readCopy(raw, region)
+  if (modes.has('tag')) {
+    const distribution = readDistribution(raw)
+    if (distribution) plan.distribution = distribution
+  }
   if (modes.has('prune')) plan.prune = readPrune(raw, region)
   return plan
 }
@@ -247,7 +269,70 @@ function readCopy(raw: (name: InputName) => string, sourceRegion: string): CopyP
       encryption.set(region, { encrypted })
     }
   }
-  return { regions, encryption }
+  const copy: CopyPlan = { regions, encryption }
+  const completion = raw('copy-completion-duration')
+  if (completion !== '') copy.completionMinutes = readCompletionMinutes(completion)
+  return copy
+}
+
+// EC2 takes SnapshotCopyCompletionDurationMinutes in 15-minute steps from 15 minutes to 48 hours.
+function readCompletionMinutes(value: string): number {
+  const accepted = 'expected a duration in 15-minute steps from 15m to 48h, such as 15m, 90m or 2h'
+  const ms = parseDuration('copy-completion-duration', value)
+  const minutes = ms / 60_000
+  if (!Number.isInteger(minutes) || minutes % 15 !== 0 || minutes < 15 || minutes > 48 * 60) {
+    throw new InputError('copy-completion-duration', value, accepted)
+  }
+  return minutes
+}
+
+const ACCOUNT = /^\d{12}$/
+const ORGANIZATION = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/
+const ORGANIZATIONAL_UNIT = /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/
+const TEN_YEARS_MS = 10 * 365 * 86_400_000
+
+/**
+ * Sharing is only ever with named accounts, organizations and OUs: `all` (public), wildcards or
+ * anything else that could widen an image to the public is refused.
+ */
+function readShares(raw: (name: InputName) => string, input: InputName, pattern: RegExp, accepted: string): string[] {
+  const items = parseList(raw(input))
+  for (const item of items) {
+    if (/^(all|public|\*)$/i.test(item) || item.includes('*')) {
+      throw new InputError(input, item, `${accepted}; the action never makes an image public, so 'all' and wildcards are refused`)
+    }
+    if (!pattern.test(item)) throw new InputError(input, item, accepted)
+  }
+  return items
+}
+
+function readDistribution(raw: (name: InputName) => string): DistributionPlan | undefined {
+  const plan: DistributionPlan = {
+    shareAccounts: readShares(raw, 'share-accounts', ACCOUNT, 'expected 12-digit AWS account ids'),
+    shareOrganizations: readShares(
+      raw,
+      'share-organizations',
+      ORGANIZATION,
+      'expected organization ARNs such as arn:aws:organizations::111122223333:organization/o-exampleorgid'
+    ),
+    shareOrganizationalUnits: readShares(
+      raw,
+      'share-organizational-units',
+      ORGANIZATIONAL_UNIT,
+      'expected OU ARNs such as arn:aws:organizations::111122223333:ou/o-exampleorgid/ou-exam-ple12345'
+    ),
+    deregistrationProtection: parseBoolean('deregistration-protection', raw('deregistration-protection'), false)
+  }
+  const deprecate = raw('deprecate-after')
+  if (deprecate !== '') {
+    const ms = parseDuration('deprecate-after', deprecate)
+    // EC2 refuses a deprecation time in the past or more than 10 years ahead.
+    if (ms < 60_000 || ms > TEN_YEARS_MS)
+      throw new InputError('deprecate-after', deprecate, 'expected a duration from 1m to 10 years (3650d)')
+    plan.deprecateAfterMs = ms
+  }
+  const any = plan.shareAccounts.length + plan.shareOrganizations.length + plan.shareOrganizationalUnits.length > 0
+  return any || plan.deprecateAfterMs !== undefined || plan.deregistrationProtection ? plan : undefined
 }
 
 function readPrune(raw: (name: InputName) => string, region: string): PrunePlan {

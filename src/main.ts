@@ -1,5 +1,8 @@
 // Wires the action together: inputs → plan, the pipeline of modes, then outputs and the summary,
 // which are written whatever happened. The one place that reports failure to the runner.
+import { writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import * as core from '@actions/core'
 import { Ec2 } from './ec2/client.ts'
 import { errorMessage, StepError } from './errors.ts'
@@ -7,7 +10,7 @@ import { readPlan, type InputName, type Plan } from './inputs.ts'
 import { runPipeline } from './pipeline.ts'
 import { currentRun, type Run } from './provenance.ts'
 import { Release } from './release.ts'
-import { outputsOf, summaryOf } from './report.ts'
+import { manifestOf, outputsOf, summaryOf } from './report.ts'
 import { sleep, type Log } from './step.ts'
 
 const log: Log = {
@@ -47,6 +50,12 @@ export async function run(): Promise<void> {
 
 async function report(release: Release, plan: Plan | undefined, failure: string | undefined): Promise<void> {
   for (const [name, value] of Object.entries(outputsOf(release))) core.setOutput(name, value)
+  const manifest = join(
+    process.env.RUNNER_TEMP || tmpdir(),
+    `ami-pipeline-manifest-${process.env.GITHUB_RUN_ID ?? 'local'}-${process.env.GITHUB_ACTION ?? process.pid}.json`
+  )
+  await writeFile(manifest, `${JSON.stringify(manifestOf(release, plan, failure), null, 2)}\n`)
+  core.setOutput('manifest', manifest)
   // Nothing the action made goes unreported, even when there is no summary file (a local run).
   for (const [region, removed] of release.removedFailed) core.info(`Removed in ${region}: ${removed.imageIds.join(', ')}`)
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryOf(release, plan, failure), true).write()

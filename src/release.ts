@@ -20,6 +20,8 @@ export interface ReleaseImage {
   encrypted?: boolean
   /** Tags as last described, to avoid rewriting provenance an image already carries. */
   tags?: Map<string, string>
+  /** What tag's distribution settings applied. */
+  distribution?: { sharedWith: string[]; deprecateAt?: string; protected: boolean }
 }
 
 export interface Retired {

@@ -5,6 +5,55 @@ import type { Release, Retired } from './release.ts'
 
 export type Outputs = Record<'image-id' | 'image-name' | 'image-ids' | 'snapshot-ids' | 'pruned-image-ids' | 'pruned-snapshot-ids', string>
 
+/**
+ * Everything the step made, kept, shared or retired, per region: the `manifest` output's file,
+ * for artifacts and audits.
+ */
+export function manifestOf(release: Release, plan: Plan | undefined, failure: string | undefined) {
+  const regions = new Set([
+    ...release.regions(),
+    ...release.pruned.keys(),
+    ...release.removedFailed.keys(),
+    ...release.prunePlan.map((d) => d.region)
+  ])
+  return {
+    version: 1,
+    modes: plan ? [...plan.modes] : [],
+    dryRun: plan?.dryRun ?? false,
+    sourceRegion: release.sourceRegion,
+    succeeded: failure === undefined,
+    ...(failure !== undefined && { failure }),
+    regions: Object.fromEntries(
+      [...regions].map((region) => {
+        const image = release.get(region)
+        return [
+          region,
+          {
+            ...(image && {
+              image: {
+                imageId: image.imageId,
+                name: image.name,
+                origin: image.origin,
+                state: image.state,
+                snapshotIds: image.snapshotIds,
+                ...(image.encrypted !== undefined && { encrypted: image.encrypted }),
+                ...(image.distribution && { distribution: image.distribution })
+              }
+            }),
+            removedFailed: release.removedFailed.get(region) ?? { imageIds: [], snapshotIds: [] },
+            prune: {
+              kept: release.prunePlan
+                .filter((d) => d.region === region && d.action === 'keep')
+                .map(({ imageId, name, reason }) => ({ imageId, name, reason })),
+              retired: release.pruned.get(region) ?? { imageIds: [], snapshotIds: [] }
+            }
+          }
+        ]
+      })
+    )
+  }
+}
+
 export function outputsOf(release: Release): Outputs {
   const regions = release.regions()
   const source = release.source
@@ -24,11 +73,19 @@ export function summaryOf(release: Release, plan: Plan | undefined, failure: str
   if (failure !== undefined) lines.push(`> [!CAUTION]`, `> ${failure.replace(/\n/g, '\n> ')}`, '')
   const images = release.regions().map((region) => release.get(region)!)
   if (images.length > 0) {
-    lines.push('| Region | Image | Name | State | Origin | Snapshots |', '|---|---|---|---|---|---|')
+    const distributed = images.some((image) => image.distribution)
+    lines.push(
+      `| Region | Image | Name | State | Origin | Snapshots |${distributed ? ' Shared with | Deprecation | Protected |' : ''}`,
+      `|---|---|---|---|---|---|${distributed ? '---|---|---|' : ''}`
+    )
     for (const image of images) {
       const state = image.stateReason && image.state !== 'available' ? `${image.state}: ${image.stateReason}` : image.state
+      const d = image.distribution
+      const distribution = distributed
+        ? ` ${d?.sharedWith.join(', ') || '—'} | ${d?.deprecateAt ?? '—'} | ${d?.protected ? 'yes' : 'no'} |`
+        : ''
       lines.push(
-        `| ${image.region} | [${image.imageId}](${consoleLink(image.region, image.imageId)}) | ${cell(image.name)} | ${cell(state)} | ${image.origin} | ${image.snapshotIds.join(', ') || '—'} |`
+        `| ${image.region} | [${image.imageId}](${consoleLink(image.region, image.imageId)}) | ${cell(image.name)} | ${cell(state)} | ${image.origin} | ${image.snapshotIds.join(', ') || '—'} |${distribution}`
       )
     }
     lines.push('')

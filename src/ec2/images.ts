@@ -93,6 +93,8 @@ export interface ImageCopy {
   clientToken: string
   encrypted: boolean
   kmsKeyId?: string | undefined
+  /** Time-based copy (SnapshotCopyCompletionDurationMinutes). */
+  completionMinutes?: number | undefined
   tags: Tags
 }
 
@@ -105,6 +107,7 @@ export function copyImageInput(copy: ImageCopy) {
     ClientToken: copy.clientToken,
     ...(copy.encrypted && { Encrypted: true }),
     ...(copy.kmsKeyId !== undefined && { KmsKeyId: copy.kmsKeyId }),
+    ...(copy.completionMinutes !== undefined && { SnapshotCopyCompletionDurationMinutes: copy.completionMinutes }),
     TagSpecifications: tagsAtCreation(copy.tags)
   }
 }

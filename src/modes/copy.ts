@@ -88,6 +88,7 @@ function copyRequest(step: Step, source: ReleaseImage, region: string): ImageCop
     clientToken: copyToken(step.run, source.imageId, region),
     encrypted: encryption.encrypted,
     kmsKeyId: encryption.kmsKeyId,
+    completionMinutes: plan.copy!.completionMinutes,
     tags: mergeTags(plan.tags, provenance)
   }
 }

@@ -6,13 +6,17 @@ import { tagResources, toTagList } from '../ec2/images.ts'
 import { PROVENANCE, provenanceTags } from '../provenance.ts'
 import type { ReleaseImage } from '../release.ts'
 import type { Step } from '../step.ts'
+import { distribute } from '../distribution.ts'
 import { waitForImages } from './wait.ts'
 
 export async function tag(step: Step): Promise<void> {
   const { plan, release, log } = step
   const images = release.all()
   if (images.length === 0) return
-  if (plan.dryRun) return checkTagging(step, images)
+  if (plan.dryRun) {
+    await checkTagging(step, images)
+    return distribute(step, images)
+  }
 
   await waitForImages(step, images)
   await Promise.all(
@@ -23,11 +27,13 @@ export async function tag(step: Step): Promise<void> {
         for (const image of regionImages) await addMissingProvenance(step, image)
       }
       const count = resources.length - regionImages.length
+      if (plan.tags.size === 0) return
       log.info(
         `Tagged ${regionImages.map((image) => image.imageId).join(', ')} and ${count} snapshot${count === 1 ? '' : 's'} in ${region}${plan.tags.size ? ` with ${[...plan.tags.keys()].join(', ')}` : ''}.`
       )
     })
   )
+  await distribute(step, images)
 }
 
 /**

@@ -1,0 +1,44 @@
+// Launch permissions, deprecation and deregistration protection: the calls that make an image
+// usable by others, and safe from accidental removal.
+import {
+  EnableImageDeprecationCommand,
+  EnableImageDeregistrationProtectionCommand,
+  ModifyImageAttributeCommand,
+  type LaunchPermission
+} from '@aws-sdk/client-ec2'
+import type { Ec2 } from './client.ts'
+
+export interface Shares {
+  accounts: readonly string[]
+  organizations: readonly string[]
+  organizationalUnits: readonly string[]
+}
+
+export function launchPermissions(shares: Shares): LaunchPermission[] {
+  return [
+    ...shares.accounts.map((UserId) => ({ UserId })),
+    ...shares.organizations.map((OrganizationArn) => ({ OrganizationArn })),
+    ...shares.organizationalUnits.map((OrganizationalUnitArn) => ({ OrganizationalUnitArn }))
+  ]
+}
+
+/** One ModifyImageAttribute adds every account, organization and OU to the image's launch permissions. */
+export async function shareImage(ec2: Ec2, region: string, imageId: string, shares: Shares, dryRun = false): Promise<void> {
+  const input = { ImageId: imageId, LaunchPermission: { Add: launchPermissions(shares) }, ...(dryRun && { DryRun: true }) }
+  const send = dryRun ? ec2.check.bind(ec2) : ec2.call.bind(ec2)
+  await send(region, 'ModifyImageAttribute', `image ${imageId}`, (client) => client.send(new ModifyImageAttributeCommand(input)))
+}
+
+export async function deprecateImage(ec2: Ec2, region: string, imageId: string, at: Date, dryRun = false): Promise<void> {
+  const input = { ImageId: imageId, DeprecateAt: at, ...(dryRun && { DryRun: true }) }
+  const send = dryRun ? ec2.check.bind(ec2) : ec2.call.bind(ec2)
+  await send(region, 'EnableImageDeprecation', `image ${imageId}`, (client) => client.send(new EnableImageDeprecationCommand(input)))
+}
+
+export async function protectImage(ec2: Ec2, region: string, imageId: string, dryRun = false): Promise<void> {
+  const input = { ImageId: imageId, ...(dryRun && { DryRun: true }) }
+  const send = dryRun ? ec2.check.bind(ec2) : ec2.call.bind(ec2)
+  await send(region, 'EnableImageDeregistrationProtection', `image ${imageId}`, (client) =>
+    client.send(new EnableImageDeregistrationProtectionCommand(input))
+  )
+}
