@@ -23,6 +23,12 @@ const log: Log = {
 const NO_RUN: Run = { repository: '', commit: '', runId: '', runAttempt: '', workflow: '', ref: '' }
 
 export async function run(): Promise<void> {
+  // configure-aws-credentials masks these too; a step given plain env vars must not leak them
+  // either, not even with step debug logging on.
+  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
+    const secret = process.env[name]
+    if (secret) core.setSecret(secret)
+  }
   const cancel = onCancel()
   const ec2 = new Ec2()
   let plan: Plan | undefined
