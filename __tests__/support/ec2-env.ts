@@ -1,0 +1,44 @@
+// Points the action's in-process EC2 layer at a local endpoint for integration tests, and gives
+// tests their own SDK client to look at the result.
+import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, type Image, type Snapshot } from '@aws-sdk/client-ec2'
+
+export function useEndpoint(endpoint: string): void {
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_EC2: endpoint,
+    AWS_EC2_METADATA_DISABLED: 'true'
+  })
+}
+
+/** A client that talks to moto directly (not through the front), to check the real state. */
+export function inspector(endpoint: string, region: string): EC2Client {
+  return new EC2Client({ region, endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 })
+}
+
+export async function ownImages(endpoint: string, region: string): Promise<Image[]> {
+  const client = inspector(endpoint, region)
+  try {
+    return (await client.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []
+  } finally {
+    client.destroy()
+  }
+}
+
+export async function ownSnapshots(endpoint: string, region: string): Promise<Snapshot[]> {
+  const client = inspector(endpoint, region)
+  try {
+    return (await client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []
+  } finally {
+    client.destroy()
+  }
+}
+
+export function tagsOf(resource: { Tags?: { Key?: string; Value?: string }[] | undefined }): Record<string, string> {
+  return Object.fromEntries((resource.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']))
+}
+
+export function snapshotIdsOf(image: Image): string[] {
+  return (image.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []))
+}

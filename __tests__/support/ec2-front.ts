@@ -1,0 +1,332 @@
+// The front: an HTTP server on 127.0.0.1 between the SDK and moto. moto is an independent EC2 API,
+// but it takes shortcuts real EC2 does not (images available at once, duplicate names accepted,
+// ClientToken ignored, no pagination, no DescribeImageReferences, deprecation or protection). The
+// front adds what EC2 documents, and injects faults — throttling, 5xx, latency, lost replies —
+// from a seeded random source so every run is reproducible. Per-action behaviour lives in
+// ec2-front-actions.ts; this file is the server, the fault injector and the state.
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http'
+import { HANDLERS } from './ec2-front-actions.ts'
+import { parseXml, serializeXml, type XmlElement } from './xml.ts'
+
+export interface Call {
+  action: string
+  region: string
+  params: Record<string, string>
+  status: number
+  errorCode?: string
+}
+
+export interface FaultRule {
+  /** Actions the rule applies to (all when absent). */
+  actions?: string[]
+  regions?: string[]
+  /** Share of calls answered 503 RequestLimitExceeded, not forwarded. */
+  throttleRate?: number
+  /** Share of calls answered 500 InternalError, not forwarded. */
+  errorRate?: number
+  /** Added delay, fixed or a [min, max] range. */
+  latencyMs?: number | [number, number]
+  /** The first N matching calls per region are carried out, but the client is told 500. */
+  lostReplyFirst?: number
+  lostReplyRate?: number
+}
+
+export interface Bucket {
+  capacity: number
+  refillPerSecond: number
+}
+
+export interface FrontOptions {
+  seed?: number
+  /** How long new images stay pending; a function decides per image. */
+  pendingMs?: number | ((image: { imageId: string; region: string; name: string; action: string }) => number)
+  faults?: FaultRule[]
+  /** EC2-like token buckets per region: calls beyond them are throttled. */
+  buckets?: { describe: Bucket; change: Bucket }
+  /** false answers DescribeImageReferences with UnauthorizedOperation, as for credentials without it. */
+  imageReferences?: boolean
+}
+
+/** What the front knows of an image that moto does not. */
+export interface ImageOverlay {
+  region: string
+  name: string
+  createdAt: number
+  pendingMs: number
+  failure?: { code: string; message: string }
+  encrypted?: boolean
+  kmsKeyId?: string
+  creationDate?: string
+  deprecationTime?: string
+  protection?: string
+  organizationShares: string[]
+}
+
+export class FrontError extends Error {
+  readonly status: number
+  readonly code: string
+  constructor(status: number, code: string, message: string) {
+    super(message)
+    this.status = status
+    this.code = code
+  }
+}
+
+export interface Reply {
+  status: number
+  body: string
+}
+
+export class Front {
+  endpoint = ''
+  readonly motoEndpoint: string
+  readonly calls: Call[] = []
+  readonly images = new Map<string, ImageOverlay>()
+  readonly copyTokens = new Map<string, { imageId: string; fingerprint: string }>()
+  readonly snapshotKeys = new Map<string, string>()
+  options: FrontOptions
+  throttled = 0
+  private random: () => number
+  private lostSoFar = new Map<string, number>()
+  private buckets = new Map<string, { tokens: number; at: number }>()
+  private server: Server | undefined
+
+  constructor(motoEndpoint: string, options: FrontOptions = {}) {
+    this.motoEndpoint = motoEndpoint
+    this.options = options
+    this.random = mulberry32(options.seed ?? 1)
+  }
+
+  /** Changes behaviour mid-test; faults and buckets restart with the new seed. */
+  configure(options: Partial<FrontOptions>): void {
+    this.options = { ...this.options, ...options }
+    this.random = mulberry32(this.options.seed ?? 1)
+    this.lostSoFar.clear()
+    this.buckets.clear()
+  }
+
+  reset(options: FrontOptions = {}): void {
+    this.calls.length = 0
+    this.images.clear()
+    this.copyTokens.clear()
+    this.snapshotKeys.clear()
+    this.throttled = 0
+    this.options = options
+    this.configure({})
+  }
+
+  changingCalls(): Call[] {
+    return this.calls.filter((call) => !/^(Describe|Get|List)/.test(call.action))
+  }
+
+  /** Ends the image `failed` after its pending time, with AWS's reason. */
+  failImage(imageId: string, message = 'Snapshot creation failed: internal error'): void {
+    const image = this.images.get(imageId)
+    if (!image) throw new Error(`the front did not see ${imageId} being made`)
+    image.failure = { code: 'Client.InternalError', message }
+  }
+
+  /** moto stamps every image with now; prune needs images of different ages. */
+  setCreationDate(imageId: string, region: string, iso: string): void {
+    const image = this.images.get(imageId) ?? { region, name: '', createdAt: 0, pendingMs: 0, organizationShares: [] }
+    image.creationDate = iso
+    this.images.set(imageId, image)
+  }
+
+  overlay(imageId: string, region: string): ImageOverlay {
+    let image = this.images.get(imageId)
+    if (!image) {
+      image = { region, name: '', createdAt: 0, pendingMs: 0, organizationShares: [] }
+      this.images.set(imageId, image)
+    }
+    return image
+  }
+
+  stateOf(imageId: string): { state: string; reason?: { code: string; message: string } } | undefined {
+    const image = this.images.get(imageId)
+    if (!image || image.createdAt === 0) return undefined
+    if (Date.now() < image.createdAt + image.pendingMs) return { state: 'pending' }
+    return image.failure ? { state: 'failed', reason: image.failure } : { state: 'available' }
+  }
+
+  pendingFor(image: { imageId: string; region: string; name: string; action: string }): number {
+    const pending = this.options.pendingMs ?? 0
+    return typeof pending === 'function' ? pending(image) : pending
+  }
+
+  /** Sends a call to moto as the SDK would, for the front's own look-ups and follow-ups. */
+  async moto(region: string, action: string, params: Record<string, string> = {}): Promise<XmlElement> {
+    const body = new URLSearchParams({ Action: action, Version: '2016-11-15', ...params })
+    const reply = await this.send(region, body)
+    const xml = parseXml(reply.body)
+    if (reply.status >= 400) throw new FrontError(reply.status, codeOf(xml) ?? 'InternalError', reply.body)
+    return xml
+  }
+
+  /** Forwards a call to moto unchanged but for the parameters given. */
+  send(region: string, params: URLSearchParams): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const body = params.toString()
+      const req = httpRequest(
+        `${this.motoEndpoint}/`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+            'content-length': Buffer.byteLength(body),
+            // moto reads the region from the credential scope and does not check signatures.
+            authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${region}/ec2/aws4_request, SignedHeaders=host, Signature=0`
+          }
+        },
+        (res) => {
+          let text = ''
+          res.setEncoding('utf8')
+          res.on('data', (chunk: string) => (text += chunk))
+          res.on('end', () => resolve({ status: res.statusCode ?? 500, body: text }))
+        }
+      )
+      req.on('error', reject)
+      req.end(body)
+    })
+  }
+
+  async listen(): Promise<void> {
+    this.server = createServer((req, res) => {
+      void this.handle(req).then(
+        (reply) => {
+          res.writeHead(reply.status, { 'content-type': 'text/xml;charset=UTF-8' })
+          res.end(reply.body)
+        },
+        (error: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/xml;charset=UTF-8' })
+          res.end(errorBody('InternalError', `front: ${String(error)}`))
+        }
+      )
+    })
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve))
+    const address = this.server.address()
+    if (typeof address !== 'object' || !address) throw new Error('front has no address')
+    this.endpoint = `http://127.0.0.1:${address.port}`
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return
+    this.server.closeAllConnections()
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()))
+  }
+
+  private async handle(req: IncomingMessage): Promise<Reply> {
+    let text = ''
+    for await (const chunk of req) text += String(chunk)
+    const params = new URLSearchParams(text)
+    const action = params.get('Action') ?? ''
+    const region = /Credential=[^/]+\/\d+\/([a-z0-9-]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? 'us-east-1'
+    const call: Call = { action, region, params: Object.fromEntries(params), status: 0 }
+    this.calls.push(call)
+    const reply = await this.reply(call, params)
+    call.status = reply.status
+    if (reply.status >= 400) {
+      const code = /<Code>([^<]+)<\/Code>/.exec(reply.body)?.[1]
+      if (code) call.errorCode = code
+    }
+    return reply
+  }
+
+  private async reply(call: Call, params: URLSearchParams): Promise<Reply> {
+    const rules = (this.options.faults ?? []).filter(
+      (rule) => (!rule.actions || rule.actions.includes(call.action)) && (!rule.regions || rule.regions.includes(call.region))
+    )
+    for (const rule of rules) {
+      const latency = rule.latencyMs
+      const ms = Array.isArray(latency) ? latency[0] + this.random() * (latency[1] - latency[0]) : (latency ?? 0)
+      if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms))
+    }
+    if (!this.takeToken(call)) {
+      this.throttled++
+      return { status: 503, body: errorBody('RequestLimitExceeded', 'Request limit exceeded.') }
+    }
+    for (const rule of rules) {
+      if (rule.throttleRate && this.random() < rule.throttleRate)
+        return { status: 503, body: errorBody('RequestLimitExceeded', 'Request limit exceeded.') }
+      if (rule.errorRate && this.random() < rule.errorRate)
+        return { status: 500, body: errorBody('InternalError', 'An internal error has occurred.') }
+    }
+    const lost = this.loseReply(call, rules)
+    let reply: Reply
+    try {
+      const handler = HANDLERS[call.action]
+      reply = handler ? await handler(this, call.region, params) : await this.send(call.region, params)
+    } catch (error) {
+      if (!(error instanceof FrontError)) throw error
+      reply = { status: error.status, body: errorBody(error.code, error.message) }
+    }
+    // A lost reply: the server did the work; the client never hears of it and will retry.
+    if (lost && reply.status < 400) return { status: 500, body: errorBody('InternalError', 'An internal error has occurred.') }
+    return reply
+  }
+
+  private loseReply(call: Call, rules: FaultRule[]): boolean {
+    for (const rule of rules) {
+      const key = `${rule.actions?.join(',')}|${call.action}|${call.region}`
+      const lostSoFar = this.lostSoFar.get(key) ?? 0
+      if (rule.lostReplyFirst && lostSoFar < rule.lostReplyFirst) {
+        this.lostSoFar.set(key, lostSoFar + 1)
+        return true
+      }
+      if (rule.lostReplyRate && this.random() < rule.lostReplyRate) return true
+    }
+    return false
+  }
+
+  private takeToken(call: Call): boolean {
+    const shapes = this.options.buckets
+    if (!shapes) return true
+    const kind = /^(Describe|Get|List)/.test(call.action) ? 'describe' : 'change'
+    const shape = shapes[kind]
+    const key = `${call.region}|${kind}`
+    const now = Date.now()
+    const bucket = this.buckets.get(key) ?? { tokens: shape.capacity, at: now }
+    bucket.tokens = Math.min(shape.capacity, bucket.tokens + ((now - bucket.at) / 1000) * shape.refillPerSecond)
+    bucket.at = now
+    this.buckets.set(key, bucket)
+    if (bucket.tokens < 1) return false
+    bucket.tokens -= 1
+    return true
+  }
+}
+
+export async function startFront(motoEndpoint: string, options: FrontOptions = {}): Promise<Front> {
+  const front = new Front(motoEndpoint, options)
+  await front.listen()
+  return front
+}
+
+export function errorBody(code: string, message: string): string {
+  const escaped = message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${escaped}</Message></Error></Errors><RequestID>front</RequestID></Response>`
+}
+
+export function okBody(action: string, children: XmlElement[]): string {
+  return serializeXml({
+    name: `${action}Response`,
+    attributes: ' xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"',
+    text: '',
+    children: [{ name: 'requestId', attributes: '', children: [], text: 'front' }, ...children]
+  })
+}
+
+function codeOf(xml: XmlElement): string | undefined {
+  return /<Code>([^<]+)<\/Code>/.exec(serializeXml(xml))?.[1]
+}
+
+/** A small seeded PRNG: the same seed gives the same faults. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
