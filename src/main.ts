@@ -30,7 +30,7 @@ export async function run(): Promise<void> {
     if (secret) core.setSecret(secret)
   }
   const cancel = onCancel()
-  const ec2 = new Ec2()
+  const ec2 = new Ec2({ debug: (message) => core.debug(message) })
   let plan: Plan | undefined
   let release: Release | undefined
   let failure: string | undefined

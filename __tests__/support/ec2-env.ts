@@ -1,6 +1,6 @@
 // Points the action's in-process EC2 layer at a local endpoint for integration tests, and gives
 // tests their own SDK client to look at the result.
-import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, type Image, type Snapshot } from '@aws-sdk/client-ec2'
+import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, type Image, type Snapshot, type Tag } from '@aws-sdk/client-ec2'
 
 export function useEndpoint(endpoint: string): void {
   Object.assign(process.env, {
@@ -35,7 +35,7 @@ export async function ownSnapshots(endpoint: string, region: string): Promise<Sn
   }
 }
 
-export function tagsOf(resource: { Tags?: { Key?: string; Value?: string }[] | undefined }): Record<string, string> {
+export function tagsOf(resource: { Tags?: Tag[] | undefined }): Record<string, string> {
   return Object.fromEntries((resource.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']))
 }
 

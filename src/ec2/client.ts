@@ -12,6 +12,8 @@ export interface Ec2Options {
   buckets?: Readonly<Record<CallKind, BucketShape>>
   /** Tests pass a factory to observe or stub the SDK client. */
   makeClient?: (region: string) => EC2Client
+  /** Where each call's outcome goes (the step debug log). */
+  debug?: (message: string) => void
 }
 
 /** Counts of calls sent, per operation, for the log and the benchmark. */
@@ -35,9 +37,13 @@ export class Ec2 {
   async call<Output>(region: string, operation: string, resource: string, send: (client: EC2Client) => Promise<Output>): Promise<Output> {
     await this.bucket(region, kindOf(operation)).take()
     this.counts.set(operation, (this.counts.get(operation) ?? 0) + 1)
+    const started = Date.now()
     try {
-      return await send(this.client(region))
+      const output = await send(this.client(region))
+      this.trace(operation, region, resource, started, output)
+      return output
     } catch (error) {
+      this.trace(operation, region, resource, started, error)
       throw new AwsError(operation, region, resource, error)
     }
   }
@@ -69,6 +75,15 @@ export class Ec2 {
       yield page
       nextToken = page.NextToken || undefined
     } while (nextToken !== undefined)
+  }
+
+  private trace(operation: string, region: string, resource: string, started: number, outcome: unknown): void {
+    if (!this.options.debug) return
+    const attempts = (outcome as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts ?? 1
+    const result = outcome instanceof Error ? `failed (${outcome.name})` : 'ok'
+    this.options.debug(
+      `${operation} ${region} ${resource.slice(0, 120)}: ${result} in ${Date.now() - started} ms, ${attempts} attempt${attempts === 1 ? '' : 's'}`
+    )
   }
 
   /** Closes every client's sockets so the process can exit promptly. */

@@ -50,7 +50,9 @@ export async function describeImages(ec2: Ec2, region: string, imageIds: readonl
 /** This account's image with exactly this name in the region, if any (names are unique per region). */
 export async function findOwnImageByName(ec2: Ec2, region: string, name: string): Promise<ImageInfo | undefined> {
   const pages = ec2.pages(region, 'DescribeImages', `name ${name}`, (client, NextToken) =>
-    client.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }], IncludeDeprecated: true, NextToken }))
+    client.send(
+      new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }], IncludeDeprecated: true, NextToken })
+    )
   )
   for await (const page of pages) {
     const image = (page.Images ?? []).find((candidate) => candidate.Name === name)
@@ -127,7 +129,9 @@ export async function tagResources(ec2: Ec2, region: string, resourceIds: readon
   if (tags.size === 0 || resourceIds.length === 0) return
   for (let at = 0; at < resourceIds.length; at += TAG_BATCH) {
     const batch = resourceIds.slice(at, at + TAG_BATCH)
-    await ec2.call(region, 'CreateTags', batch.join(', '), (client) => client.send(new CreateTagsCommand({ Resources: batch, Tags: toTagList(tags) })))
+    await ec2.call(region, 'CreateTags', batch.join(', '), (client) =>
+      client.send(new CreateTagsCommand({ Resources: batch, Tags: toTagList(tags) }))
+    )
   }
 }
 
