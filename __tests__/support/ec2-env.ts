@@ -1,6 +1,6 @@
 // Points the action's in-process EC2 layer at a local endpoint for integration tests, and gives
 // tests their own SDK client to look at the result.
-import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, type Image, type Snapshot, type Tag } from '@aws-sdk/client-ec2'
+import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, RunInstancesCommand, type Image, type Snapshot, type Tag } from '@aws-sdk/client-ec2'
 
 export function useEndpoint(endpoint: string): void {
   Object.assign(process.env, {
@@ -41,4 +41,20 @@ export function tagsOf(resource: { Tags?: Tag[] | undefined }): Record<string, s
 
 export function snapshotIdsOf(image: Image): string[] {
   return (image.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : []))
+}
+
+/** A running builder instance in the region, launched from one of moto's stock images. */
+export async function launchBuilder(endpoint: string, region = 'us-east-1'): Promise<string> {
+  const client = new EC2Client({ region, endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } })
+  try {
+    const stock = await client.send(
+      new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'architecture', Values: ['x86_64'] }] })
+    )
+    const imageId = stock.Images?.[0]?.ImageId
+    if (!imageId) throw new Error(`moto has no stock image in ${region}`)
+    const run = await client.send(new RunInstancesCommand({ ImageId: imageId, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))
+    return run.Instances![0]!.InstanceId!
+  } finally {
+    client.destroy()
+  }
 }

@@ -26,6 +26,8 @@ export interface RunOptions {
   /** Send this signal after the given delay (ms), as the runner does to cancel a job. */
   cancelAfterMs?: { ms: number; signal: NodeJS.Signals }
   timeoutMs?: number
+  /** Also print the step's log as it runs (the demo). */
+  echo?: boolean
 }
 
 /** Every input of action.yml with its default, as the runner would set them for a `uses:` step. */
@@ -64,8 +66,12 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let log = ''
-  child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()))
+  const collect = (chunk: Buffer): void => {
+    log += chunk.toString()
+    if (options.echo) process.stdout.write(asTheLogShowsIt(chunk.toString()))
+  }
+  child.stdout.on('data', collect)
+  child.stderr.on('data', collect)
   const cancel = options.cancelAfterMs
   const cancelTimer = cancel ? setTimeout(() => child.kill(cancel.signal), cancel.ms) : undefined
   const killTimer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
@@ -87,6 +93,15 @@ export function readOutputs(text: string): Record<string, string> {
   const pattern = /^([^\n<]+)<<(\S+)\n([\s\S]*?)\n?\2$/gm
   for (const match of text.matchAll(pattern)) outputs[match[1]!] = match[3]!
   return outputs
+}
+
+/** Workflow commands as the job log renders them: annotations titled, debug and masks hidden. */
+function asTheLogShowsIt(text: string): string {
+  return text
+    .split(/(?<=\n)/)
+    .filter((line) => !/^::(debug|add-mask)::/.test(line))
+    .map((line) => line.replace(/^::(error|warning|notice)(?: [^:]*)?::(.*)$/, (_, level: string, message: string) => `${level[0]!.toUpperCase()}${level.slice(1)}: ${decodeCommand(message)}`))
+    .join('')
 }
 
 function decodeCommand(text: string): string {
