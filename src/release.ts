@@ -102,8 +102,8 @@ export class Release {
 
   recordRemoved(into: Map<string, Retired>, region: string, imageId: string, snapshotIds: readonly string[]): void {
     const entry = into.get(region) ?? { imageIds: [], snapshotIds: [] }
-    entry.imageIds.push(imageId)
-    entry.snapshotIds.push(...snapshotIds)
+    if (!entry.imageIds.includes(imageId)) entry.imageIds.push(imageId)
+    for (const snapshotId of snapshotIds) if (!entry.snapshotIds.includes(snapshotId)) entry.snapshotIds.push(snapshotId)
     into.set(region, entry)
   }
 }

@@ -10,9 +10,10 @@ export const HANDLERS: Record<string, Handler> = {
   CopyImage: copyImage,
   DescribeImages: describeImages,
   DescribeSnapshots: (front, region, params) => paginated(front, region, params, 'snapshotSet', (xml) => overlaySnapshots(front, xml)),
-  DescribeInstances: (front, region, params) => paginated(front, region, params, 'reservationSet'),
-  DescribeLaunchTemplates: (front, region, params) => paginated(front, region, params, 'launchTemplates'),
-  DescribeLaunchTemplateVersions: (front, region, params) => paginated(front, region, params, 'launchTemplateVersionSet'),
+  // moto pages these itself (15 or 100 at a time) unless asked for more; the front does the paging.
+  DescribeInstances: (front, region, params) => paginated(front, region, params, 'reservationSet', undefined, !params.has('InstanceId.1')),
+  DescribeLaunchTemplates: (front, region, params) => paginated(front, region, params, 'launchTemplates', undefined, true),
+  DescribeLaunchTemplateVersions: (front, region, params) => paginated(front, region, params, 'launchTemplateVersionSet', undefined, true),
   DeregisterImage: deregisterImage,
   EnableImageDeprecation: (front, region, params) =>
     setAttribute(front, region, params, 'EnableImageDeprecation', (image) => {
@@ -99,13 +100,17 @@ async function copyImage(front: Front, region: string, params: URLSearchParams):
 
 /** DescribeImages: pending and failed states, creation dates, encryption, deprecation, protection. */
 async function describeImages(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
-  // moto filters on its own state (always available); the state filter applies to ours instead.
-  const { rest, states } = takeStateFilter(params)
+  // moto filters on its own state (always available), so the state filter applies to ours instead;
+  // moto lacks the block-device-mapping.snapshot-id filter.
+  const { rest, taken } = takeFilters(params, ['state', 'block-device-mapping.snapshot-id'])
+  const states = taken.get('state')
+  const snapshots = taken.get('block-device-mapping.snapshot-id')
   return paginated(front, region, rest, 'imagesSet', (element) => {
     const set = child(element, 'imagesSet')
     if (!set) return
     for (const image of items(element, 'imagesSet')) overlayImage(front, image)
     if (states) set.children = set.children.filter((image) => states.includes(textOf(image, 'imageState') ?? ''))
+    if (snapshots) set.children = set.children.filter((image) => snapshotIdsIn(image).some((id) => snapshots.includes(id)))
   })
 }
 
@@ -149,13 +154,15 @@ async function paginated(
   region: string,
   params: URLSearchParams,
   setName: string,
-  edit?: (xml: XmlElement) => void
+  edit?: (xml: XmlElement) => void,
+  askForAll = false
 ): Promise<Reply> {
   const maxResults = Number(params.get('MaxResults') ?? 0)
   const offset = Number(params.get('NextToken') ?? 0)
   const rest = new URLSearchParams(params)
   rest.delete('MaxResults')
   rest.delete('NextToken')
+  if (askForAll) rest.set('MaxResults', '1000000')
   const reply = await front.send(region, rest)
   if (reply.status >= 400) return reply
   const xml = parseXml(reply.body)
@@ -222,7 +229,7 @@ async function describeImageReferences(front: Front, region: string, params: URL
   const add = (imageId: string, resourceType: string, arn: string): void => {
     if (wanted.has(imageId)) references.push(node('item', [leaf('imageId', imageId), leaf('resourceType', resourceType), leaf('arn', arn)]))
   }
-  const instances = await front.moto(region, 'DescribeInstances')
+  const instances = await front.moto(region, 'DescribeInstances', { MaxResults: '1000000' })
   for (const reservation of items(instances, 'reservationSet')) {
     for (const instance of items(reservation, 'instancesSet')) {
       if (textOf(child(instance, 'instanceState') ?? leaf('x', ''), 'name') === 'terminated') continue
@@ -233,7 +240,7 @@ async function describeImageReferences(front: Front, region: string, params: URL
       )
     }
   }
-  const templates = await front.moto(region, 'DescribeLaunchTemplates')
+  const templates = await front.moto(region, 'DescribeLaunchTemplates', { MaxResults: '1000000' })
   for (const template of items(templates, 'launchTemplates')) {
     const id = textOf(template, 'launchTemplateId') ?? ''
     const versions = await front.moto(region, 'DescribeLaunchTemplateVersions', {
@@ -260,12 +267,14 @@ async function refuseTakenName(front: Front, region: string, name: string): Prom
 
 export async function snapshotsOf(front: Front, region: string, imageId: string): Promise<string[]> {
   const found = await front.moto(region, 'DescribeImages', { 'ImageId.1': imageId })
-  return items(found, 'imagesSet').flatMap((image) =>
-    items(image, 'blockDeviceMapping').flatMap((mapping) => {
-      const id = textOf(child(mapping, 'ebs') ?? leaf('x', ''), 'snapshotId')
-      return id ? [id] : []
-    })
-  )
+  return items(found, 'imagesSet').flatMap(snapshotIdsIn)
+}
+
+function snapshotIdsIn(image: XmlElement): string[] {
+  return items(image, 'blockDeviceMapping').flatMap((mapping) => {
+    const id = textOf(child(mapping, 'ebs') ?? leaf('x', ''), 'snapshotId')
+    return id ? [id] : []
+  })
 }
 
 async function tagResources(front: Front, region: string, resources: string[], tags: { Key: string; Value: string }[]): Promise<void> {
@@ -301,8 +310,8 @@ function takeTagSpecifications(params: URLSearchParams): { rest: URLSearchParams
   return { rest, tags: new Map([...specs.values()].map((spec) => [spec.type, [...spec.tags.values()]])) }
 }
 
-/** Removes a `state` filter, renumbering the others, and returns its values. */
-function takeStateFilter(params: URLSearchParams): { rest: URLSearchParams; states: string[] | undefined } {
+/** Removes the named filters, renumbering the others, and returns their values. */
+function takeFilters(params: URLSearchParams, names: string[]): { rest: URLSearchParams; taken: Map<string, string[]> } {
   const filters = new Map<string, { name: string; values: string[] }>()
   const rest = new URLSearchParams()
   for (const [key, value] of params) {
@@ -316,16 +325,16 @@ function takeStateFilter(params: URLSearchParams): { rest: URLSearchParams; stat
     if (match[2] === 'Name') filter.name = value
     else filter.values.push(value)
   }
-  let states: string[] | undefined
+  const taken = new Map<string, string[]>()
   let n = 0
   for (const filter of filters.values()) {
-    if (filter.name === 'state') {
-      states = filter.values
+    if (names.includes(filter.name)) {
+      taken.set(filter.name, filter.values)
       continue
     }
     n++
     rest.append(`Filter.${n}.Name`, filter.name)
     filter.values.forEach((value, i) => rest.append(`Filter.${n}.Value.${i + 1}`, value))
   }
-  return { rest, states }
+  return { rest, taken }
 }

@@ -4,8 +4,10 @@ import {
   CopyImageCommand,
   CreateImageCommand,
   CreateTagsCommand,
+  DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
+  DescribeSnapshotsCommand,
   type Image as SdkImage,
   type Tag
 } from '@aws-sdk/client-ec2'
@@ -26,6 +28,8 @@ export interface ImageInfo {
   tags: Map<string, string>
   creationDate: string
   encrypted: boolean
+  /** Deregistration protection is on (with or without cooldown). */
+  protected: boolean
 }
 
 // EC2 accepts up to 200 values in one filter.
@@ -59,6 +63,32 @@ export async function findOwnImageByName(ec2: Ec2, region: string, name: string)
     if (image) return toImageInfo(image)
   }
   return undefined
+}
+
+export interface Selectors {
+  name?: string | undefined
+  tags: Tags
+}
+
+/**
+ * Every image this account owns in the region that matches the selectors, all pages. The name
+ * pattern and tags go to EC2 as filters, so only matching images cross the wire.
+ */
+export async function listOwnImages(ec2: Ec2, region: string, selectors: Selectors): Promise<ImageInfo[]> {
+  const filters = [
+    ...(selectors.name !== undefined ? [{ Name: 'name', Values: [selectors.name] }] : []),
+    ...[...selectors.tags].map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }))
+  ]
+  const images: ImageInfo[] = []
+  const pages = ec2.pages(region, 'DescribeImages', `images matching ${describeSelectors(selectors)}`, (client, NextToken) =>
+    client.send(new DescribeImagesCommand({ Owners: ['self'], Filters: filters, IncludeDeprecated: true, IncludeDisabled: true, MaxResults: 1000, NextToken }))
+  )
+  for await (const page of pages) images.push(...(page.Images ?? []).map(toImageInfo))
+  return images
+}
+
+export function describeSelectors(selectors: Selectors): string {
+  return [selectors.name !== undefined ? `name ${selectors.name}` : '', ...[...selectors.tags].map(([k, v]) => `tag ${k}=${v}`)].filter(Boolean).join(', ')
 }
 
 export interface NewImage {
@@ -135,17 +165,66 @@ export async function tagResources(ec2: Ec2, region: string, resourceIds: readon
   }
 }
 
+/** What DeregisterImage said of each snapshot, when the server reports it. */
+export interface SnapshotOutcome {
+  snapshotId: string
+  /** success | skipped (another image uses it) | missing-permissions | internal-error | client-error */
+  code: string
+}
+
 /**
- * Deregisters an image, with its snapshots when asked (DeleteAssociatedSnapshots). An image already
- * gone — a retried call whose first reply was lost — counts as done.
+ * Deregisters an image, with its snapshots when asked (DeleteAssociatedSnapshots). Returns EC2's
+ * per-snapshot results, or undefined when the server gave none. An image already gone — a retried
+ * call whose first reply was lost — counts as done.
  */
-export async function deregisterImage(ec2: Ec2, region: string, imageId: string, deleteSnapshots: boolean): Promise<void> {
+export async function deregisterImage(ec2: Ec2, region: string, imageId: string, deleteSnapshots: boolean): Promise<SnapshotOutcome[] | undefined> {
   try {
-    await ec2.call(region, 'DeregisterImage', `image ${imageId}`, (client) =>
+    const result = await ec2.call(region, 'DeregisterImage', `image ${imageId}`, (client) =>
       client.send(new DeregisterImageCommand({ ImageId: imageId, ...(deleteSnapshots && { DeleteAssociatedSnapshots: true }) }))
     )
+    const outcomes = result.DeleteSnapshotResults?.map((r) => ({ snapshotId: r.SnapshotId ?? '', code: r.ReturnCode ?? 'unknown' }))
+    return outcomes && outcomes.length > 0 ? outcomes : undefined
   } catch (error) {
     if (!hasCode(error, 'InvalidAMIID.Unavailable', 'InvalidAMIID.NotFound')) throw error
+    return undefined
+  }
+}
+
+/** Of these snapshots, the ones that still exist (one call per 200). */
+export async function existingSnapshots(ec2: Ec2, region: string, snapshotIds: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>()
+  for (let at = 0; at < snapshotIds.length; at += FILTER_VALUES) {
+    const batch = snapshotIds.slice(at, at + FILTER_VALUES)
+    const pages = ec2.pages(region, 'DescribeSnapshots', batch.join(', '), (client, NextToken) =>
+      client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: batch }], NextToken }))
+    )
+    for await (const page of pages) for (const snapshot of page.Snapshots ?? []) if (snapshot.SnapshotId) found.add(snapshot.SnapshotId)
+  }
+  return found
+}
+
+/** Of these snapshots, the ones some image of this account still uses. */
+export async function snapshotsInUse(ec2: Ec2, region: string, snapshotIds: readonly string[]): Promise<Set<string>> {
+  const used = new Set<string>()
+  const wanted = new Set(snapshotIds)
+  for (let at = 0; at < snapshotIds.length; at += FILTER_VALUES) {
+    const batch = snapshotIds.slice(at, at + FILTER_VALUES)
+    const pages = ec2.pages(region, 'DescribeImages', `images using ${batch.join(', ')}`, (client, NextToken) =>
+      client.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: batch }], IncludeDeprecated: true, NextToken }))
+    )
+    for await (const page of pages) {
+      for (const image of page.Images ?? []) for (const id of toImageInfo(image).snapshotIds) if (wanted.has(id)) used.add(id)
+    }
+  }
+  return used
+}
+
+export async function deleteSnapshot(ec2: Ec2, region: string, snapshotId: string): Promise<void> {
+  try {
+    await ec2.call(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client) => client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })))
+  } catch (error) {
+    // Gone already: a lost reply, or EC2 finished DeleteAssociatedSnapshots meanwhile.
+    if (!hasCode(error, 'InvalidSnapshot.NotFound')) throw error
   }
 }
 
@@ -172,7 +251,8 @@ function toImageInfo(image: SdkImage): ImageInfo {
     snapshotIds: ebs.flatMap((volume) => (volume.SnapshotId ? [volume.SnapshotId] : [])),
     tags: new Map((image.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
     creationDate: image.CreationDate ?? '',
-    encrypted: ebs.length > 0 && ebs.every((volume) => volume.Encrypted === true)
+    encrypted: ebs.length > 0 && ebs.every((volume) => volume.Encrypted === true),
+    protected: (image.DeregistrationProtection ?? '').startsWith('enabled')
   }
   const reason = image.StateReason?.Message ?? image.StateReason?.Code
   if (reason) info.stateReason = reason

@@ -1,5 +1,105 @@
-// placeholder replaced by the prune implementation
+// prune: retires old images this account owns that match the selectors, in every prune region at
+// once. The whole plan is made first — every matching image kept (and why) or retired — and is
+// refused whole past max-deletions; only then is anything deregistered.
+import { DeleteSnapshotCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2'
+import { errorMessage, StepError } from '../errors.ts'
+import { describeSelectors, listOwnImages, type ImageInfo } from '../ec2/images.ts'
+import { findUsage } from '../ec2/usage.ts'
+import { planRegion } from '../prune/plan.ts'
+import { retireImages } from '../prune/retire.ts'
+import type { PruneDecision } from '../release.ts'
 import type { Step } from '../step.ts'
+
+interface RegionPlan {
+  region: string
+  decisions: PruneDecision[]
+  images: Map<string, ImageInfo>
+}
+
 export async function prune(step: Step): Promise<void> {
-  throw new Error(`prune is not implemented yet (${step.plan.region})`)
+  const rules = step.plan.prune!
+  const plans = await Promise.all(rules.regions.map((region) => planFor(step, region)))
+  const decisions = plans.flatMap((plan) => plan.decisions)
+  step.release.prunePlan = decisions
+  logPlan(step, decisions)
+
+  const retiring = decisions.filter((decision) => decision.action === 'retire')
+  if (retiring.length > rules.maxDeletions) {
+    throw new StepError(
+      `The prune plan would retire ${retiring.length} images, more than max-deletions (${rules.maxDeletions}): nothing was deregistered. ` +
+        'Check the selectors (prune-name, prune-tags) and the plan in the job summary, then raise max-deletions if the plan is right.'
+    )
+  }
+  if (retiring.length === 0) {
+    step.log.info('Nothing to retire.')
+    return
+  }
+  if (step.plan.dryRun) return checkRetiring(step, plans)
+
+  const failures = (await Promise.all(plans.map((plan) => retireImages(step, plan.region, plan.images, plan.decisions)))).flat()
+  if (failures.length > 0) {
+    throw new StepError(`${failures.length} of ${retiring.length} images could not be retired (the rest were): ${failures.join('; ')}`)
+  }
+}
+
+/** Lists, plans and checks usage in one region; the plan is final once usage is known. */
+async function planFor(step: Step, region: string): Promise<RegionPlan> {
+  const rules = step.plan.prune!
+  const found = await listOwnImages(step.ec2, region, { name: rules.name, tags: rules.tags })
+  const decisions = planRegion(region, found, { rules, now: step.now(), thisStep: step.release.imageIds() })
+  const candidates = decisions.filter((decision) => decision.action === 'retire')
+  const usage = await findUsage(
+    step.ec2,
+    region,
+    candidates.map((decision) => decision.imageId)
+  )
+  if (candidates.length > 0) step.log.info(`In-use check in ${region} for ${candidates.length} candidates: ${usage.method}.`)
+  for (const blindSpot of usage.blindSpots) step.log.warning(`In ${region}, ${blindSpot}: prune cannot tell which image that is.`)
+  for (const decision of candidates) {
+    const users = usage.users.get(decision.imageId)
+    if (!users) continue
+    decision.action = 'keep'
+    decision.reason = `in use by ${users.join(', ')}`
+    step.log.notice(`Keeping ${decision.imageId} '${decision.name}' in ${region}: it is in use by ${users.join(', ')}.`)
+  }
+  return { region, decisions, images: new Map(found.map((image) => [image.imageId, image])) }
+}
+
+function logPlan(step: Step, decisions: readonly PruneDecision[]): void {
+  const rules = step.plan.prune!
+  const retiring = decisions.filter((decision) => decision.action === 'retire').length
+  step.log.info(
+    `Prune plan for ${describeSelectors({ name: rules.name, tags: rules.tags })} in ${rules.regions.join(', ')}: ` +
+      `${decisions.length} matching images, ${retiring} to retire, ${decisions.length - retiring} kept.`
+  )
+  for (const d of decisions) {
+    step.log.info(`  ${d.action === 'retire' ? 'retire' : 'keep  '} ${d.region} ${d.imageId} '${d.name}' (${d.creationDate}): ${d.reason}`)
+  }
+}
+
+/** Dry run: the plan stands as what would be retired; permissions are checked once per region. */
+async function checkRetiring(step: Step, plans: readonly RegionPlan[]): Promise<void> {
+  const { ec2, release } = step
+  const deleteSnapshots = step.plan.prune!.deleteSnapshots
+  for (const plan of plans) {
+    const retiring = plan.decisions.filter((decision) => decision.action === 'retire')
+    for (const decision of retiring) {
+      const snapshots = deleteSnapshots ? (plan.images.get(decision.imageId)?.snapshotIds ?? []) : []
+      release.recordRemoved(release.pruned, plan.region, decision.imageId, snapshots)
+    }
+    const first = retiring[0]
+    if (!first) continue
+    try {
+      await ec2.check(plan.region, 'DeregisterImage', `image ${first.imageId}`, (client) =>
+        client.send(new DeregisterImageCommand({ ImageId: first.imageId, DeleteAssociatedSnapshots: deleteSnapshots, DryRun: true }))
+      )
+      const snapshot = plan.images.get(first.imageId)?.snapshotIds[0]
+      if (deleteSnapshots && snapshot) {
+        await ec2.check(plan.region, 'DeleteSnapshot', `snapshot ${snapshot}`, (client) => client.send(new DeleteSnapshotCommand({ SnapshotId: snapshot, DryRun: true })))
+      }
+    } catch (error) {
+      throw new StepError(`Dry run: the plan stands, but retiring in ${plan.region} would fail: ${errorMessage(error)}`)
+    }
+  }
+  step.log.info('Dry run: nothing was deregistered or deleted; DeregisterImage and DeleteSnapshot would be allowed.')
 }

@@ -1,0 +1,62 @@
+// Which matching images prune keeps, and why, before anything is asked about their use. Pure: the
+// same images, rules and clock always give the same plan.
+import type { ImageInfo } from '../ec2/images.ts'
+import type { PrunePlan } from '../inputs.ts'
+import type { PruneDecision } from '../release.ts'
+import { formatDuration } from '../step.ts'
+
+export interface PlanContext {
+  rules: PrunePlan
+  now: number
+  /** Images made or given in this step: never retired. */
+  thisStep: ReadonlySet<string>
+}
+
+/**
+ * Decides every image of one region. Groups are the `group-by` tag's values (one group without it);
+ * each keeps its newest `keep` images whatever their age — counted among all matching images, so a
+ * protected image among the newest still takes its place. Of the rest, only images older than
+ * `older-than`, unprotected and not this step's, are candidates to retire; in-use checks come after.
+ */
+export function planRegion(region: string, images: readonly ImageInfo[], context: PlanContext): PruneDecision[] {
+  const { rules } = context
+  const groups = Map.groupBy(images, (image) => (rules.groupBy ? (image.tags.get(rules.groupBy) ?? '') : ''))
+  const decisions: PruneDecision[] = []
+  for (const [group, members] of groups) {
+    const newestFirst = [...members].sort(byNewest)
+    newestFirst.forEach((image, rank) => {
+      const decision = (action: 'keep' | 'retire', reason: string): PruneDecision => ({
+        region,
+        imageId: image.imageId,
+        name: image.name,
+        creationDate: image.creationDate,
+        group,
+        action,
+        reason
+      })
+      decisions.push(decide(image, rank, group, context, decision))
+    })
+  }
+  return decisions
+}
+
+function decide(
+  image: ImageInfo,
+  rank: number,
+  group: string,
+  { rules, now, thisStep }: PlanContext,
+  decision: (action: 'keep' | 'retire', reason: string) => PruneDecision
+): PruneDecision {
+  if (thisStep.has(image.imageId)) return decision('keep', 'made or given in this step')
+  if (rank < rules.keep) return decision('keep', `newest ${rules.keep}${rules.groupBy ? ` of ${rules.groupBy}=${group || '(no tag)'}` : ''}`)
+  if (image.protected) return decision('keep', 'deregistration protection is on')
+  const age = now - Date.parse(image.creationDate)
+  if (Number.isNaN(age)) return decision('keep', `creation date '${image.creationDate}' unreadable`)
+  if (age <= rules.olderThanMs) return decision('keep', `younger than ${formatDuration(rules.olderThanMs)} (${formatDuration(Math.max(0, age))} old)`)
+  return decision('retire', `older than ${formatDuration(rules.olderThanMs)} and beyond the newest ${rules.keep}`)
+}
+
+/** Newest first by creation date; image id breaks ties so the plan never depends on listing order. */
+function byNewest(a: ImageInfo, b: ImageInfo): number {
+  return Date.parse(b.creationDate) - Date.parse(a.creationDate) || a.imageId.localeCompare(b.imageId)
+}
