@@ -1,6 +1,14 @@
 // Points the action's in-process EC2 layer at a local endpoint for integration tests, and gives
 // tests their own SDK client to look at the result.
-import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, RunInstancesCommand, type Image, type Snapshot, type Tag } from '@aws-sdk/client-ec2'
+import {
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  RunInstancesCommand,
+  type Image,
+  type Snapshot,
+  type Tag
+} from '@aws-sdk/client-ec2'
 
 export function useEndpoint(endpoint: string): void {
   Object.assign(process.env, {

@@ -157,7 +157,8 @@ async function paginated(
   edit?: (xml: XmlElement) => void,
   askForAll = false
 ): Promise<Reply> {
-  const maxResults = Number(params.get('MaxResults') ?? 0)
+  const asked = Number(params.get('MaxResults') ?? 0)
+  const maxResults = asked > 0 && front.options.pageSize ? Math.min(asked, front.options.pageSize) : asked
   const offset = Number(params.get('NextToken') ?? 0)
   const rest = new URLSearchParams(params)
   rest.delete('MaxResults')

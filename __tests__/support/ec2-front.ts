@@ -45,6 +45,8 @@ export interface FrontOptions {
   buckets?: { describe: Bucket; change: Bucket }
   /** false answers DescribeImageReferences with UnauthorizedOperation, as for credentials without it. */
   imageReferences?: boolean
+  /** EC2 may return fewer items than MaxResults: pages hold at most this many, so paging is exercised. */
+  pageSize?: number
 }
 
 /** What the front knows of an image that moto does not. */

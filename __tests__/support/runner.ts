@@ -100,7 +100,12 @@ function asTheLogShowsIt(text: string): string {
   return text
     .split(/(?<=\n)/)
     .filter((line) => !/^::(debug|add-mask)::/.test(line))
-    .map((line) => line.replace(/^::(error|warning|notice)(?: [^:]*)?::(.*)$/, (_, level: string, message: string) => `${level[0]!.toUpperCase()}${level.slice(1)}: ${decodeCommand(message)}`))
+    .map((line) =>
+      line.replace(
+        /^::(error|warning|notice)(?: [^:]*)?::(.*)$/,
+        (_, level: string, message: string) => `${level[0]!.toUpperCase()}${level.slice(1)}: ${decodeCommand(message)}`
+      )
+    )
     .join('')
 }
 

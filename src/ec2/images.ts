@@ -81,14 +81,25 @@ export async function listOwnImages(ec2: Ec2, region: string, selectors: Selecto
   ]
   const images: ImageInfo[] = []
   const pages = ec2.pages(region, 'DescribeImages', `images matching ${describeSelectors(selectors)}`, (client, NextToken) =>
-    client.send(new DescribeImagesCommand({ Owners: ['self'], Filters: filters, IncludeDeprecated: true, IncludeDisabled: true, MaxResults: 1000, NextToken }))
+    client.send(
+      new DescribeImagesCommand({
+        Owners: ['self'],
+        Filters: filters,
+        IncludeDeprecated: true,
+        IncludeDisabled: true,
+        MaxResults: 1000,
+        NextToken
+      })
+    )
   )
   for await (const page of pages) images.push(...(page.Images ?? []).map(toImageInfo))
   return images
 }
 
 export function describeSelectors(selectors: Selectors): string {
-  return [selectors.name !== undefined ? `name ${selectors.name}` : '', ...[...selectors.tags].map(([k, v]) => `tag ${k}=${v}`)].filter(Boolean).join(', ')
+  return [selectors.name !== undefined ? `name ${selectors.name}` : '', ...[...selectors.tags].map(([k, v]) => `tag ${k}=${v}`)]
+    .filter(Boolean)
+    .join(', ')
 }
 
 export interface NewImage {
@@ -177,7 +188,12 @@ export interface SnapshotOutcome {
  * per-snapshot results, or undefined when the server gave none. An image already gone — a retried
  * call whose first reply was lost — counts as done.
  */
-export async function deregisterImage(ec2: Ec2, region: string, imageId: string, deleteSnapshots: boolean): Promise<SnapshotOutcome[] | undefined> {
+export async function deregisterImage(
+  ec2: Ec2,
+  region: string,
+  imageId: string,
+  deleteSnapshots: boolean
+): Promise<SnapshotOutcome[] | undefined> {
   try {
     const result = await ec2.call(region, 'DeregisterImage', `image ${imageId}`, (client) =>
       client.send(new DeregisterImageCommand({ ImageId: imageId, ...(deleteSnapshots && { DeleteAssociatedSnapshots: true }) }))
@@ -210,7 +226,14 @@ export async function snapshotsInUse(ec2: Ec2, region: string, snapshotIds: read
   for (let at = 0; at < snapshotIds.length; at += FILTER_VALUES) {
     const batch = snapshotIds.slice(at, at + FILTER_VALUES)
     const pages = ec2.pages(region, 'DescribeImages', `images using ${batch.join(', ')}`, (client, NextToken) =>
-      client.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: batch }], IncludeDeprecated: true, NextToken }))
+      client.send(
+        new DescribeImagesCommand({
+          Owners: ['self'],
+          Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: batch }],
+          IncludeDeprecated: true,
+          NextToken
+        })
+      )
     )
     for await (const page of pages) {
       for (const image of page.Images ?? []) for (const id of toImageInfo(image).snapshotIds) if (wanted.has(id)) used.add(id)
@@ -221,7 +244,9 @@ export async function snapshotsInUse(ec2: Ec2, region: string, snapshotIds: read
 
 export async function deleteSnapshot(ec2: Ec2, region: string, snapshotId: string): Promise<void> {
   try {
-    await ec2.call(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client) => client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })))
+    await ec2.call(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client) =>
+      client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }))
+    )
   } catch (error) {
     // Gone already: a lost reply, or EC2 finished DeleteAssociatedSnapshots meanwhile.
     if (!hasCode(error, 'InvalidSnapshot.NotFound')) throw error

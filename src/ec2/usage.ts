@@ -1,11 +1,7 @@
 // Is an image in use? DescribeImageReferences answers for instances, launch templates, SSM
 // parameters and Image Builder recipes at once. Where the credentials (or the endpoint) do not
 // allow it, instances and launch templates are checked directly, batched rather than per image.
-import {
-  DescribeImageReferencesCommand,
-  DescribeInstancesCommand,
-  DescribeLaunchTemplateVersionsCommand
-} from '@aws-sdk/client-ec2'
+import { DescribeImageReferencesCommand, DescribeInstancesCommand, DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2'
 import { errorMessage } from '../errors.ts'
 import type { Ec2 } from './client.ts'
 
@@ -25,10 +21,17 @@ const LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped
 export async function findUsage(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<Usage> {
   if (imageIds.length === 0) return { users: new Map(), method: 'no image to check', blindSpots: [] }
   try {
-    return { users: await byReferences(ec2, region, imageIds), method: 'DescribeImageReferences (instances, launch templates, SSM parameters, Image Builder recipes)', blindSpots: [] }
+    return {
+      users: await byReferences(ec2, region, imageIds),
+      method: 'DescribeImageReferences (instances, launch templates, SSM parameters, Image Builder recipes)',
+      blindSpots: []
+    }
   } catch (error) {
     const fallback = await directly(ec2, region, imageIds)
-    return { ...fallback, method: `DescribeInstances and DescribeLaunchTemplateVersions, because DescribeImageReferences failed: ${errorMessage(error)}` }
+    return {
+      ...fallback,
+      method: `DescribeInstances and DescribeLaunchTemplateVersions, because DescribeImageReferences failed: ${errorMessage(error)}`
+    }
   }
 }
 
@@ -67,14 +70,19 @@ async function directly(ec2: Ec2, region: string, imageIds: readonly string[]): 
     )
     for await (const page of pages) {
       for (const instance of (page.Reservations ?? []).flatMap((reservation) => reservation.Instances ?? [])) {
-        if (instance.ImageId && wanted.has(instance.ImageId)) add(users, instance.ImageId, `instance ${instance.InstanceId} (${instance.State?.Name ?? 'unknown state'})`)
+        if (instance.ImageId && wanted.has(instance.ImageId))
+          add(users, instance.ImageId, `instance ${instance.InstanceId} (${instance.State?.Name ?? 'unknown state'})`)
       }
     }
   }
   // Without a template id, EC2 returns the default and latest versions of every launch template.
   const blindSpots: string[] = []
-  const versions = ec2.pages(region, 'DescribeLaunchTemplateVersions', 'default and latest versions of every launch template', (client, NextToken) =>
-    client.send(new DescribeLaunchTemplateVersionsCommand({ Versions: ['$Default', '$Latest'], MaxResults: 200, NextToken }))
+  const versions = ec2.pages(
+    region,
+    'DescribeLaunchTemplateVersions',
+    'default and latest versions of every launch template',
+    (client, NextToken) =>
+      client.send(new DescribeLaunchTemplateVersionsCommand({ Versions: ['$Default', '$Latest'], MaxResults: 200, NextToken }))
   )
   for await (const page of versions) {
     for (const version of page.LaunchTemplateVersions ?? []) {

@@ -95,7 +95,9 @@ async function checkRetiring(step: Step, plans: readonly RegionPlan[]): Promise<
       )
       const snapshot = plan.images.get(first.imageId)?.snapshotIds[0]
       if (deleteSnapshots && snapshot) {
-        await ec2.check(plan.region, 'DeleteSnapshot', `snapshot ${snapshot}`, (client) => client.send(new DeleteSnapshotCommand({ SnapshotId: snapshot, DryRun: true })))
+        await ec2.check(plan.region, 'DeleteSnapshot', `snapshot ${snapshot}`, (client) =>
+          client.send(new DeleteSnapshotCommand({ SnapshotId: snapshot, DryRun: true }))
+        )
       }
     } catch (error) {
       throw new StepError(`Dry run: the plan stands, but retiring in ${plan.region} would fail: ${errorMessage(error)}`)

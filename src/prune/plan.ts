@@ -48,11 +48,13 @@ function decide(
   decision: (action: 'keep' | 'retire', reason: string) => PruneDecision
 ): PruneDecision {
   if (thisStep.has(image.imageId)) return decision('keep', 'made or given in this step')
-  if (rank < rules.keep) return decision('keep', `newest ${rules.keep}${rules.groupBy ? ` of ${rules.groupBy}=${group || '(no tag)'}` : ''}`)
+  if (rank < rules.keep)
+    return decision('keep', `newest ${rules.keep}${rules.groupBy ? ` of ${rules.groupBy}=${group || '(no tag)'}` : ''}`)
   if (image.protected) return decision('keep', 'deregistration protection is on')
   const age = now - Date.parse(image.creationDate)
   if (Number.isNaN(age)) return decision('keep', `creation date '${image.creationDate}' unreadable`)
-  if (age <= rules.olderThanMs) return decision('keep', `younger than ${formatDuration(rules.olderThanMs)} (${formatDuration(Math.max(0, age))} old)`)
+  if (age <= rules.olderThanMs)
+    return decision('keep', `younger than ${formatDuration(rules.olderThanMs)} (${formatDuration(Math.max(0, age))} old)`)
   return decision('retire', `older than ${formatDuration(rules.olderThanMs)} and beyond the newest ${rules.keep}`)
 }
 

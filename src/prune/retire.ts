@@ -9,7 +9,12 @@ import type { Step } from '../step.ts'
 const CONCURRENCY = 4
 
 /** Retires the plan's images in the region; returns what could not be done, one line each. */
-export async function retireImages(step: Step, region: string, images: ReadonlyMap<string, ImageInfo>, decisions: readonly PruneDecision[]): Promise<string[]> {
+export async function retireImages(
+  step: Step,
+  region: string,
+  images: ReadonlyMap<string, ImageInfo>,
+  decisions: readonly PruneDecision[]
+): Promise<string[]> {
   const deleteSnapshots = step.plan.prune!.deleteSnapshots
   const queue = decisions.filter((decision) => decision.action === 'retire')
   const failures: string[] = []
@@ -26,9 +31,11 @@ export async function retireImages(step: Step, region: string, images: ReadonlyM
         step.log.info(`Retired ${image.imageId} '${image.name}' in ${region}${deleted.length ? ` with ${deleted.join(', ')}` : ''}.`)
         for (const outcome of outcomes ?? []) {
           if (outcome.code === 'skipped') step.log.info(`Kept snapshot ${outcome.snapshotId} in ${region}: another image uses it.`)
-          else if (outcome.code !== 'success') failures.push(`snapshot ${outcome.snapshotId} of ${image.imageId} in ${region}: ${outcome.code}`)
+          else if (outcome.code !== 'success')
+            failures.push(`snapshot ${outcome.snapshotId} of ${image.imageId} in ${region}: ${outcome.code}`)
         }
-        if (deleteSnapshots && !outcomes) unreported.push(...image.snapshotIds.map((snapshotId) => ({ imageId: image.imageId, snapshotId })))
+        if (deleteSnapshots && !outcomes)
+          unreported.push(...image.snapshotIds.map((snapshotId) => ({ imageId: image.imageId, snapshotId })))
       } catch (error) {
         // One image failing (it became protected or in use meanwhile) does not stop the others.
         failures.push(`${image.imageId} '${image.name}' in ${region}: ${errorMessage(error)}`)
@@ -45,7 +52,11 @@ export async function retireImages(step: Step, region: string, images: ReadonlyM
  * was lost): snapshots already gone were deleted with their image; the rest are deleted here,
  * unless another image still uses them.
  */
-async function settleSnapshots(step: Step, region: string, snapshots: readonly { imageId: string; snapshotId: string }[]): Promise<string[]> {
+async function settleSnapshots(
+  step: Step,
+  region: string,
+  snapshots: readonly { imageId: string; snapshotId: string }[]
+): Promise<string[]> {
   const { ec2, release, log } = step
   const ids = snapshots.map((snapshot) => snapshot.snapshotId)
   const remaining = await existingSnapshots(ec2, region, ids)

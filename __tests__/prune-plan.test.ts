@@ -1,0 +1,105 @@
+import { describe, expect, it } from '@jest/globals'
+import type { ImageInfo } from '../src/ec2/images.ts'
+import type { PrunePlan } from '../src/inputs.ts'
+import { planRegion } from '../src/prune/plan.ts'
+
+const NOW = Date.parse('2026-11-24T12:00:00Z')
+const DAY = 86_400_000
+
+function image(id: string, daysOld: number, extra: Partial<ImageInfo> = {}): ImageInfo {
+  return {
+    imageId: id,
+    name: `web-${id}`,
+    description: '',
+    state: 'available',
+    snapshotIds: [],
+    tags: new Map(),
+    creationDate: new Date(NOW - daysOld * DAY).toISOString(),
+    encrypted: false,
+    protected: false,
+    ...extra
+  }
+}
+
+const rules = (extra: Partial<PrunePlan> = {}): PrunePlan => ({
+  regions: ['us-east-1'],
+  tags: new Map(),
+  keep: 2,
+  olderThanMs: 0,
+  deleteSnapshots: true,
+  maxDeletions: 100,
+  ...extra
+})
+
+function plan(images: ImageInfo[], extra: Partial<PrunePlan> = {}, thisStep: string[] = []) {
+  return Object.fromEntries(
+    planRegion('us-east-1', images, { rules: rules(extra), now: NOW, thisStep: new Set(thisStep) }).map((d) => [
+      d.imageId,
+      `${d.action}: ${d.reason}`
+    ])
+  )
+}
+
+describe('the prune plan', () => {
+  it('keeps the newest images whatever their age and retires the rest', () => {
+    expect(plan([image('a', 90), image('b', 60), image('c', 30)])).toEqual({
+      c: 'keep: newest 2',
+      b: 'keep: newest 2',
+      a: 'retire: older than 0s and beyond the newest 2'
+    })
+  })
+
+  it('keeps the newest of each group-by group separately', () => {
+    const web = (id: string, days: number) => image(id, days, { tags: new Map([['App', 'web']]) })
+    const api = (id: string, days: number) => image(id, days, { tags: new Map([['App', 'api']]) })
+    const decisions = plan([web('w1', 50), web('w2', 40), web('w3', 30), api('a1', 45), api('a2', 35), image('untagged', 99)], {
+      groupBy: 'App',
+      keep: 1
+    })
+    expect(decisions).toEqual({
+      w3: 'keep: newest 1 of App=web',
+      w2: expect.stringMatching(/^retire/),
+      w1: expect.stringMatching(/^retire/),
+      a2: 'keep: newest 1 of App=api',
+      a1: expect.stringMatching(/^retire/),
+      untagged: 'keep: newest 1 of App=(no tag)'
+    })
+  })
+
+  it('keeps images younger than older-than', () => {
+    expect(plan([image('a', 40), image('b', 20), image('c', 10), image('d', 5)], { keep: 1, olderThanMs: 30 * DAY })).toEqual({
+      d: 'keep: newest 1',
+      c: 'keep: younger than 30d (10d old)',
+      b: 'keep: younger than 30d (20d old)',
+      a: 'retire: older than 30d and beyond the newest 1'
+    })
+  })
+
+  it('never retires an image with deregistration protection', () => {
+    expect(plan([image('a', 90, { protected: true }), image('b', 1)], { keep: 1 })).toMatchObject({
+      a: 'keep: deregistration protection is on'
+    })
+  })
+
+  it('never retires an image made or given in this step, which counts among the newest', () => {
+    expect(plan([image('old', 90), image('new', 0)], { keep: 0 }, ['new', 'old'])).toEqual({
+      new: 'keep: made or given in this step',
+      old: 'keep: made or given in this step'
+    })
+    expect(plan([image('a', 90), image('b', 60), image('new', 0)], { keep: 2 }, ['new'])).toMatchObject({
+      new: 'keep: made or given in this step',
+      b: 'keep: newest 2',
+      a: expect.stringMatching(/^retire/)
+    })
+  })
+
+  it('orders images of the same age by id, whatever order EC2 lists them in', () => {
+    const same = [image('b', 10), image('a', 10), image('c', 10)]
+    expect(plan(same, { keep: 1 })).toEqual(plan([...same].reverse(), { keep: 1 }))
+    expect(plan(same, { keep: 1 }).a).toBe('keep: newest 1')
+  })
+
+  it('keeps an image whose creation date cannot be read', () => {
+    expect(plan([image('a', 1), image('b', 1, { creationDate: 'soon' })], { keep: 0 }).b).toBe("keep: creation date 'soon' unreadable")
+  })
+})

@@ -1,0 +1,206 @@
+// prune against moto behind the front: a dozen releases in two regions, some in use, one
+// protected, paged listings, both ways of finding usage, dry runs and the max-deletions guard.
+import { describe, expect, it } from '@jest/globals'
+import {
+  CreateLaunchTemplateCommand,
+  CreateLaunchTemplateVersionCommand,
+  EC2Client,
+  EnableImageDeregistrationProtectionCommand,
+  RunInstancesCommand
+} from '@aws-sdk/client-ec2'
+import { Ec2 } from '../src/ec2/client.ts'
+import { INPUTS, readPlan, type InputName } from '../src/inputs.ts'
+import { runPipeline } from '../src/pipeline.ts'
+import { Release } from '../src/release.ts'
+import { sleep } from '../src/step.ts'
+import { ownImages, ownSnapshots, snapshotIdsOf, useEndpoint } from './support/ec2-env.ts'
+import { seedImage, type Seeded } from './support/seed.ts'
+import { recordingLog } from './support/step.ts'
+import { launchBuilder, useWorld } from './support/world.ts'
+
+const world = useWorld({ pageSize: 5 })
+const REGIONS = ['us-east-1', 'eu-west-1']
+
+interface Fixture {
+  releases: Map<string, Seeded[]>
+  instanceUser: Seeded
+  defaultTemplateUser: Seeded
+  latestTemplateUser: Seeded
+  protectedImage: Seeded
+  otherApp: Seeded
+}
+
+/** Twelve releases web-1.0 … web-1.11, 12 to 1 weeks old, in both regions, and their users. */
+async function seed(): Promise<Fixture> {
+  const releases = new Map<string, Seeded[]>()
+  for (const region of REGIONS) {
+    const builder = await launchBuilder(world.front.endpoint, region)
+    const images: Seeded[] = []
+    for (let i = 0; i < 12; i++) images.push(await seedImage(world.front, region, builder, `web-1.${i}`, (12 - i) * 7, { App: 'web' }))
+    releases.set(region, images)
+  }
+  const east = releases.get('us-east-1')!
+  const client = sdk('us-east-1')
+  await client.send(new RunInstancesCommand({ ImageId: east[0]!.imageId, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))
+  const template = await client.send(
+    new CreateLaunchTemplateCommand({ LaunchTemplateName: 'web', LaunchTemplateData: { ImageId: east[1]!.imageId } })
+  )
+  await client.send(
+    new CreateLaunchTemplateVersionCommand({
+      LaunchTemplateId: template.LaunchTemplate!.LaunchTemplateId,
+      LaunchTemplateData: { ImageId: east[2]!.imageId }
+    })
+  )
+  await client.send(new EnableImageDeregistrationProtectionCommand({ ImageId: east[3]!.imageId }))
+  client.destroy()
+  const otherApp = await seedImage(world.front, 'us-east-1', await launchBuilder(world.front.endpoint), 'api-1.0', 200, { App: 'api' })
+  return {
+    releases,
+    instanceUser: east[0]!,
+    defaultTemplateUser: east[1]!,
+    latestTemplateUser: east[2]!,
+    protectedImage: east[3]!,
+    otherApp
+  }
+}
+
+function sdk(region: string): EC2Client {
+  return new EC2Client({ region, endpoint: world.front.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } })
+}
+
+async function prune(given: Partial<Record<InputName, string>>) {
+  useEndpoint(world.front.endpoint)
+  const values: Record<string, string> = Object.fromEntries(Object.entries(INPUTS).map(([name, spec]) => [name, spec.default]))
+  Object.assign(
+    values,
+    { mode: 'prune', 'prune-regions': REGIONS.join(' '), 'prune-name': 'web-*', 'prune-tags': 'App=web', keep: '3', 'older-than': '30d' },
+    given
+  )
+  const plan = readPlan((name) => values[name] ?? '')
+  const ec2 = new Ec2({ maxAttempts: 4 })
+  const step = {
+    plan,
+    ec2,
+    release: new Release(plan.region),
+    log: recordingLog(),
+    run: { repository: '', commit: '', runId: '', runAttempt: '', workflow: '', ref: '' },
+    signal: new AbortController().signal,
+    sleep,
+    now: Date.now
+  }
+  let failure: unknown
+  try {
+    await runPipeline(step)
+  } catch (error) {
+    failure = error
+  } finally {
+    ec2.destroy()
+  }
+  return { step, failure }
+}
+
+async function remainingImageIds(region: string): Promise<string[]> {
+  return (await ownImages(world.moto.endpoint, region)).map((image) => image.ImageId!).sort()
+}
+
+describe('prune', () => {
+  it('retires exactly the images the rules allow, with their snapshots, and nothing else', async () => {
+    const fixture = await seed()
+    const snapshotsBefore = new Map<string, string[]>()
+    for (const region of REGIONS)
+      for (const image of await ownImages(world.moto.endpoint, region)) snapshotsBefore.set(image.ImageId!, snapshotIdsOf(image))
+
+    const { step, failure } = await prune({})
+    expect(failure).toBeUndefined()
+
+    // Newest 3 kept (weeks 1–3); weeks 4 (younger than 30d) kept; the in-use and protected ones kept.
+    const east = fixture.releases.get('us-east-1')!.map((s) => s.imageId)
+    const west = fixture.releases.get('eu-west-1')!.map((s) => s.imageId)
+    const retiredEast = east.slice(4, 8)
+    const retiredWest = west.slice(0, 8)
+    expect(JSON.parse(JSON.stringify(Object.fromEntries([...step.release.pruned].map(([r, p]) => [r, [...p.imageIds].sort()]))))).toEqual({
+      'us-east-1': [...retiredEast].sort(),
+      'eu-west-1': [...retiredWest].sort()
+    })
+    expect(await remainingImageIds('us-east-1')).toEqual([...east.slice(0, 4), ...east.slice(8), fixture.otherApp.imageId].sort())
+    expect(await remainingImageIds('eu-west-1')).toEqual(west.slice(8).sort())
+
+    // Every snapshot of a retired image is gone and reported; every other snapshot is still there.
+    for (const region of REGIONS) {
+      const reported = step.release.pruned.get(region)!.snapshotIds
+      const expected = step.release.pruned.get(region)!.imageIds.flatMap((id) => snapshotsBefore.get(id)!)
+      expect([...reported].sort()).toEqual([...expected].sort())
+      const left = new Set((await ownSnapshots(world.moto.endpoint, region)).map((s) => s.SnapshotId))
+      for (const id of expected) expect(left.has(id)).toBe(false)
+      for (const image of await ownImages(world.moto.endpoint, region))
+        for (const id of snapshotIdsOf(image)) expect(left.has(id)).toBe(true)
+    }
+
+    const reasons = Object.fromEntries(step.release.prunePlan.map((d) => [d.imageId, d.reason]))
+    expect(reasons[fixture.instanceUser.imageId]).toMatch(/^in use by ec2:Instance/)
+    expect(reasons[fixture.defaultTemplateUser.imageId]).toMatch(/^in use by ec2:LaunchTemplate/)
+    expect(reasons[fixture.latestTemplateUser.imageId]).toMatch(/^in use by ec2:LaunchTemplate/)
+    expect(reasons[fixture.protectedImage.imageId]).toBe('deregistration protection is on')
+    expect(step.log.text()).toMatch(/In-use check in us-east-1 for \d+ candidates: DescribeImageReferences/)
+    // The listing came in pages of 5 (the front caps them as EC2 may).
+    expect(world.front.calls.filter((c) => c.action === 'DescribeImages' && c.params.NextToken).length).toBeGreaterThan(2)
+  })
+
+  it('finds the same images in use without DescribeImageReferences, and says why', async () => {
+    const fixture = await seed()
+    world.front.configure({ imageReferences: false })
+    const { step, failure } = await prune({ 'prune-regions': 'us-east-1' })
+    expect(failure).toBeUndefined()
+    const reasons = Object.fromEntries(step.release.prunePlan.map((d) => [d.imageId, d.reason]))
+    expect(reasons[fixture.instanceUser.imageId]).toMatch(/^in use by instance i-\w+ \(running\)/)
+    expect(reasons[fixture.defaultTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 1 \(default\)/)
+    expect(reasons[fixture.latestTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 2/)
+    expect(step.log.text()).toMatch(
+      /DescribeInstances and DescribeLaunchTemplateVersions, because DescribeImageReferences failed: .*UnauthorizedOperation/
+    )
+    expect(await remainingImageIds('us-east-1')).toContain(fixture.instanceUser.imageId)
+    // Batched: one DescribeInstances and one DescribeLaunchTemplateVersions listing, not one per image.
+    expect(world.front.calls.filter((c) => c.action === 'DescribeInstances')).toHaveLength(1)
+    expect(world.front.calls.filter((c) => c.action === 'DescribeLaunchTemplateVersions')).toHaveLength(1)
+  })
+
+  it('changes nothing in a dry run, reporting the same plan and checking permissions', async () => {
+    await seed()
+    const before = await remainingImageIds('us-east-1')
+    const { step, failure } = await prune({ 'dry-run': 'true' })
+    expect(failure).toBeUndefined()
+    expect(await remainingImageIds('us-east-1')).toEqual(before)
+    expect(step.release.pruned.get('us-east-1')!.imageIds).toHaveLength(4)
+    expect(step.release.pruned.get('eu-west-1')!.imageIds).toHaveLength(8)
+    const changing = world.front.changingCalls().filter((c) => c.action === 'DeregisterImage' || c.action === 'DeleteSnapshot')
+    expect(changing.every((c) => c.params.DryRun === 'true' && c.errorCode === 'DryRunOperation')).toBe(true)
+    expect(changing.map((c) => c.action).sort()).toEqual(['DeleteSnapshot', 'DeleteSnapshot', 'DeregisterImage', 'DeregisterImage'])
+  })
+
+  it('refuses a plan larger than max-deletions whole, deleting nothing', async () => {
+    await seed()
+    const before = await remainingImageIds('eu-west-1')
+    const { step, failure } = await prune({ 'max-deletions': '10' })
+    expect(String(failure)).toMatch(/would retire 12 images, more than max-deletions \(10\): nothing was deregistered/)
+    expect(await remainingImageIds('eu-west-1')).toEqual(before)
+    expect(step.release.prunePlan.filter((d) => d.action === 'retire')).toHaveLength(12)
+  })
+
+  it('never retires the images the same step built, even when they match', async () => {
+    const builder = await launchBuilder(world.front.endpoint)
+    await seedImage(world.front, 'us-east-1', builder, 'web-0.9', 100, { App: 'web' })
+    const { step, failure } = await prune({
+      mode: 'build, prune',
+      'instance-id': builder,
+      name: 'web-2.0',
+      tags: 'App=web',
+      'prune-regions': 'us-east-1',
+      keep: '0',
+      'older-than': '0s'
+    })
+    expect(failure).toBeUndefined()
+    const built = step.release.source!.imageId
+    expect(step.release.prunePlan.find((d) => d.imageId === built)?.reason).toBe('made or given in this step')
+    expect(await remainingImageIds('us-east-1')).toEqual([built])
+  })
+})
