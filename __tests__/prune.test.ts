@@ -1,0 +1,140 @@
+// prune with an SDK-level mock, for what a local EC2 server cannot show: EC2's per-snapshot
+// results, snapshots shared between images, an image that fails to retire half-way.
+import { beforeEach, describe, expect, it } from '@jest/globals'
+import {
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeImageReferencesCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  type Image
+} from '@aws-sdk/client-ec2'
+import { mockClient } from 'aws-sdk-client-mock'
+import { prune } from '../src/modes/prune.ts'
+import { testStep } from './support/step.ts'
+
+const ec2 = mockClient(EC2Client)
+const DAY = 86_400_000
+const NOW = Date.parse('2026-11-24T10:00:00Z')
+
+class AwsCodeError extends Error {
+  constructor(code: string) {
+    super(code)
+    this.name = code
+  }
+}
+
+function image(n: number, daysOld: number): Image {
+  const hex = n.toString(16).padStart(17, '0')
+  return {
+    ImageId: `ami-${hex}`,
+    Name: `web-${n}`,
+    State: 'available',
+    CreationDate: new Date(NOW - daysOld * DAY).toISOString(),
+    BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: `snap-${hex}` } }]
+  }
+}
+
+const pruneStep = (extra: Record<string, string> = {}) => testStep({ mode: 'prune', 'prune-name': 'web-*', keep: '1', ...extra })
+
+beforeEach(() => {
+  ec2.reset()
+  ec2.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
+})
+
+describe('retiring', () => {
+  it('reports the snapshots EC2 deleted and keeps one another image shares', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [image(1, 30), image(2, 20), image(3, 10)] })
+    ec2.on(DeregisterImageCommand).callsFake((input: { ImageId: string }) => ({
+      Return: true,
+      DeleteSnapshotResults: [
+        { SnapshotId: input.ImageId.replace('ami-', 'snap-'), ReturnCode: input.ImageId.endsWith('1') ? 'skipped' : 'success' }
+      ]
+    }))
+    const step = pruneStep()
+    await prune(step)
+    expect(step.release.pruned.get('us-east-1')).toEqual({
+      imageIds: ['ami-00000000000000002', 'ami-00000000000000001'],
+      snapshotIds: ['snap-00000000000000002']
+    })
+    expect(step.log.text()).toMatch(/Kept snapshot snap-00000000000000001 in us-east-1: another image uses it/)
+    expect(ec2.commandCalls(DeleteSnapshotCommand)).toHaveLength(0)
+  })
+
+  it('deletes snapshots itself where the server does not, except one another image uses', async () => {
+    const sharing: Image = { ImageId: 'ami-0ffffffffffffffff', BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-00000000000000001' } }] }
+    ec2.on(DescribeImagesCommand).callsFake((input: { Filters: { Name: string }[] }) => ({
+      Images: input.Filters[0]?.Name === 'block-device-mapping.snapshot-id' ? [sharing] : [image(1, 30), image(2, 20), image(3, 10)]
+    }))
+    ec2.on(DeregisterImageCommand).resolves({ Return: true })
+    ec2
+      .on(DescribeSnapshotsCommand)
+      .resolves({ Snapshots: [{ SnapshotId: 'snap-00000000000000001' }, { SnapshotId: 'snap-00000000000000002' }] })
+    ec2.on(DeleteSnapshotCommand).resolves({})
+    const step = pruneStep()
+    await prune(step)
+    expect(ec2.commandCalls(DeleteSnapshotCommand).map((call) => call.args[0].input.SnapshotId)).toEqual(['snap-00000000000000002'])
+    expect(step.release.pruned.get('us-east-1')?.snapshotIds).toEqual(['snap-00000000000000002'])
+  })
+
+  it('retires the rest when one image fails, then fails listing it', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [image(1, 30), image(2, 20), image(3, 10)] })
+    ec2.on(DeregisterImageCommand).resolves({ Return: true, DeleteSnapshotResults: [] })
+    ec2.on(DeregisterImageCommand, { ImageId: 'ami-00000000000000001' }).rejects(new AwsCodeError('InvalidParameterValue'))
+    ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] })
+    const step = pruneStep()
+    await expect(prune(step)).rejects.toThrow(
+      /1 of 2 images could not be retired \(the rest were\): ami-00000000000000001 'web-1' in us-east-1: DeregisterImage in us-east-1 for image ami-00000000000000001 failed: InvalidParameterValue/
+    )
+    expect(step.release.pruned.get('us-east-1')?.imageIds).toEqual(['ami-00000000000000002'])
+  })
+
+  it('counts an image already gone after a lost reply as retired', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [image(1, 30), image(2, 10)] })
+    ec2.on(DeregisterImageCommand).rejects(new AwsCodeError('InvalidAMIID.Unavailable'))
+    ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] })
+    const step = pruneStep()
+    await prune(step)
+    expect(step.release.pruned.get('us-east-1')).toEqual({ imageIds: ['ami-00000000000000001'], snapshotIds: ['snap-00000000000000001'] })
+  })
+})
+
+describe('in-use checks without DescribeImageReferences', () => {
+  it('batches instances by image id, checks every launch template at once, and warns of templates it cannot resolve', async () => {
+    const images = Array.from({ length: 450 }, (_, i) => image(i + 1, 100 - i / 10))
+    ec2.on(DescribeImagesCommand).resolves({ Images: images })
+    ec2.on(DescribeImageReferencesCommand).rejects(new AwsCodeError('UnauthorizedOperation'))
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolves({
+        Reservations: [{ Instances: [{ InstanceId: 'i-0123456789abcdef0', ImageId: 'ami-00000000000000005', State: { Name: 'stopped' } }] }]
+      })
+    ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [
+        { LaunchTemplateId: 'lt-1', VersionNumber: 3, DefaultVersion: true, LaunchTemplateData: { ImageId: 'ami-00000000000000007' } },
+        { LaunchTemplateId: 'lt-2', VersionNumber: 1, DefaultVersion: true, LaunchTemplateData: { ImageId: 'resolve:ssm:/golden/web' } }
+      ]
+    })
+    const step = pruneStep({ 'dry-run': 'true', 'max-deletions': '1000' })
+    ec2.on(DeregisterImageCommand).rejects(new AwsCodeError('DryRunOperation'))
+    ec2.on(DeleteSnapshotCommand).rejects(new AwsCodeError('DryRunOperation'))
+    await prune(step)
+    expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(3)
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toEqual([
+      { Name: 'image-id', Values: expect.any(Array) },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] }
+    ])
+    expect(ec2.commandCalls(DescribeLaunchTemplateVersionsCommand)).toHaveLength(1)
+    const reasons = Object.fromEntries(step.release.prunePlan.map((d) => [d.imageId, d.reason]))
+    expect(reasons['ami-00000000000000005']).toBe('in use by instance i-0123456789abcdef0 (stopped)')
+    expect(reasons['ami-00000000000000007']).toBe('in use by launch template lt-1 version 3 (default)')
+    expect(step.log.lines).toContainEqual({
+      level: 'warning',
+      message:
+        'In us-east-1, launch template lt-2 version 1 (default) takes its image from resolve:ssm:/golden/web: prune cannot tell which image that is.'
+    })
+  })
+})
