@@ -1,72 +1,18 @@
 // prune against moto behind the front: a dozen releases in two regions, some in use, one
 // protected, paged listings, both ways of finding usage, dry runs and the max-deletions guard.
 import { describe, expect, it } from '@jest/globals'
-import {
-  CreateLaunchTemplateCommand,
-  CreateLaunchTemplateVersionCommand,
-  EC2Client,
-  EnableImageDeregistrationProtectionCommand,
-  RunInstancesCommand
-} from '@aws-sdk/client-ec2'
 import { Ec2 } from '../src/ec2/client.ts'
 import { INPUTS, readPlan, type InputName } from '../src/inputs.ts'
 import { runPipeline } from '../src/pipeline.ts'
 import { Release } from '../src/release.ts'
 import { sleep } from '../src/step.ts'
 import { ownImages, ownSnapshots, snapshotIdsOf, useEndpoint } from './support/ec2-env.ts'
-import { seedImage, type Seeded } from './support/seed.ts'
+import { seedDozenReleases, seedImage } from './support/seed.ts'
 import { recordingLog } from './support/step.ts'
 import { launchBuilder, useWorld } from './support/world.ts'
 
 const world = useWorld({ pageSize: 5 })
 const REGIONS = ['us-east-1', 'eu-west-1']
-
-interface Fixture {
-  releases: Map<string, Seeded[]>
-  instanceUser: Seeded
-  defaultTemplateUser: Seeded
-  latestTemplateUser: Seeded
-  protectedImage: Seeded
-  otherApp: Seeded
-}
-
-/** Twelve releases web-1.0 … web-1.11, 12 to 1 weeks old, in both regions, and their users. */
-async function seed(): Promise<Fixture> {
-  const releases = new Map<string, Seeded[]>()
-  for (const region of REGIONS) {
-    const builder = await launchBuilder(world.front.endpoint, region)
-    const images: Seeded[] = []
-    for (let i = 0; i < 12; i++) images.push(await seedImage(world.front, region, builder, `web-1.${i}`, (12 - i) * 7, { App: 'web' }))
-    releases.set(region, images)
-  }
-  const east = releases.get('us-east-1')!
-  const client = sdk('us-east-1')
-  await client.send(new RunInstancesCommand({ ImageId: east[0]!.imageId, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))
-  const template = await client.send(
-    new CreateLaunchTemplateCommand({ LaunchTemplateName: 'web', LaunchTemplateData: { ImageId: east[1]!.imageId } })
-  )
-  await client.send(
-    new CreateLaunchTemplateVersionCommand({
-      LaunchTemplateId: template.LaunchTemplate!.LaunchTemplateId,
-      LaunchTemplateData: { ImageId: east[2]!.imageId }
-    })
-  )
-  await client.send(new EnableImageDeregistrationProtectionCommand({ ImageId: east[3]!.imageId }))
-  client.destroy()
-  const otherApp = await seedImage(world.front, 'us-east-1', await launchBuilder(world.front.endpoint), 'api-1.0', 200, { App: 'api' })
-  return {
-    releases,
-    instanceUser: east[0]!,
-    defaultTemplateUser: east[1]!,
-    latestTemplateUser: east[2]!,
-    protectedImage: east[3]!,
-    otherApp
-  }
-}
-
-function sdk(region: string): EC2Client {
-  return new EC2Client({ region, endpoint: world.front.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } })
-}
 
 async function prune(given: Partial<Record<InputName, string>>) {
   useEndpoint(world.front.endpoint)
@@ -105,7 +51,7 @@ async function remainingImageIds(region: string): Promise<string[]> {
 
 describe('prune', () => {
   it('retires exactly the images the rules allow, with their snapshots, and nothing else', async () => {
-    const fixture = await seed()
+    const fixture = await seedDozenReleases(world.front, REGIONS)
     const snapshotsBefore = new Map<string, string[]>()
     for (const region of REGIONS)
       for (const image of await ownImages(world.moto.endpoint, region)) snapshotsBefore.set(image.ImageId!, snapshotIdsOf(image))
@@ -147,7 +93,7 @@ describe('prune', () => {
   })
 
   it('finds the same images in use without DescribeImageReferences, and says why', async () => {
-    const fixture = await seed()
+    const fixture = await seedDozenReleases(world.front, REGIONS)
     world.front.configure({ imageReferences: false })
     const { step, failure } = await prune({ 'prune-regions': 'us-east-1' })
     expect(failure).toBeUndefined()
@@ -165,7 +111,7 @@ describe('prune', () => {
   })
 
   it('changes nothing in a dry run, reporting the same plan and checking permissions', async () => {
-    await seed()
+    await seedDozenReleases(world.front, REGIONS)
     const before = await remainingImageIds('us-east-1')
     const { step, failure } = await prune({ 'dry-run': 'true' })
     expect(failure).toBeUndefined()
@@ -178,7 +124,7 @@ describe('prune', () => {
   })
 
   it('refuses a plan larger than max-deletions whole, deleting nothing', async () => {
-    await seed()
+    await seedDozenReleases(world.front, REGIONS)
     const before = await remainingImageIds('eu-west-1')
     const { step, failure } = await prune({ 'max-deletions': '10' })
     expect(String(failure)).toMatch(/would retire 12 images, more than max-deletions \(10\): nothing was deregistered/)

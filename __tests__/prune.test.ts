@@ -107,11 +107,9 @@ describe('in-use checks without DescribeImageReferences', () => {
     const images = Array.from({ length: 450 }, (_, i) => image(i + 1, 100 - i / 10))
     ec2.on(DescribeImagesCommand).resolves({ Images: images })
     ec2.on(DescribeImageReferencesCommand).rejects(new AwsCodeError('UnauthorizedOperation'))
-    ec2
-      .on(DescribeInstancesCommand)
-      .resolves({
-        Reservations: [{ Instances: [{ InstanceId: 'i-0123456789abcdef0', ImageId: 'ami-00000000000000005', State: { Name: 'stopped' } }] }]
-      })
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [{ Instances: [{ InstanceId: 'i-0123456789abcdef0', ImageId: 'ami-00000000000000005', State: { Name: 'stopped' } }] }]
+    })
     ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
       LaunchTemplateVersions: [
         { LaunchTemplateId: 'lt-1', VersionNumber: 3, DefaultVersion: true, LaunchTemplateData: { ImageId: 'ami-00000000000000007' } },
