@@ -37,6 +37,7 @@ export async function prune(step: Step): Promise<void> {
   if (step.plan.dryRun) return checkRetiring(step, plans)
 
   const failures = (await Promise.all(plans.map((plan) => retireImages(step, plan.region, plan.images, plan.decisions)))).flat()
+  for (const plan of plans) inPlanOrder(step, plan)
   if (failures.length > 0) {
     throw new StepError(`${failures.length} of ${retiring.length} images could not be retired (the rest were): ${failures.join('; ')}`)
   }
@@ -63,6 +64,23 @@ async function planFor(step: Step, region: string): Promise<RegionPlan> {
     step.log.notice(`Keeping ${decision.imageId} '${decision.name}' in ${region}: it is in use by ${users.join(', ')}.`)
   }
   return { region, decisions, images: new Map(found.map((image) => [image.imageId, image])) }
+}
+
+/** Images retire a few at a time; the report lists them in plan order, as a dry run does. */
+function inPlanOrder(step: Step, plan: RegionPlan): void {
+  const retired = step.release.pruned.get(plan.region)
+  if (!retired) return
+  const order = plan.decisions.map((decision) => decision.imageId)
+  const snapshotOrder = order.flatMap((id) => plan.images.get(id)?.snapshotIds ?? [])
+  // Anything the plan does not list (it cannot happen, but must not vanish) goes last.
+  const byPosition = (list: string[]) => (a: string, b: string) => positionIn(list, a) - positionIn(list, b)
+  retired.imageIds.sort(byPosition(order))
+  retired.snapshotIds.sort(byPosition(snapshotOrder))
+}
+
+function positionIn(list: readonly string[], id: string): number {
+  const at = list.indexOf(id)
+  return at < 0 ? list.length : at
 }
 
 function logPlan(step: Step, decisions: readonly PruneDecision[]): void {
