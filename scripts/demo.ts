@@ -58,7 +58,9 @@ try {
   for (const [name, value] of Object.entries(result.outputs)) console.log(`${name} = ${value}`)
   heading('Job summary')
   console.log(result.summary)
-  console.log(`\nThe step ${result.exitCode === 0 ? 'succeeded' : `failed (exit code ${result.exitCode})`}; ${front.calls.length} EC2 calls went through the front.`)
+  console.log(
+    `\nThe step ${result.exitCode === 0 ? 'succeeded' : `failed (exit code ${result.exitCode})`}; ${front.calls.length} EC2 calls went through the front.`
+  )
   process.exitCode = result.exitCode ?? 1
 } finally {
   await front.stop()
@@ -83,19 +85,26 @@ async function seedOlderReleases(builder: string): Promise<{ instanceId: string 
       { Key: 'App', Value: 'web' },
       { Key: 'Version', Value: name.slice(4) }
     ]
-    const specs = [{ ResourceType: 'image' as const, Tags: tags }, { ResourceType: 'snapshot' as const, Tags: tags }]
+    const specs = [
+      { ResourceType: 'image' as const, Tags: tags },
+      { ResourceType: 'snapshot' as const, Tags: tags }
+    ]
     const made = await clients.get(SOURCE)!.send(new CreateImageCommand({ InstanceId: builder, Name: name, TagSpecifications: specs }))
     const created = new Date(Date.now() - days * DAY).toISOString()
     front.setCreationDate(made.ImageId!, SOURCE, created)
     oldest ||= made.ImageId!
     for (const region of COPIES) {
-      const copy = await clients.get(region)!.send(new CopyImageCommand({ SourceImageId: made.ImageId, SourceRegion: SOURCE, Name: name, TagSpecifications: specs }))
+      const copy = await clients
+        .get(region)!
+        .send(new CopyImageCommand({ SourceImageId: made.ImageId, SourceRegion: SOURCE, Name: name, TagSpecifications: specs }))
       front.setCreationDate(copy.ImageId!, region, created)
     }
     console.log(`Seeded release ${name} (${days} days old) in ${[SOURCE, ...COPIES].join(', ')}.`)
   }
   front.configure({ pendingMs: 4000 })
-  const run = await clients.get(SOURCE)!.send(new RunInstancesCommand({ ImageId: oldest, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))
+  const run = await clients
+    .get(SOURCE)!
+    .send(new RunInstancesCommand({ ImageId: oldest, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))
   for (const c of clients.values()) c.destroy()
   return { instanceId: run.Instances![0]!.InstanceId! }
 }
