@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from '@jest/globals'
 import { ownImages, snapshotIdsOf, tagsOf } from './support/ec2-env.ts'
+import { BAD_INPUTS } from './support/bad-inputs.ts'
 import { runAction } from './support/runner.ts'
 import { launchBuilder, useWorld } from './support/world.ts'
 
@@ -81,6 +82,14 @@ describe('the bundle, run as the runner runs it', () => {
     expect(result.errors).toEqual([
       "Input 'name' has the value 'web 2.0.0 #1': expected 3 to 128 characters of letters, digits, spaces and ( ) [ ] . / - ' @ _"
     ])
+    expect(world.front.calls).toEqual([])
+  })
+
+  it.each(BAD_INPUTS)('refuses %s without a single EC2 call', async (_, given, message) => {
+    const result = await runAction(given as Record<string, string>, { env: env() })
+    expect(result.exitCode).toBe(1)
+    expect(result.errors).toHaveLength(1)
+    expect(result.errors[0]).toMatch(message)
     expect(world.front.calls).toEqual([])
   })
 
