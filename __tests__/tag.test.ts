@@ -77,4 +77,33 @@ describe('tag', () => {
       .filter((call) => call.args[0].input.Tags!.some((t) => t.Key === 'ami-pipeline:run-id'))
     expect(provenanceCalls.map((call) => call.args[0].input.Resources)).toEqual([[SOURCE, 'snap-01111111111111111']])
   })
+
+  it('sends no CreateTags for images it made whose tags were applied at creation', async () => {
+    ec2.on(CreateTagsCommand).resolves({})
+    const step = testStep({ mode: 'tag', 'image-id': SOURCE, tags: 'Release=1' })
+    const tags = new Map([
+      ['Release', '1'],
+      ['ami-pipeline:run-id', '42']
+    ])
+    step.release.add({
+      region: 'us-east-1',
+      imageId: SOURCE,
+      name: 'web',
+      origin: 'built',
+      state: 'available',
+      snapshotIds: ['snap-01111111111111111'],
+      tags
+    })
+    step.release.add({
+      region: 'eu-west-1',
+      imageId: COPY,
+      name: 'web',
+      origin: 'copied',
+      state: 'available',
+      snapshotIds: [],
+      tags: new Map([['Release', '0']])
+    })
+    await tag(step)
+    expect(ec2.commandCalls(CreateTagsCommand).map((call) => call.args[0].input.Resources)).toEqual([[COPY]])
+  })
 })

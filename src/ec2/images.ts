@@ -219,8 +219,16 @@ export async function existingSnapshots(ec2: Ec2, region: string, snapshotIds: r
   return found
 }
 
-/** Of these snapshots, the ones some image of this account still uses. */
-export async function snapshotsInUse(ec2: Ec2, region: string, snapshotIds: readonly string[]): Promise<Set<string>> {
+/**
+ * Of these snapshots, the ones some image of this account still uses, apart from `exceptImages`
+ * (images being retired: a dry run's, or ones just deregistered that EC2 may still list).
+ */
+export async function snapshotsInUse(
+  ec2: Ec2,
+  region: string,
+  snapshotIds: readonly string[],
+  exceptImages: ReadonlySet<string> = new Set()
+): Promise<Set<string>> {
   const used = new Set<string>()
   const wanted = new Set(snapshotIds)
   for (let at = 0; at < snapshotIds.length; at += FILTER_VALUES) {
@@ -236,7 +244,10 @@ export async function snapshotsInUse(ec2: Ec2, region: string, snapshotIds: read
       )
     )
     for await (const page of pages) {
-      for (const image of page.Images ?? []) for (const id of toImageInfo(image).snapshotIds) if (wanted.has(id)) used.add(id)
+      for (const image of page.Images ?? []) {
+        if (exceptImages.has(image.ImageId ?? '')) continue
+        for (const id of toImageInfo(image).snapshotIds) if (wanted.has(id)) used.add(id)
+      }
     }
   }
   return used

@@ -60,7 +60,9 @@ async function settleSnapshots(
   const { ec2, release, log } = step
   const ids = snapshots.map((snapshot) => snapshot.snapshotId)
   const remaining = await existingSnapshots(ec2, region, ids)
-  const used = remaining.size > 0 ? await snapshotsInUse(ec2, region, [...remaining]) : new Set<string>()
+  // EC2 may still list an image just deregistered: its own snapshots must not count as in use.
+  const retired = new Set(release.pruned.get(region)?.imageIds)
+  const used = remaining.size > 0 ? await snapshotsInUse(ec2, region, [...remaining], retired) : new Set<string>()
   const failures: string[] = []
   const deleted: string[] = []
   for (const { imageId, snapshotId } of snapshots) {
