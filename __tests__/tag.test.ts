@@ -101,7 +101,10 @@ describe('tag', () => {
       origin: 'copied',
       state: 'available',
       snapshotIds: [],
-      tags: new Map([['Release', '0']])
+      tags: new Map([
+        ['Release', '0'],
+        ['ami-pipeline:run-id', '42']
+      ])
     })
     await tag(step)
     expect(ec2.commandCalls(CreateTagsCommand).map((call) => call.args[0].input.Resources)).toEqual([[COPY]])

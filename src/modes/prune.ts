@@ -3,7 +3,7 @@
 // refused whole past max-deletions; only then is anything deregistered.
 import { DeleteSnapshotCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2'
 import { errorMessage, StepError } from '../errors.ts'
-import { describeSelectors, listOwnImages, type ImageInfo } from '../ec2/images.ts'
+import { describeSelectors, listOwnImages, snapshotsInUse, type ImageInfo } from '../ec2/images.ts'
 import { findUsage } from '../ec2/usage.ts'
 import { planRegion } from '../prune/plan.ts'
 import { retireImages } from '../prune/retire.ts'
@@ -39,8 +39,17 @@ export async function prune(step: Step): Promise<void> {
   const failures = (await Promise.all(plans.map((plan) => retireImages(step, plan.region, plan.images, plan.decisions)))).flat()
   for (const plan of plans) inPlanOrder(step, plan)
   if (failures.length > 0) {
-    throw new StepError(`${failures.length} of ${retiring.length} images could not be retired (the rest were): ${failures.join('; ')}`)
+    for (const failure of failures) step.log.warning(`Could not retire ${failure}`)
+    throw new StepError(`${failures.length} of ${retiring.length} images could not be retired (the rest were): ${summarise(failures)}`)
   }
+}
+
+// One missing permission fails every image the same way: the message names a few, the log all.
+const LISTED_FAILURES = 10
+
+function summarise(failures: readonly string[]): string {
+  const listed = failures.slice(0, LISTED_FAILURES).join('; ')
+  return failures.length > LISTED_FAILURES ? `${listed}; and ${failures.length - LISTED_FAILURES} more (see the log)` : listed
 }
 
 /** Lists, plans and checks usage in one region; the plan is final once usage is known. */
@@ -49,6 +58,7 @@ async function planFor(step: Step, region: string): Promise<RegionPlan> {
   const found = await listOwnImages(step.ec2, region, { name: rules.name, tags: rules.tags })
   const decisions = planRegion(region, found, { rules, now: step.now(), thisStep: step.release.imageIds() })
   const candidates = decisions.filter((decision) => decision.action === 'retire')
+  // Only images that would otherwise retire are checked: fewer calls, same plan.
   const usage = await findUsage(
     step.ec2,
     region,
@@ -95,31 +105,46 @@ function logPlan(step: Step, decisions: readonly PruneDecision[]): void {
   }
 }
 
-/** Dry run: the plan stands as what would be retired; permissions are checked once per region. */
+/**
+ * Dry run: the plan stands as what would be retired, with the snapshots that would go with the
+ * images (not one another image still uses); permissions are checked once per region.
+ */
 async function checkRetiring(step: Step, plans: readonly RegionPlan[]): Promise<void> {
-  const { ec2, release } = step
-  const deleteSnapshots = step.plan.prune!.deleteSnapshots
   for (const plan of plans) {
-    const retiring = plan.decisions.filter((decision) => decision.action === 'retire')
-    for (const decision of retiring) {
-      const snapshots = deleteSnapshots ? (plan.images.get(decision.imageId)?.snapshotIds ?? []) : []
-      release.recordRemoved(release.pruned, plan.region, decision.imageId, snapshots)
+    const retiring = plan.decisions.filter((decision) => decision.action === 'retire').map((decision) => decision.imageId)
+    if (retiring.length === 0) continue
+    const snapshots = await snapshotsThatWouldGo(step, plan, retiring)
+    for (const imageId of retiring) {
+      const own = (plan.images.get(imageId)?.snapshotIds ?? []).filter((id) => snapshots.has(id))
+      step.release.recordRemoved(step.release.pruned, plan.region, imageId, own)
     }
-    const first = retiring[0]
-    if (!first) continue
     try {
-      await ec2.check(plan.region, 'DeregisterImage', `image ${first.imageId}`, (client) =>
-        client.send(new DeregisterImageCommand({ ImageId: first.imageId, DeleteAssociatedSnapshots: deleteSnapshots, DryRun: true }))
-      )
-      const snapshot = plan.images.get(first.imageId)?.snapshotIds[0]
-      if (deleteSnapshots && snapshot) {
-        await ec2.check(plan.region, 'DeleteSnapshot', `snapshot ${snapshot}`, (client) =>
-          client.send(new DeleteSnapshotCommand({ SnapshotId: snapshot, DryRun: true }))
-        )
-      }
+      await checkPermissions(step, plan.region, retiring[0]!, [...snapshots][0])
     } catch (error) {
       throw new StepError(`Dry run: the plan stands, but retiring in ${plan.region} would fail: ${errorMessage(error)}`)
     }
   }
-  step.log.info('Dry run: nothing was deregistered or deleted; DeregisterImage and DeleteSnapshot would be allowed.')
+  step.log.info(
+    `Dry run: nothing was deregistered or deleted; DeregisterImage${step.plan.prune!.deleteSnapshots ? ' and DeleteSnapshot' : ''} would be allowed.`
+  )
+}
+
+async function snapshotsThatWouldGo(step: Step, plan: RegionPlan, retiring: readonly string[]): Promise<Set<string>> {
+  if (!step.plan.prune!.deleteSnapshots) return new Set()
+  const all = [...new Set(retiring.flatMap((imageId) => plan.images.get(imageId)?.snapshotIds ?? []))]
+  const kept = all.length > 0 ? await snapshotsInUse(step.ec2, plan.region, all, new Set(retiring)) : new Set<string>()
+  for (const snapshotId of kept) step.log.info(`Would keep snapshot ${snapshotId} in ${plan.region}: another image uses it.`)
+  return new Set(all.filter((id) => !kept.has(id)))
+}
+
+/** DeregisterImage (and DeleteSnapshot, which DeleteAssociatedSnapshots needs too) with DryRun. */
+async function checkPermissions(step: Step, region: string, imageId: string, snapshotId: string | undefined): Promise<void> {
+  const deleteSnapshots = step.plan.prune!.deleteSnapshots
+  await step.ec2.check(region, 'DeregisterImage', `image ${imageId}`, (client) =>
+    client.send(new DeregisterImageCommand({ ImageId: imageId, ...(deleteSnapshots && { DeleteAssociatedSnapshots: true }), DryRun: true }))
+  )
+  if (!deleteSnapshots || snapshotId === undefined) return
+  await step.ec2.check(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client) =>
+    client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId, DryRun: true }))
+  )
 }
