@@ -81,6 +81,17 @@ describe('the prune plan', () => {
     })
   })
 
+  it('counts a protected image among the newest toward keep, and keeps an older protected one as an extra', () => {
+    expect(
+      plan([image('a', 90, { protected: true }), image('b', 60), image('c', 30, { protected: true }), image('d', 10)], { keep: 2 })
+    ).toEqual({
+      d: 'keep: newest 2',
+      c: 'keep: newest 2',
+      b: 'retire: older than 0s and beyond the newest 2',
+      a: 'keep: deregistration protection is on'
+    })
+  })
+
   it('never retires an image made or given in this step, which counts among the newest', () => {
     expect(plan([image('old', 90), image('new', 0)], { keep: 0 }, ['new', 'old'])).toEqual({
       new: 'keep: made or given in this step',

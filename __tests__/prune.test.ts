@@ -43,6 +43,7 @@ const pruneStep = (extra: Record<string, string> = {}) => testStep({ mode: 'prun
 beforeEach(() => {
   ec2.reset()
   ec2.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
+  ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] })
 })
 
 describe('retiring', () => {
@@ -99,6 +100,62 @@ describe('retiring', () => {
     const step = pruneStep()
     await prune(step)
     expect(step.release.pruned.get('us-east-1')).toEqual({ imageIds: ['ami-00000000000000001'], snapshotIds: ['snap-00000000000000001'] })
+  })
+})
+
+describe('failures', () => {
+  it('names the first failures in the message and every one in the log', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: Array.from({ length: 13 }, (_, i) => image(i + 1, 30 - i)) })
+    ec2.on(DeregisterImageCommand).rejects(new AwsCodeError('UnauthorizedOperation'))
+    const step = pruneStep({ keep: '0' })
+    const failure = await prune(step).catch((error: unknown) => error)
+    expect(String(failure)).toMatch(/13 of 13 images could not be retired \(the rest were\): .*; and 3 more \(see the log\)$/)
+    expect(String(failure)).toMatch(/the IAM permission ec2:DeregisterImage/)
+    expect(step.log.lines.filter((line) => line.message.startsWith('Could not retire'))).toHaveLength(13)
+    expect(step.release.pruned.size).toBe(0)
+  })
+
+  it('retires nothing when the in-use check fails for a reason other than permissions', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [image(1, 30), image(2, 10)] })
+    ec2.on(DescribeImageReferencesCommand).rejects(new AwsCodeError('InternalError'))
+    await expect(prune(pruneStep())).rejects.toThrow(/DescribeImageReferences in us-east-1 .* failed: InternalError/)
+    expect(ec2.commandCalls(DeregisterImageCommand)).toHaveLength(0)
+  })
+})
+
+describe('dry run', () => {
+  it('reports the images and snapshots that would go, not a snapshot another image shares, and checks permissions', async () => {
+    const sharing: Image = { ImageId: 'ami-0ffffffffffffffff', BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-00000000000000001' } }] }
+    ec2.on(DescribeImagesCommand).callsFake((input: { Filters: { Name: string }[] }) => ({
+      Images:
+        input.Filters[0]?.Name === 'block-device-mapping.snapshot-id'
+          ? [sharing, image(1, 30), image(2, 20)]
+          : [image(1, 30), image(2, 20), image(3, 10)]
+    }))
+    ec2.on(DeregisterImageCommand).rejects(new AwsCodeError('DryRunOperation'))
+    ec2.on(DeleteSnapshotCommand).rejects(new AwsCodeError('DryRunOperation'))
+    const step = pruneStep({ 'dry-run': 'true' })
+    await prune(step)
+    expect(step.release.pruned.get('us-east-1')).toEqual({
+      imageIds: ['ami-00000000000000002', 'ami-00000000000000001'],
+      snapshotIds: ['snap-00000000000000002']
+    })
+    expect(ec2.commandCalls(DeregisterImageCommand).map((call) => call.args[0].input)).toEqual([
+      { ImageId: 'ami-00000000000000002', DeleteAssociatedSnapshots: true, DryRun: true }
+    ])
+    expect(ec2.commandCalls(DeleteSnapshotCommand).map((call) => call.args[0].input)).toEqual([
+      { SnapshotId: 'snap-00000000000000002', DryRun: true }
+    ])
+    expect(step.log.text()).toMatch(/Would keep snapshot snap-00000000000000001 in us-east-1: another image uses it/)
+  })
+
+  it('fails when the permission to deregister is missing, after recording the plan', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [image(1, 30), image(2, 10)] })
+    ec2.on(DeregisterImageCommand).rejects(new AwsCodeError('UnauthorizedOperation'))
+    const step = pruneStep({ 'dry-run': 'true', 'delete-snapshots': 'false' })
+    await expect(prune(step)).rejects.toThrow(/Dry run: the plan stands, but retiring in us-east-1 would fail: .*ec2:DeregisterImage/)
+    expect(step.release.prunePlan.map((d) => d.action)).toEqual(['keep', 'retire'])
+    expect(step.release.pruned.get('us-east-1')).toEqual({ imageIds: ['ami-00000000000000001'], snapshotIds: [] })
   })
 })
 

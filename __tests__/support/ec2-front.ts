@@ -11,6 +11,8 @@ import { parseXml, serializeXml, type XmlElement } from './xml.ts'
 export interface Call {
   action: string
   region: string
+  /** When the call arrived (ms since the epoch). */
+  at: number
   params: Record<string, string>
   status: number
   errorCode?: string
@@ -42,7 +44,7 @@ export interface FrontOptions {
   pendingMs?: number | ((image: { imageId: string; region: string; name: string; action: string }) => number)
   faults?: FaultRule[]
   /** EC2-like token buckets per region: calls beyond them are throttled. */
-  buckets?: { describe: Bucket; change: Bucket }
+  buckets?: { describe: Bucket; change: Bucket } | undefined
   /** false answers DescribeImageReferences with UnauthorizedOperation, as for credentials without it. */
   imageReferences?: boolean
   /** EC2 may return fewer items than MaxResults: pages hold at most this many, so paging is exercised. */
@@ -223,7 +225,7 @@ export class Front {
     const params = new URLSearchParams(text)
     const action = params.get('Action') ?? ''
     const region = /Credential=[^/]+\/\d+\/([a-z0-9-]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? 'us-east-1'
-    const call: Call = { action, region, params: Object.fromEntries(params), status: 0 }
+    const call: Call = { action, region, at: Date.now(), params: Object.fromEntries(params), status: 0 }
     this.calls.push(call)
     const reply = await this.reply(call, params)
     call.status = reply.status

@@ -39,7 +39,7 @@ export async function prune(step: Step): Promise<void> {
   const failures = (await Promise.all(plans.map((plan) => retireImages(step, plan.region, plan.images, plan.decisions)))).flat()
   for (const plan of plans) inPlanOrder(step, plan)
   if (failures.length > 0) {
-    for (const failure of failures) step.log.warning(`Could not retire ${failure}`)
+    for (const failure of failures) step.log.info(`Could not retire ${failure}`)
     throw new StepError(`${failures.length} of ${retiring.length} images could not be retired (the rest were): ${summarise(failures)}`)
   }
 }

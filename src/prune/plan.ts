@@ -13,9 +13,12 @@ export interface PlanContext {
 }
 
 /**
- * Decides every image of one region. Groups are the `group-by` tag's values (one group without it);
- * each keeps its newest `keep` images whatever their age — counted among all matching images, so a
- * protected image among the newest still takes its place. Of the rest, only images older than
+ * Decides every image of one region. Groups are the `group-by` tag's values (one group without it;
+ * images without the tag form the group ''). Each group keeps its newest `keep` images whatever
+ * their age, counted among all matching images: a protected, in-use or this step's image among
+ * the newest takes its place there, and one beyond them is kept as well, as an extra. So `keep: 3`
+ * always keeps the three newest images (typically this release and the two before it), and an
+ * old image kept for safety never costs one of them its place. Of the rest, only images older than
  * `older-than`, unprotected and not this step's, are candidates to retire; in-use checks come after.
  */
 export function planRegion(region: string, images: readonly ImageInfo[], context: PlanContext): PruneDecision[] {

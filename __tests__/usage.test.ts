@@ -1,0 +1,184 @@
+// In-use checks with an SDK-level mock: what is asked of EC2 (batches, resource types, states),
+// how answers read in the user's words, and when the check falls back or fails.
+import { beforeEach, describe, expect, it } from '@jest/globals'
+import {
+  DescribeImageReferencesCommand,
+  DescribeInstancesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  EC2Client,
+  type LaunchTemplateVersion
+} from '@aws-sdk/client-ec2'
+import { mockClient } from 'aws-sdk-client-mock'
+import { Ec2 } from '../src/ec2/client.ts'
+import { describeReference, findUsage } from '../src/ec2/usage.ts'
+
+const ec2Mock = mockClient(EC2Client)
+const REGION = 'us-east-1'
+const ids = (count: number) => Array.from({ length: count }, (_, i) => `ami-${(i + 1).toString(16).padStart(17, '0')}`)
+
+class AwsCodeError extends Error {
+  constructor(code: string, message = code) {
+    super(message)
+    this.name = code
+  }
+}
+
+function templateVersion(id: string, version: number, imageId: string, isDefault = false): LaunchTemplateVersion {
+  return { LaunchTemplateId: id, VersionNumber: version, DefaultVersion: isDefault, LaunchTemplateData: { ImageId: imageId } }
+}
+
+const check = (imageIds: string[]) => findUsage(new Ec2({ maxAttempts: 1 }), REGION, imageIds)
+
+beforeEach(() => {
+  ec2Mock.reset()
+  ec2Mock.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
+  ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] })
+  ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] })
+})
+
+describe('in-use checks with DescribeImageReferences', () => {
+  it('asks about at most 10 images a call, for instances in any state but terminated, SSM parameters and Image Builder recipes', async () => {
+    await check(ids(25))
+    const calls = ec2Mock.commandCalls(DescribeImageReferencesCommand).map((call) => call.args[0].input)
+    expect(calls.map((input) => input.ImageIds?.length)).toEqual([10, 10, 5])
+    expect(calls[0]!.ResourceTypes).toEqual([
+      {
+        ResourceType: 'ec2:Instance',
+        ResourceTypeOptions: [{ OptionName: 'state-name', OptionValues: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] }]
+      },
+      { ResourceType: 'ssm:Parameter' },
+      { ResourceType: 'imagebuilder:ImageRecipe' },
+      { ResourceType: 'imagebuilder:ContainerRecipe' }
+    ])
+    expect(calls[0]!.IncludeAllResourceTypes).toBeUndefined()
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0)
+  })
+
+  it('follows every page of references', async () => {
+    const [first, second] = ids(2) as [string, string]
+    ec2Mock
+      .on(DescribeImageReferencesCommand)
+      .resolvesOnce({
+        ImageReferences: [{ ImageId: first, ResourceType: 'ec2:Instance', Arn: 'arn:aws:ec2:us-east-1:111122223333:instance/i-0aaa' }],
+        NextToken: 'more'
+      })
+      .resolvesOnce({
+        ImageReferences: [
+          { ImageId: second, ResourceType: 'ssm:Parameter', Arn: 'arn:aws:ssm:us-east-1:111122223333:parameter/golden/web' }
+        ]
+      })
+    const usage = await check([first, second])
+    expect(ec2Mock.commandCalls(DescribeImageReferencesCommand)[1]!.args[0].input.NextToken).toBe('more')
+    expect(Object.fromEntries(usage.users)).toEqual({ [first]: ['instance i-0aaa'], [second]: ['SSM parameter /golden/web'] })
+    expect(usage.method).toMatch(/^DescribeImageReferences/)
+  })
+
+  it('keeps an image that a launch template default version uses, however old that version is', async () => {
+    const [image] = ids(1) as [string]
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [templateVersion('lt-0web', 4, image, true), templateVersion('lt-0web', 57, 'ami-0ffffffffffffffff')]
+    })
+    const usage = await check([image])
+    expect(usage.users.get(image)).toEqual(['launch template lt-0web version 4 (default)'])
+    expect(ec2Mock.commandCalls(DescribeLaunchTemplateVersionsCommand)[0]!.args[0].input).toMatchObject({
+      Versions: ['$Default', '$Latest']
+    })
+    expect(ec2Mock.commandCalls(DescribeLaunchTemplateVersionsCommand)[0]!.args[0].input.LaunchTemplateId).toBeUndefined()
+  })
+
+  it('keeps an image that a launch template latest version uses', async () => {
+    const [image] = ids(1) as [string]
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [templateVersion('lt-0web', 1, 'ami-0ffffffffffffffff', true), templateVersion('lt-0web', 2, image)]
+    })
+    expect((await check([image])).users.get(image)).toEqual(['launch template lt-0web version 2'])
+  })
+
+  it('leaves launch template references to the exact default-and-latest check', async () => {
+    const [image] = ids(1) as [string]
+    ec2Mock.on(DescribeImageReferencesCommand).resolves({
+      ImageReferences: [
+        { ImageId: image, ResourceType: 'ec2:LaunchTemplate', Arn: 'arn:aws:ec2:us-east-1:111122223333:launch-template/lt-0old' }
+      ]
+    })
+    expect((await check([image])).users.has(image)).toBe(false)
+  })
+
+  it('needs no warning for a launch template that takes its image from an SSM parameter, which references cover', async () => {
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [templateVersion('lt-0web', 1, 'resolve:ssm:/golden/web', true)]
+    })
+    expect((await check(ids(1))).blindSpots).toEqual([])
+  })
+
+  it('makes no call when there is no image to check', async () => {
+    await check([])
+    expect(ec2Mock.calls()).toHaveLength(0)
+  })
+})
+
+describe('in-use checks without DescribeImageReferences', () => {
+  it.each([
+    ['credentials without the permission', new AwsCodeError('UnauthorizedOperation', 'You are not authorized to perform this operation.')],
+    ['an endpoint that does not know the action', new AwsCodeError('InvalidAction', 'The action DescribeImageReferences is not valid')],
+    // What the SDK makes of moto's answer to an action it lacks: HTTP 500 with an HTML page.
+    ['moto', new AwsCodeError('Error', '@aws-sdk XML parse error: mismatched tags <html> and </title>.\n  Deserialization error: …')]
+  ])('falls back to instances and launch templates for %s, and says why', async (_, error) => {
+    const [image] = ids(1) as [string]
+    ec2Mock.on(DescribeImageReferencesCommand).rejects(error)
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [{ Instances: [{ InstanceId: 'i-0123456789abcdef0', ImageId: image, State: { Name: 'stopped' } }] }]
+    })
+    const usage = await check([image])
+    expect(usage.users.get(image)).toEqual(['instance i-0123456789abcdef0 (stopped)'])
+    expect(usage.method).toMatch(/^DescribeInstances and the launch templates .* because DescribeImageReferences is not available: /)
+    expect(ec2Mock.commandCalls(DescribeImageReferencesCommand)).toHaveLength(1)
+  })
+
+  it('asks about up to 200 images a call, in every state but terminated', async () => {
+    ec2Mock.on(DescribeImageReferencesCommand).rejects(new AwsCodeError('UnauthorizedOperation'))
+    await check(ids(450))
+    const calls = ec2Mock.commandCalls(DescribeInstancesCommand).map((call) => call.args[0].input.Filters)
+    expect(calls.map((filters) => filters?.[0]?.Values?.length)).toEqual([200, 200, 50])
+    expect(calls[0]?.[1]).toEqual({ Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] })
+  })
+
+  it('warns of a launch template whose image comes from an SSM parameter it cannot check', async () => {
+    ec2Mock.on(DescribeImageReferencesCommand).rejects(new AwsCodeError('UnauthorizedOperation'))
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      LaunchTemplateVersions: [
+        templateVersion('lt-0web', 1, 'resolve:ssm:/golden/web', true),
+        templateVersion('lt-0web', 1, 'resolve:ssm:/golden/web', true)
+      ]
+    })
+    expect((await check(ids(1))).blindSpots).toEqual([
+      'launch template lt-0web version 1 (default) takes its image from resolve:ssm:/golden/web'
+    ])
+  })
+
+  it('fails rather than falls back when DescribeImageReferences fails for another reason', async () => {
+    ec2Mock.on(DescribeImageReferencesCommand).rejects(new AwsCodeError('InvalidParameterValue', 'too many image ids'))
+    await expect(check(ids(1))).rejects.toThrow(/DescribeImageReferences in us-east-1 for images ami-\w+ failed: InvalidParameterValue/)
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0)
+  })
+})
+
+describe('references in the user words', () => {
+  it.each([
+    ['ec2:Instance', 'arn:aws:ec2:eu-west-1:111122223333:instance/i-0abc', 'instance i-0abc'],
+    ['ssm:Parameter', 'arn:aws:ssm:eu-west-1:111122223333:parameter/golden/web', 'SSM parameter /golden/web'],
+    [
+      'imagebuilder:ImageRecipe',
+      'arn:aws:imagebuilder:eu-west-1:111122223333:image-recipe/web/1.0.0',
+      'Image Builder image recipe web/1.0.0'
+    ],
+    [
+      'imagebuilder:ContainerRecipe',
+      'arn:aws:imagebuilder:eu-west-1:111122223333:container-recipe/api/2.1.0',
+      'Image Builder container recipe api/2.1.0'
+    ],
+    ['something:New', 'arn:aws:something:eu-west-1:111122223333:thing/x', 'something:New arn:aws:something:eu-west-1:111122223333:thing/x']
+  ])('names a %s reference', (type, arn, expected) => {
+    expect(describeReference({ ResourceType: type as 'ec2:Instance', Arn: arn })).toBe(expected)
+  })
+})

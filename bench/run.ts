@@ -1,0 +1,147 @@
+// npm run bench: where AMI Pipeline stands against EC2's limits and against what a user writes
+// instead. Runs against moto behind the test front, with per-call latency and EC2's token buckets,
+// prints a table and writes bench/RESULTS.md. Takes about ten minutes: the AWS CLI's waiters poll
+// every 15 s and a 1,000-image prune is held to EC2's refill rate, on purpose.
+import { writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startFront, type Front } from '../__tests__/support/ec2-front.ts'
+import { launchBuilder } from '../__tests__/support/ec2-env.ts'
+import { startMoto } from '../__tests__/support/moto-server.ts'
+import { measurePrune, type PruneFigures } from './prune.ts'
+import { measureRelease, type ReleaseFigures } from './release.ts'
+import { measureStartup, type StartupFigures } from './startup.ts'
+import { measureWait, type WaitFigures } from './wait.ts'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+/** EC2's documented defaults per account and region (non-mutating and mutating actions). */
+export const EC2_BUCKETS = { describe: { capacity: 100, refillPerSecond: 20 }, change: { capacity: 200, refillPerSecond: 5 } }
+export const LATENCY: [number, number] = [40, 80]
+
+export interface Bench {
+  front: Front
+  motoEndpoint: string
+  builder: string
+  env: Record<string, string>
+}
+
+const only = process.argv.slice(2)
+const wanted = (part: string): boolean => only.length === 0 || only.includes(part)
+
+const moto = await startMoto()
+const front = await startFront(moto.endpoint)
+const bench: Bench = {
+  front,
+  motoEndpoint: moto.endpoint,
+  builder: await launchBuilder(front.endpoint),
+  env: {
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_EC2: front.endpoint
+  }
+}
+const results: { startup?: StartupFigures; release?: ReleaseFigures[]; wait?: WaitFigures; prune?: PruneFigures[] } = {}
+try {
+  if (wanted('startup')) results.startup = await step('startup', () => measureStartup(bench, ROOT))
+  if (wanted('release')) results.release = await step('release', () => measureRelease(bench, ROOT, [1, 4, 8]))
+  if (wanted('wait')) results.wait = await step('wait', () => measureWait(bench))
+  if (wanted('prune')) results.prune = await step('prune', () => measurePrune(bench, [100, 1000]))
+} finally {
+  await front.stop()
+  await moto.stop()
+}
+const report = render(results)
+console.log(`\n${report}`)
+if (only.length === 0) writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), report)
+
+async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const started = Date.now()
+  console.error(`bench: ${name}…`)
+  const value = await run()
+  console.error(`bench: ${name} done in ${((Date.now() - started) / 1000).toFixed(0)} s`)
+  return value
+}
+
+function render(r: typeof results): string {
+  const lines = [
+    '# Benchmark results',
+    '',
+    `\`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${process.platform}/${process.arch}. EC2 is moto behind the test front with ` +
+      `${LATENCY[0]}–${LATENCY[1]} ms added to every call and EC2's default token buckets per region (describe ${EC2_BUCKETS.describe.capacity} burst / ${EC2_BUCKETS.describe.refillPerSecond} per s, ` +
+      `changing ${EC2_BUCKETS.change.capacity} / ${EC2_BUCKETS.change.refillPerSecond} per s).`,
+    ''
+  ]
+  if (r.startup) {
+    const s = r.startup
+    lines.push(
+      '## 1. Startup (to the first EC2 call and exit)',
+      '',
+      `Median of ${s.runs} runs each, \`mode: wait\` on an available image (one DescribeImages) against the floor: an ncc bundle of just @actions/core and @aws-sdk/client-ec2 doing one DescribeImages.`,
+      '',
+      '| | wall (ms) | peak RSS (MiB) | bundle (KiB) |',
+      '|---|---|---|---|',
+      `| floor | ${s.floor.wallMs.toFixed(0)} | ${s.floor.rssMiB.toFixed(1)} | ${s.floor.bundleKiB} |`,
+      `| AMI Pipeline | ${s.action.wallMs.toFixed(0)} | ${s.action.rssMiB.toFixed(1)} | ${s.action.bundleKiB} |`,
+      `| ratio (target ≤ 1.3 wall, ≤ 1.1 memory) | **${(s.action.wallMs / s.floor.wallMs).toFixed(2)}** | **${(s.action.rssMiB / s.floor.rssMiB).toFixed(2)}** | |`,
+      ''
+    )
+  }
+  if (r.release) {
+    lines.push(
+      '## 2. Release: build, copy, wait, tag',
+      '',
+      'Images stay pending 5 s. Baseline: `bench/baseline-release.sh`, the AWS CLI as a user would script it (create-image, wait image-available, copy-image per region, wait per region, describe-images and create-tags per region).',
+      '',
+      '| regions copied to | AMI Pipeline wall (s) | calls: changing / describe (polls) | AWS CLI wall (s) | calls: changing / describe | target: non-poll calls ≤ 2 + 2×regions |',
+      '|---|---|---|---|---|---|'
+    )
+    for (const f of r.release) {
+      lines.push(
+        `| ${f.regions} | ${f.action.wallS.toFixed(1)} | ${f.action.changing} / ${f.action.describe} (${f.action.polls}) | ${f.baseline.wallS.toFixed(1)} | ${f.baseline.changing} / ${f.baseline.describe} | ${f.action.changing + f.action.describe - f.action.polls} ≤ ${2 + 2 * f.regions}: ${f.action.changing + f.action.describe - f.action.polls <= 2 + 2 * f.regions ? 'met' : '**not met**'} |`
+      )
+    }
+    lines.push('')
+  }
+  if (r.wait) {
+    const w = r.wait
+    lines.push(
+      '## 3. Wait',
+      '',
+      `One image pending ${w.pendingS} s. Poll schedule: ${w.schedule}.`,
+      '',
+      '| noticed after available (s) | DescribeImages per minute, whole wait | per minute after the first minute | target |',
+      '|---|---|---|---|',
+      `| ${w.noticeS.toFixed(1)} | ${w.perMinute.toFixed(1)} | ${w.steadyPerMinute.toFixed(1)} | ≤ 10 s; ≤ 6 a minute |`,
+      ''
+    )
+  }
+  if (r.prune) {
+    lines.push(
+      '## 4. Prune',
+      '',
+      'Every image matches and is older than `older-than`; `keep: 0`; none in use. The bound is the time the changing-call refill rate alone imposes: (images − burst) ÷ refill, regions in parallel.',
+      '',
+      '| images per region × regions | wall (s) | bound (s) | wall ÷ bound (target ≤ 1.25) | changing calls per retired image (≤ 1.05) | throttled responses | failed calls |',
+      '|---|---|---|---|---|---|---|'
+    )
+    for (const p of r.prune) {
+      lines.push(
+        `| ${p.perRegion} × ${p.regions} | ${p.wallS.toFixed(1)} | ${p.boundS.toFixed(1)} | ${p.boundS > 0 ? (p.wallS / p.boundS).toFixed(2) : 'n/a (within the burst)'} | ${(p.changing / p.retired).toFixed(3)} | ${p.throttled} | ${p.failed} |`
+      )
+    }
+    lines.push(
+      '',
+      'EC2 calls per kind, per region:',
+      '',
+      '| images per region | ' + [...new Set(r.prune.flatMap((p) => Object.keys(p.perOperation)))].sort().join(' | ') + ' |'
+    )
+    const operations = [...new Set(r.prune.flatMap((p) => Object.keys(p.perOperation)))].sort()
+    lines.push(`|---|${operations.map(() => '---').join('|')}|`)
+    for (const p of r.prune)
+      lines.push(`| ${p.perRegion} | ${operations.map((op) => ((p.perOperation[op] ?? 0) / p.regions).toFixed(0)).join(' | ')} |`)
+    lines.push('')
+  }
+  return lines.join('\n')
+}

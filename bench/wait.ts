@@ -1,0 +1,37 @@
+// Wait: how soon the step notices an image became available, and how often it asks.
+import { runAction } from '../__tests__/support/runner.ts'
+import { POLL_SCHEDULE_MS } from '../src/modes/wait.ts'
+import { EC2_BUCKETS, LATENCY, type Bench } from './run.ts'
+
+export interface WaitFigures {
+  pendingS: number
+  schedule: string
+  noticeS: number
+  perMinute: number
+  steadyPerMinute: number
+}
+
+const PENDING_MS = 150_000
+
+export async function measureWait(bench: Bench): Promise<WaitFigures> {
+  bench.front.configure({ pendingMs: PENDING_MS, faults: [{ latencyMs: LATENCY }], buckets: EC2_BUCKETS })
+  const mark = bench.front.calls.length
+  const result = await runAction({ mode: 'build, wait', 'instance-id': bench.builder, name: `wait-${Date.now()}` }, { env: bench.env })
+  if (result.exitCode !== 0) throw new Error(`wait failed: ${result.errors.join('; ')}`)
+  const imageId = result.outputs['image-id']!
+  const image = bench.front.images.get(imageId)!
+  const availableAt = image.createdAt + PENDING_MS
+  const polls = bench.front.calls
+    .slice(mark)
+    .filter((call) => call.action === 'DescribeImages' && Object.values(call.params).includes(imageId))
+  const noticed = polls.find((call) => call.at >= availableAt)!
+  const minutes = (noticed.at - image.createdAt) / 60_000
+  const steady = polls.filter((call) => call.at >= image.createdAt + 60_000)
+  return {
+    pendingS: PENDING_MS / 1000,
+    schedule: `${POLL_SCHEDULE_MS.map((ms) => `${ms / 1000} s`).join(', ')}, then every ${POLL_SCHEDULE_MS.at(-1)! / 1000} s`,
+    noticeS: (noticed.at - availableAt) / 1000,
+    perMinute: polls.length / minutes,
+    steadyPerMinute: steady.length / ((noticed.at - (image.createdAt + 60_000)) / 60_000)
+  }
+}
