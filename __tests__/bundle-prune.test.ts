@@ -70,6 +70,6 @@ describe('the bundle pruning a dozen releases', () => {
     ]) {
       expect(after.images).toContain(kept.imageId)
     }
-    expect(real.log).toMatch(/::notice::Keeping ami-\w+ 'web-1.0' in us-east-1: it is in use by ec2:Instance/)
+    expect(real.log).toMatch(/::notice::Keeping ami-\w+ 'web-1.0' in us-east-1: it is in use by instance i-\w+\./)
   })
 })

@@ -83,9 +83,9 @@ describe('prune', () => {
     }
 
     const reasons = Object.fromEntries(step.release.prunePlan.map((d) => [d.imageId, d.reason]))
-    expect(reasons[fixture.instanceUser.imageId]).toMatch(/^in use by ec2:Instance/)
-    expect(reasons[fixture.defaultTemplateUser.imageId]).toMatch(/^in use by ec2:LaunchTemplate/)
-    expect(reasons[fixture.latestTemplateUser.imageId]).toMatch(/^in use by ec2:LaunchTemplate/)
+    expect(reasons[fixture.instanceUser.imageId]).toMatch(/^in use by instance i-\w+$/)
+    expect(reasons[fixture.defaultTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 1 \(default\)$/)
+    expect(reasons[fixture.latestTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 2$/)
     expect(reasons[fixture.protectedImage.imageId]).toBe('deregistration protection is on')
     expect(step.log.text()).toMatch(/In-use check in us-east-1 for \d+ candidates: DescribeImageReferences/)
     // The listing came in pages of 5 (the front caps them as EC2 may).

@@ -131,7 +131,9 @@ describe('in-use checks without DescribeImageReferences', () => {
     })
     const usage = await check([image])
     expect(usage.users.get(image)).toEqual(['instance i-0123456789abcdef0 (stopped)'])
-    expect(usage.method).toMatch(/^DescribeInstances and the launch templates .* because DescribeImageReferences is not available: /)
+    expect(usage.method).toMatch(
+      /^DescribeInstances and DescribeLaunchTemplateVersions, because DescribeImageReferences failed: .*SSM parameters and Image Builder recipes are not checked/s
+    )
     expect(ec2Mock.commandCalls(DescribeImageReferencesCommand)).toHaveLength(1)
   })
 

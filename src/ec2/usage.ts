@@ -64,7 +64,9 @@ async function referencesOrInstances(ec2: Ec2, region: string, imageIds: readonl
   try {
     return {
       users: await byReferences(ec2, region, imageIds),
-      method: 'DescribeImageReferences (instances, SSM parameters, Image Builder recipes) and the launch templates',
+      method:
+        'DescribeImageReferences (instances, SSM parameters, Image Builder recipes) and DescribeLaunchTemplateVersions ' +
+        "(every launch template's default and latest version)",
       sawParameters: true
     }
   } catch (error) {
@@ -72,8 +74,8 @@ async function referencesOrInstances(ec2: Ec2, region: string, imageIds: readonl
     return {
       users: await instanceUsers(ec2, region, imageIds),
       method:
-        'DescribeInstances and the launch templates (SSM parameters and Image Builder recipes unchecked), ' +
-        `because DescribeImageReferences is not available: ${errorMessage(error)}`,
+        `DescribeInstances and DescribeLaunchTemplateVersions, because DescribeImageReferences failed: ${errorMessage(error)} ` +
+        '(so SSM parameters and Image Builder recipes are not checked)',
       sawParameters: false
     }
   }
