@@ -1,0 +1,34 @@
+// prune's inputs: selectors, regions, and the rules of the plan.
+import { InputError } from '../errors.ts'
+import { parseBoolean, parseCount, parseDuration, parseMap, parseRegions } from '../parse.ts'
+import { INPUTS, type InputName, type PrunePlan } from './spec.ts'
+
+export function readPrune(raw: (name: InputName) => string, region: string): PrunePlan {
+  const name = raw('prune-name')
+  const tags = parseMap('prune-tags', raw('prune-tags'))
+  if (name === '' && tags.size === 0) {
+    throw new InputError('prune-name', '', 'prune needs prune-name or prune-tags (or both): it never selects all of your images')
+  }
+  if (name !== '' && !/^[A-Za-z0-9()[\] ./\-'@_*?]{1,128}$/.test(name)) {
+    throw new InputError(
+      'prune-name',
+      name,
+      "expected an AMI name pattern: letters, digits, spaces, ( ) [ ] . / - ' @ _ and the wildcards * and ?"
+    )
+  }
+  const groupBy = raw('group-by')
+  if (groupBy.length > 128) throw new InputError('group-by', groupBy, 'expected a tag key of at most 128 characters')
+  const listed = raw('prune-regions')
+  const regions = listed !== '' ? parseRegions('prune-regions', listed) : [...new Set([region, ...parseRegions('regions', raw('regions'))])]
+  const plan: PrunePlan = {
+    regions,
+    tags,
+    keep: parseCount('keep', raw('keep') || INPUTS.keep.default, 0, 1000),
+    olderThanMs: parseDuration('older-than', raw('older-than') || INPUTS['older-than'].default),
+    deleteSnapshots: parseBoolean('delete-snapshots', raw('delete-snapshots'), true),
+    maxDeletions: parseCount('max-deletions', raw('max-deletions') || INPUTS['max-deletions'].default, 1, 100_000)
+  }
+  if (name !== '') plan.name = name
+  if (groupBy !== '') plan.groupBy = groupBy
+  return plan
+}

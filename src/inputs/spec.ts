@@ -1,0 +1,98 @@
+// The inputs the action reads, the modes they serve and their action.yml defaults, and the typed
+// plan every mode receives.
+import type { Tags } from '../parse.ts'
+
+export const MODES = ['build', 'copy', 'wait', 'tag', 'prune'] as const
+export type Mode = (typeof MODES)[number]
+
+/** Each input, the modes it serves (`all` for every mode) and its action.yml default. */
+export const INPUTS = {
+  mode: { modes: 'all', default: '' },
+  region: { modes: 'all', default: '' },
+  'instance-id': { modes: ['build'], default: '' },
+  name: { modes: ['build'], default: '' },
+  description: { modes: ['build'], default: '' },
+  'no-reboot': { modes: ['build'], default: 'false' },
+  'if-exists': { modes: ['build'], default: 'fail' },
+  'image-id': { modes: ['wait', 'tag', 'copy'], default: '' },
+  'image-ids': { modes: ['wait', 'tag', 'copy'], default: '' },
+  tags: { modes: ['build', 'tag', 'copy'], default: '' },
+  'provenance-tags': { modes: ['build', 'tag', 'copy'], default: 'true' },
+  regions: { modes: ['copy', 'prune'], default: '' },
+  encrypted: { modes: ['copy'], default: 'false' },
+  'kms-key-id': { modes: ['copy'], default: '' },
+  'kms-key-ids': { modes: ['copy'], default: '' },
+  'copy-completion-duration': { modes: ['copy'], default: '' },
+  'share-accounts': { modes: ['tag'], default: '' },
+  'share-organizations': { modes: ['tag'], default: '' },
+  'share-organizational-units': { modes: ['tag'], default: '' },
+  'deprecate-after': { modes: ['tag'], default: '' },
+  'deregistration-protection': { modes: ['tag'], default: 'false' },
+  'wait-timeout': { modes: ['wait', 'copy', 'tag', 'prune'], default: '60m' },
+  'prune-name': { modes: ['prune'], default: '' },
+  'prune-tags': { modes: ['prune'], default: '' },
+  'prune-regions': { modes: ['prune'], default: '' },
+  keep: { modes: ['prune'], default: '3' },
+  'older-than': { modes: ['prune'], default: '0s' },
+  'group-by': { modes: ['prune'], default: '' },
+  'delete-snapshots': { modes: ['prune'], default: 'true' },
+  'max-deletions': { modes: ['prune'], default: '100' },
+  'dry-run': { modes: 'all', default: 'false' }
+} as const satisfies Record<string, { modes: 'all' | readonly Mode[]; default: string }>
+
+export type InputName = keyof typeof INPUTS
+
+export interface BuildPlan {
+  instanceId: string
+  name: string
+  description: string
+  noReboot: boolean
+  ifExists: 'fail' | 'reuse'
+}
+
+export interface Encryption {
+  encrypted: boolean
+  kmsKeyId?: string
+}
+
+export interface CopyPlan {
+  regions: string[]
+  encryption: ReadonlyMap<string, Encryption>
+  /** Time-based copy: EC2 finishes the snapshot copy within this many minutes (billed per TiB). */
+  completionMinutes?: number
+}
+
+/** Distribution settings applied by tag, once each image is available. */
+export interface DistributionPlan {
+  shareAccounts: string[]
+  shareOrganizations: string[]
+  shareOrganizationalUnits: string[]
+  deprecateAfterMs?: number
+  deregistrationProtection: boolean
+}
+
+export interface PrunePlan {
+  regions: string[]
+  name?: string
+  tags: Tags
+  keep: number
+  olderThanMs: number
+  groupBy?: string
+  deleteSnapshots: boolean
+  maxDeletions: number
+}
+
+export interface Plan {
+  modes: ReadonlySet<Mode>
+  region: string
+  dryRun: boolean
+  /** Images the step was given, region → image id (the source region's is `image-id`). */
+  givenImages: ReadonlyMap<string, string>
+  tags: Tags
+  provenanceTags: boolean
+  waitTimeoutMs: number
+  build?: BuildPlan
+  copy?: CopyPlan
+  distribution?: DistributionPlan
+  prune?: PrunePlan
+}
