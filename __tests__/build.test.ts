@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from '@jest/globals'
 import { CreateImageCommand, DeregisterImageCommand, DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
 import { build } from '../src/modes/build.ts'
+import { awsError } from './support/aws-error.ts'
 import { testStep } from './support/step.ts'
 
 const ec2 = mockClient(EC2Client)
@@ -22,13 +23,6 @@ const OTHER_RUN = { 'ami-pipeline:repository': 'acme/images', 'ami-pipeline:run-
 
 const buildStep = (extra: Record<string, string> = {}) =>
   testStep({ mode: 'build', 'instance-id': INSTANCE, name: 'web-1.0.0', tags: 'Team=web', ...extra })
-
-class AwsCodeError extends Error {
-  constructor(code: string) {
-    super(code)
-    this.name = code
-  }
-}
 
 beforeEach(() => {
   ec2.reset()
@@ -87,7 +81,7 @@ describe('build', () => {
       .on(DescribeImagesCommand)
       .resolvesOnce({ Images: [] })
       .resolves({ Images: [existing('pending', THIS_RUN)] })
-    ec2.on(CreateImageCommand).rejects(new AwsCodeError('InvalidAMIName.Duplicate'))
+    ec2.on(CreateImageCommand).rejects(awsError('InvalidAMIName.Duplicate'))
     const step = buildStep()
     await build(step)
     expect(step.release.source).toMatchObject({ imageId: OLD, origin: 'built' })
@@ -98,7 +92,7 @@ describe('build', () => {
       .on(DescribeImagesCommand)
       .resolvesOnce({ Images: [] })
       .resolves({ Images: [existing('pending', OTHER_RUN)] })
-    ec2.on(CreateImageCommand).rejects(new AwsCodeError('InvalidAMIName.Duplicate'))
+    ec2.on(CreateImageCommand).rejects(awsError('InvalidAMIName.Duplicate'))
     await expect(build(buildStep())).rejects.toThrow(/already exists in us-east-1/)
   })
 
@@ -114,7 +108,7 @@ describe('build', () => {
   })
 
   it('only checks permission in a dry run: CreateImage with DryRun, and no image', async () => {
-    ec2.on(CreateImageCommand).rejects(new AwsCodeError('DryRunOperation'))
+    ec2.on(CreateImageCommand).rejects(awsError('DryRunOperation'))
     const step = buildStep({ 'dry-run': 'true' })
     await build(step)
     expect(ec2.commandCalls(CreateImageCommand)[0]!.args[0].input.DryRun).toBe(true)
@@ -122,7 +116,7 @@ describe('build', () => {
   })
 
   it('names the missing IAM permission when the dry run is refused', async () => {
-    ec2.on(CreateImageCommand).rejects(new AwsCodeError('UnauthorizedOperation'))
+    ec2.on(CreateImageCommand).rejects(awsError('UnauthorizedOperation'))
     await expect(build(buildStep({ 'dry-run': 'true' }))).rejects.toThrow(
       /CreateImage in us-east-1 for instance i-0123456789abcdef0 failed: UnauthorizedOperation.*ec2:CreateImage/
     )

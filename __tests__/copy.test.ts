@@ -2,17 +2,11 @@ import { beforeEach, describe, expect, it } from '@jest/globals'
 import { CopyImageCommand, DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
 import { copy, copyToken } from '../src/modes/copy.ts'
+import { awsError } from './support/aws-error.ts'
 import { testStep } from './support/step.ts'
 
 const ec2 = mockClient(EC2Client)
 const SOURCE = 'ami-0123456789abcdef0'
-
-class AwsCodeError extends Error {
-  constructor(code: string) {
-    super(code)
-    this.name = code
-  }
-}
 
 function copyStep(extra: Record<string, string> = {}) {
   const step = testStep({ mode: 'copy', 'image-id': SOURCE, regions: 'us-east-1, us-west-2, eu-west-1', tags: 'Team=web', ...extra })
@@ -87,7 +81,7 @@ describe('copy', () => {
     }
     ec2.on(DescribeImagesCommand).resolves({ Images: [available] })
     ec2.on(DescribeImagesCommand, { Owners: ['self'] }).resolves({ Images: [earlier] })
-    ec2.on(CopyImageCommand).rejects(new AwsCodeError('InvalidAMIName.Duplicate'))
+    ec2.on(CopyImageCommand).rejects(awsError('InvalidAMIName.Duplicate'))
     const step = copyStep({ regions: 'eu-west-1' })
     await copy(step)
     expect(step.release.get('eu-west-1')).toMatchObject({ imageId: 'ami-0dddddddddddddddd', origin: 'copied' })
@@ -96,7 +90,7 @@ describe('copy', () => {
   it('keeps and reports the copies that succeeded when another region fails', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [available] })
     ec2.on(CopyImageCommand).resolves({ ImageId: 'ami-0cccccccccccccccc' })
-    ec2.on(CopyImageCommand, { KmsKeyId: 'alias/broken' }).rejects(new AwsCodeError('InvalidParameterValue'))
+    ec2.on(CopyImageCommand, { KmsKeyId: 'alias/broken' }).rejects(awsError('InvalidParameterValue'))
     const step = copyStep({ 'kms-key-ids': 'eu-west-1=alias/broken' })
     await expect(copy(step)).rejects.toThrow(
       /failed for 1 of 2 regions — eu-west-1: CopyImage in eu-west-1 .*Copies made: ami-0cccccccccccccccc in us-west-2/
@@ -105,7 +99,7 @@ describe('copy', () => {
   })
 
   it('checks CopyImage permission per region in a dry run, copying nothing', async () => {
-    ec2.on(CopyImageCommand).rejects(new AwsCodeError('DryRunOperation'))
+    ec2.on(CopyImageCommand).rejects(awsError('DryRunOperation'))
     const step = copyStep({ 'dry-run': 'true' })
     await copy(step)
     expect(ec2.commandCalls(CopyImageCommand).map((call) => call.args[0].input.DryRun)).toEqual([true, true])

@@ -7,18 +7,12 @@ import {
 } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
 import { deprecationTime, distribute } from '../src/distribution.ts'
+import { awsError } from './support/aws-error.ts'
 import { testStep } from './support/step.ts'
 
 const ec2 = mockClient(EC2Client)
 const SOURCE = 'ami-0123456789abcdef0'
 const COPY = 'ami-0fedcba9876543210'
-
-class AwsCodeError extends Error {
-  constructor(code: string) {
-    super(code)
-    this.name = code
-  }
-}
 
 function distributionStep(extra: Record<string, string>) {
   const step = testStep({ mode: 'tag', 'image-id': SOURCE, ...extra })
@@ -77,8 +71,8 @@ describe('distribution', () => {
   })
 
   it('only checks permissions in a dry run', async () => {
-    ec2.on(ModifyImageAttributeCommand).rejects(new AwsCodeError('DryRunOperation'))
-    ec2.on(EnableImageDeregistrationProtectionCommand).rejects(new AwsCodeError('DryRunOperation'))
+    ec2.on(ModifyImageAttributeCommand).rejects(awsError('DryRunOperation'))
+    ec2.on(EnableImageDeregistrationProtectionCommand).rejects(awsError('DryRunOperation'))
     const step = distributionStep({ 'share-accounts': '111122223333', 'deregistration-protection': 'true', 'dry-run': 'true' })
     await distribute(step, step.release.all())
     expect(ec2.commandCalls(ModifyImageAttributeCommand).every((call) => call.args[0].input.DryRun === true)).toBe(true)

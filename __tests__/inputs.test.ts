@@ -1,21 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from '@jest/globals'
 import { parse } from 'yaml'
-import { INPUTS, readPlan, type InputName } from '../src/inputs.ts'
+import { INPUTS } from '../src/inputs.ts'
 import { BAD_INPUTS } from './support/bad-inputs.ts'
+import { planOf as plan } from './support/step.ts'
 
 const INSTANCE = 'i-0123456789abcdef0'
 const IMAGE = 'ami-0123456789abcdef0'
-
-/** Inputs as the runner passes them: every action.yml default filled in, then the step's `with:`. */
-function inputs(given: Partial<Record<InputName, string>>): (name: InputName) => string {
-  const values: Record<string, string> = Object.fromEntries(Object.entries(INPUTS).map(([name, spec]) => [name, spec.default]))
-  Object.assign(values, given)
-  return (name) => values[name] ?? ''
-}
-
-const plan = (given: Partial<Record<InputName, string>>, env: NodeJS.ProcessEnv = { AWS_REGION: 'us-east-1' }) =>
-  readPlan(inputs(given), env)
 
 describe('action.yml', () => {
   const action = parse(readFileSync(new URL('../action.yml', import.meta.url), 'utf8')) as {
@@ -119,6 +110,6 @@ describe('bad input', () => {
   })
 
   it('has no region at all', () => {
-    expect(() => readPlan(inputs({ mode: 'prune', 'prune-name': 'x' }), {})).toThrow(/Input 'region' has no value: expected a region/)
+    expect(() => plan({ mode: 'prune', 'prune-name': 'x' }, {})).toThrow(/Input 'region' has no value: expected a region/)
   })
 })

@@ -1,48 +1,25 @@
 // prune against moto behind the front: a dozen releases in two regions, some in use, one
 // protected, paged listings, both ways of finding usage, dry runs and the max-deletions guard.
 import { describe, expect, it } from '@jest/globals'
-import { Ec2 } from '../src/ec2/client.ts'
-import { INPUTS, readPlan, type InputName } from '../src/inputs.ts'
-import { runPipeline } from '../src/pipeline.ts'
-import { Release } from '../src/release.ts'
-import { sleep } from '../src/step.ts'
-import { ownImages, ownSnapshots, snapshotIdsOf, useEndpoint } from './support/ec2-env.ts'
+import { ownImages, ownSnapshots, snapshotIdsOf } from './support/ec2-env.ts'
 import { seedDozenReleases, seedImage } from './support/seed.ts'
-import { recordingLog } from './support/step.ts'
+import { runAgainst, type Given } from './support/step.ts'
 import { launchBuilder, useWorld } from './support/world.ts'
 
 const world = useWorld({ pageSize: 5 })
 const REGIONS = ['us-east-1', 'eu-west-1']
+const NO_RUN = { repository: '', commit: '', runId: '', runAttempt: '', workflow: '', ref: '' }
 
-async function prune(given: Partial<Record<InputName, string>>) {
-  useEndpoint(world.front.endpoint)
-  const values: Record<string, string> = Object.fromEntries(Object.entries(INPUTS).map(([name, spec]) => [name, spec.default]))
-  Object.assign(
-    values,
-    { mode: 'prune', 'prune-regions': REGIONS.join(' '), 'prune-name': 'web-*', 'prune-tags': 'App=web', keep: '3', 'older-than': '30d' },
-    given
-  )
-  const plan = readPlan((name) => values[name] ?? '')
-  const ec2 = new Ec2({ maxAttempts: 4 })
-  const step = {
-    plan,
-    ec2,
-    release: new Release(plan.region),
-    log: recordingLog(),
-    run: { repository: '', commit: '', runId: '', runAttempt: '', workflow: '', ref: '' },
-    signal: new AbortController().signal,
-    sleep,
-    now: Date.now
+function prune(given: Given) {
+  const defaults: Given = {
+    mode: 'prune',
+    'prune-regions': REGIONS.join(' '),
+    'prune-name': 'web-*',
+    'prune-tags': 'App=web',
+    keep: '3',
+    'older-than': '30d'
   }
-  let failure: unknown
-  try {
-    await runPipeline(step)
-  } catch (error) {
-    failure = error
-  } finally {
-    ec2.destroy()
-  }
-  return { step, failure }
+  return runAgainst(world.front.endpoint, { ...defaults, ...given }, NO_RUN)
 }
 
 async function remainingImageIds(region: string): Promise<string[]> {

@@ -1,38 +1,17 @@
 // build, copy, wait and tag against moto behind the front: real EC2 API calls, real pending states.
 import { describe, expect, it } from '@jest/globals'
-import { Ec2 } from '../src/ec2/client.ts'
-import { readPlan, INPUTS, type InputName } from '../src/inputs.ts'
-import { runPipeline } from '../src/pipeline.ts'
-import { Release } from '../src/release.ts'
-import { sleep, type Step } from '../src/step.ts'
-import { ownImages, ownSnapshots, snapshotIdsOf, tagsOf, useEndpoint } from './support/ec2-env.ts'
-import { recordingLog } from './support/step.ts'
+import type { Step } from '../src/step.ts'
+import { ownImages, ownSnapshots, snapshotIdsOf, tagsOf } from './support/ec2-env.ts'
+import { runAgainst, type Given, type RecordedLog } from './support/step.ts'
 import { launchBuilder, useWorld } from './support/world.ts'
 
 const world = useWorld({ pendingMs: 1500 })
 const RUN = { repository: 'acme/images', commit: 'abc123', runId: '42', runAttempt: '1', workflow: 'release', ref: 'refs/tags/v1' }
 
-async function runStep(given: Partial<Record<InputName, string>>, run = RUN): Promise<Step & { log: ReturnType<typeof recordingLog> }> {
-  useEndpoint(world.front.endpoint)
-  const values: Record<string, string> = Object.fromEntries(Object.entries(INPUTS).map(([name, spec]) => [name, spec.default]))
-  Object.assign(values, given)
-  const plan = readPlan((name) => values[name] ?? '')
-  const ec2 = new Ec2({ maxAttempts: 4 })
-  const step = {
-    plan,
-    ec2,
-    release: new Release(plan.region),
-    log: recordingLog(),
-    run,
-    signal: new AbortController().signal,
-    sleep,
-    now: Date.now
-  }
-  try {
-    await runPipeline(step)
-  } finally {
-    ec2.destroy()
-  }
+/** Runs the step in-process against the front; throws what the step would fail with. */
+async function runStep(given: Given, run = RUN): Promise<Step & { log: RecordedLog }> {
+  const { step, failure } = await runAgainst(world.front.endpoint, given, run)
+  if (failure) throw failure
   return step
 }
 
