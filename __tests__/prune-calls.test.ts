@@ -82,7 +82,9 @@ async function callsFor(count: number, server: Server, dryRun = false): Promise<
   return Object.fromEntries(step.ec2.counts)
 }
 
-beforeEach(() => ec2Mock.reset())
+beforeEach(() => {
+  ec2Mock.reset()
+})
 
 describe('the EC2 calls a prune of N images makes', () => {
   it('with DescribeImageReferences, on EC2 (which reports the snapshots it deleted)', async () => {

@@ -16,7 +16,7 @@ const PENDING_MS = 150_000
 export async function measureWait(bench: Bench): Promise<WaitFigures> {
   bench.front.configure({ pendingMs: PENDING_MS, faults: [{ latencyMs: LATENCY }], buckets: EC2_BUCKETS })
   const mark = bench.front.calls.length
-  const result = await runAction({ mode: 'build, wait', 'instance-id': bench.builder, name: `wait-${Date.now()}` }, { env: bench.env })
+  const result = await runAction({ mode: 'build, wait', 'instance-id': bench.builder, name: `wait-${Date.now()}` }, { env: bench.env, timeoutMs: 600_000 })
   if (result.exitCode !== 0) throw new Error(`wait failed: ${result.errors.join('; ')}`)
   const imageId = result.outputs['image-id']!
   const image = bench.front.images.get(imageId)!
