@@ -226,14 +226,32 @@ async function describeImageReferences(front: Front, region: string, params: URL
     throw new FrontError(403, 'UnauthorizedOperation', 'You are not authorized to perform this operation. (ec2:DescribeImageReferences)')
   }
   const wanted = new Set([...params].filter(([key]) => /^ImageId\.\d+$/.test(key)).map(([, value]) => value))
+  if (wanted.size > 10)
+    throw new FrontError(400, 'InvalidParameterValue', `ImageIds takes at most 10 image ids; ${wanted.size} were given.`)
+  const all = params.get('IncludeAllResourceTypes') === 'true'
+  const types = new Map<string, string[] | undefined>()
+  for (const [key, value] of params) {
+    const match = /^ResourceType\.(\d+)\.ResourceType$/.exec(key)
+    if (!match) continue
+    const states = [...params]
+      .filter(([k]) => k.startsWith(`ResourceType.${match[1]}.ResourceTypeOption.`) && /\.OptionValue\.\d+$/.test(k))
+      .map(([, v]) => v)
+    types.set(value, states.length > 0 ? states : undefined)
+  }
+  if (!all && types.size === 0)
+    throw new FrontError(400, 'MissingParameter', 'Either IncludeAllResourceTypes or ResourceTypes must be specified.')
+  // Without state-name options EC2 counts instances in every state, terminated included.
+  const instanceStates = all ? undefined : types.get('ec2:Instance')
   const references: XmlElement[] = []
   const add = (imageId: string, resourceType: string, arn: string): void => {
     if (wanted.has(imageId)) references.push(node('item', [leaf('imageId', imageId), leaf('resourceType', resourceType), leaf('arn', arn)]))
   }
-  const instances = await front.moto(region, 'DescribeInstances', { MaxResults: '1000000' })
+  const instances =
+    all || types.has('ec2:Instance') ? await front.moto(region, 'DescribeInstances', { MaxResults: '1000000' }) : leaf('x', '')
   for (const reservation of items(instances, 'reservationSet')) {
     for (const instance of items(reservation, 'instancesSet')) {
-      if (textOf(child(instance, 'instanceState') ?? leaf('x', ''), 'name') === 'terminated') continue
+      const state = textOf(child(instance, 'instanceState') ?? leaf('x', ''), 'name') ?? ''
+      if (instanceStates && !instanceStates.includes(state)) continue
       add(
         textOf(instance, 'imageId') ?? '',
         'ec2:Instance',
@@ -241,7 +259,8 @@ async function describeImageReferences(front: Front, region: string, params: URL
       )
     }
   }
-  const templates = await front.moto(region, 'DescribeLaunchTemplates', { MaxResults: '1000000' })
+  const templates =
+    all || types.has('ec2:LaunchTemplate') ? await front.moto(region, 'DescribeLaunchTemplates', { MaxResults: '1000000' }) : leaf('x', '')
   for (const template of items(templates, 'launchTemplates')) {
     const id = textOf(template, 'launchTemplateId') ?? ''
     const versions = await front.moto(region, 'DescribeLaunchTemplateVersions', {
