@@ -3,7 +3,8 @@
 // refused whole past max-deletions; only then is anything deregistered.
 import { DeleteSnapshotCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2'
 import { errorMessage, StepError } from '../errors.ts'
-import { describeSelectors, listOwnImages, snapshotsInUse, type ImageInfo } from '../ec2/images.ts'
+import { describeSelectors, listOwnImages, type ImageInfo } from '../ec2/images.ts'
+import { snapshotsInUse } from '../ec2/snapshots.ts'
 import { findUsage } from '../ec2/usage.ts'
 import { planRegion } from '../prune/plan.ts'
 import { retireImages } from '../prune/retire.ts'

@@ -2,7 +2,8 @@
 // a few at a time so that pacing, not concurrency, sets the speed; then makes sure the snapshots
 // are gone where the server did not delete them itself, keeping any that another image uses.
 import { errorMessage } from '../errors.ts'
-import { deleteSnapshot, deregisterImage, existingSnapshots, snapshotsInUse, type ImageInfo } from '../ec2/images.ts'
+import { deregisterImage, type ImageInfo } from '../ec2/images.ts'
+import { deleteSnapshot, existingSnapshots, snapshotsInUse } from '../ec2/snapshots.ts'
 import type { PruneDecision } from '../release.ts'
 import type { Step } from '../step.ts'
 

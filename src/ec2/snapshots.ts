@@ -1,0 +1,64 @@
+// Snapshots of retired images: which still exist, which another image uses, and deleting them.
+// One describe serves up to 200 snapshots.
+import { DeleteSnapshotCommand, DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2'
+import type { Ec2 } from './client.ts'
+import { hasCode } from './errors.ts'
+import { FILTER_VALUES, toImageInfo } from './images.ts'
+
+/** Of these snapshots, the ones that still exist (one call per 200). */
+export async function existingSnapshots(ec2: Ec2, region: string, snapshotIds: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>()
+  for (let at = 0; at < snapshotIds.length; at += FILTER_VALUES) {
+    const batch = snapshotIds.slice(at, at + FILTER_VALUES)
+    const pages = ec2.pages(region, 'DescribeSnapshots', batch.join(', '), (client, NextToken) =>
+      client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: batch }], NextToken }))
+    )
+    for await (const page of pages) for (const snapshot of page.Snapshots ?? []) if (snapshot.SnapshotId) found.add(snapshot.SnapshotId)
+  }
+  return found
+}
+
+/**
+ * Of these snapshots, the ones some image of this account still uses, apart from `exceptImages`
+ * (images being retired: a dry run's, or ones just deregistered that EC2 may still list).
+ */
+export async function snapshotsInUse(
+  ec2: Ec2,
+  region: string,
+  snapshotIds: readonly string[],
+  exceptImages: ReadonlySet<string> = new Set()
+): Promise<Set<string>> {
+  const used = new Set<string>()
+  const wanted = new Set(snapshotIds)
+  for (let at = 0; at < snapshotIds.length; at += FILTER_VALUES) {
+    const batch = snapshotIds.slice(at, at + FILTER_VALUES)
+    const pages = ec2.pages(region, 'DescribeImages', `images using ${batch.join(', ')}`, (client, NextToken) =>
+      client.send(
+        new DescribeImagesCommand({
+          Owners: ['self'],
+          Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: batch }],
+          IncludeDeprecated: true,
+          NextToken
+        })
+      )
+    )
+    for await (const page of pages) {
+      for (const image of page.Images ?? []) {
+        if (exceptImages.has(image.ImageId ?? '')) continue
+        for (const id of toImageInfo(image).snapshotIds) if (wanted.has(id)) used.add(id)
+      }
+    }
+  }
+  return used
+}
+
+export async function deleteSnapshot(ec2: Ec2, region: string, snapshotId: string): Promise<void> {
+  try {
+    await ec2.call(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client) =>
+      client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }))
+    )
+  } catch (error) {
+    // Gone already: a lost reply, or EC2 finished DeleteAssociatedSnapshots meanwhile.
+    if (!hasCode(error, 'InvalidSnapshot.NotFound')) throw error
+  }
+}
