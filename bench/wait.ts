@@ -16,7 +16,10 @@ const PENDING_MS = 150_000
 export async function measureWait(bench: Bench): Promise<WaitFigures> {
   bench.front.configure({ pendingMs: PENDING_MS, faults: [{ latencyMs: LATENCY }], buckets: EC2_BUCKETS })
   const mark = bench.front.calls.length
-  const result = await runAction({ mode: 'build, wait', 'instance-id': bench.builder, name: `wait-${Date.now()}` }, { env: bench.env, timeoutMs: 600_000 })
+  const result = await runAction(
+    { mode: 'build, wait', 'instance-id': bench.builder, name: `wait-${Date.now()}` },
+    { env: bench.env, timeoutMs: 600_000 }
+  )
   if (result.exitCode !== 0) throw new Error(`wait failed: ${result.errors.join('; ')}`)
   const imageId = result.outputs['image-id']!
   const image = bench.front.images.get(imageId)!
@@ -25,13 +28,15 @@ export async function measureWait(bench: Bench): Promise<WaitFigures> {
     .slice(mark)
     .filter((call) => call.action === 'DescribeImages' && Object.values(call.params).includes(imageId))
   const noticed = polls.find((call) => call.at >= availableAt)!
-  const minutes = (noticed.at - image.createdAt) / 60_000
-  const steady = polls.filter((call) => call.at >= image.createdAt + 60_000)
+  // A rate is intervals over time: n polls span n - 1 intervals.
+  const waited = polls.filter((call) => call.at <= noticed.at)
+  const minutes = (noticed.at - waited[0]!.at) / 60_000
+  const steady = waited.filter((call) => call.at >= image.createdAt + 60_000)
   return {
     pendingS: PENDING_MS / 1000,
     schedule: `${POLL_SCHEDULE_MS.map((ms) => `${ms / 1000} s`).join(', ')}, then every ${POLL_SCHEDULE_MS.at(-1)! / 1000} s`,
     noticeS: (noticed.at - availableAt) / 1000,
-    perMinute: polls.length / minutes,
-    steadyPerMinute: steady.length / ((noticed.at - (image.createdAt + 60_000)) / 60_000)
+    perMinute: (waited.length - 1) / minutes,
+    steadyPerMinute: (steady.length - 1) / ((noticed.at - steady[0]!.at) / 60_000)
   }
 }

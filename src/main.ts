@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as core from '@actions/core'
 import { Ec2 } from './ec2/client.ts'
-import { errorMessage, StepError } from './errors.ts'
+import { AwsError } from './ec2/errors.ts'
+import { errorMessage, InputError, StepError } from './errors.ts'
 import { readPlan, type InputName, type Plan } from './inputs.ts'
 import { runPipeline } from './pipeline.ts'
 import { currentRun, type Run } from './provenance.ts'
@@ -42,7 +43,9 @@ export async function run(): Promise<void> {
     await runPipeline({ plan, ec2, release, log, run: needsRun ? await currentRun() : NO_RUN, signal: cancel.signal, sleep, now: Date.now })
   } catch (error) {
     failure = cancel.signal.aborted ? errorMessage(cancel.signal.reason) : errorMessage(error)
-    if (!(error instanceof StepError) && error instanceof Error && error.stack) core.debug(error.stack)
+    // A stack helps only with the unexpected; the action's own errors already say what happened.
+    if (!(error instanceof StepError || error instanceof InputError || error instanceof AwsError) && error instanceof Error && error.stack)
+      core.debug(error.stack)
   } finally {
     ec2.destroy()
   }
@@ -63,8 +66,6 @@ async function report(release: Release, plan: Plan | undefined, failure: string 
   )
   await writeFile(manifest, `${JSON.stringify(manifestOf(release, plan, failure), null, 2)}\n`)
   core.setOutput('manifest', manifest)
-  // Nothing the action made goes unreported, even when there is no summary file (a local run).
-  for (const [region, removed] of release.removedFailed) core.info(`Removed in ${region}: ${removed.imageIds.join(', ')}`)
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryOf(release, plan, failure), true).write()
 }
 

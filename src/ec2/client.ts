@@ -4,7 +4,7 @@ import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { EC2Client } from '@aws-sdk/client-ec2'
 import { AwsError, hasCode } from './errors.ts'
-import { EC2_BUCKETS, kindOf, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
+import { EC2_BUCKETS, kindOf, pacingFor, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
 
 export interface Ec2Options {
   /** Attempts per call, first included. Adaptive retry rides out throttling with backoff. */
@@ -123,7 +123,7 @@ export class Ec2 {
     const key = `${region} ${kind}`
     let bucket = this.buckets.get(key)
     if (!bucket) {
-      bucket = new TokenBucket((this.options.buckets ?? EC2_BUCKETS)[kind])
+      bucket = new TokenBucket(pacingFor((this.options.buckets ?? EC2_BUCKETS)[kind]))
       this.buckets.set(key, bucket)
     }
     return bucket

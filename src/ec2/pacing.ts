@@ -17,6 +17,18 @@ export const EC2_BUCKETS: Readonly<Record<CallKind, BucketShape>> = {
 
 export type CallKind = 'describe' | 'change'
 
+/**
+ * The share of EC2's burst the action leaves unused. Calls reach EC2 with varying latency, so
+ * pacing at exactly the refill rate would now and then find EC2's bucket a fraction of a token
+ * short; a small reserve absorbs that jitter (and other clients' odd call) without a throttle.
+ */
+export const BURST_RESERVE = 0.1
+
+/** The bucket the action paces itself by: EC2's refill rate, and its burst less the reserve. */
+export function pacingFor(shape: BucketShape): BucketShape {
+  return { capacity: Math.max(1, Math.floor(shape.capacity * (1 - BURST_RESERVE))), refillPerSecond: shape.refillPerSecond }
+}
+
 export function kindOf(operation: string): CallKind {
   return /^(Describe|Get|List)/.test(operation) ? 'describe' : 'change'
 }
