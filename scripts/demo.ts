@@ -5,7 +5,7 @@
 import { CopyImageCommand, CreateImageCommand, EC2Client, RunInstancesCommand, type Tag } from '@aws-sdk/client-ec2'
 import { startFront } from '../__tests__/support/ec2-front.ts'
 import { launchBuilder } from '../__tests__/support/ec2-env.ts'
-import { startMoto } from '../__tests__/support/moto-server.ts'
+import { startMoto } from '../__tests__/support/moto.ts'
 import { runAction } from '../__tests__/support/runner.ts'
 
 const SOURCE = 'us-east-1'

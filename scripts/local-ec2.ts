@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { launchBuilder } from '../__tests__/support/ec2-env.ts'
 import { startFront } from '../__tests__/support/ec2-front.ts'
-import { startMoto } from '../__tests__/support/moto-server.ts'
+import { startMoto } from '../__tests__/support/moto.ts'
 
 if (process.argv[2] === '--serve') {
   const moto = await startMoto()

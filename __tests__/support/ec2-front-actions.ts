@@ -196,8 +196,19 @@ async function deregisterImage(front: Front, region: string, params: URLSearchPa
   rest.delete('DeleteAssociatedSnapshots')
   const reply = await front.send(region, rest)
   if (reply.status >= 400) return reply
-  for (const snapshot of snapshots) await front.moto(region, 'DeleteSnapshot', { SnapshotId: snapshot })
-  return reply
+  if (!deleteSnapshots) return reply
+  // EC2 reports each snapshot: deleted, or skipped because another image still uses it.
+  const results: XmlElement[] = []
+  for (const snapshot of snapshots) {
+    const code = await front.moto(region, 'DeleteSnapshot', { SnapshotId: snapshot }).then(
+      () => 'success',
+      () => 'skipped'
+    )
+    results.push(node('item', [leaf('snapshotId', snapshot), leaf('returnCode', code)]))
+  }
+  const xml = parseXml(reply.body)
+  xml.children.push(node('deleteSnapshotResultSet', results))
+  return { status: reply.status, body: serializeXml(xml) }
 }
 
 async function setAttribute(

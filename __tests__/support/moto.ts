@@ -2,9 +2,8 @@
 // tests, the demo and the benchmark run against. moto is a Python package that cannot come from the
 // npm registry, so when it is missing this says so plainly. Plain Node (no jest), so that
 // `node scripts/demo.ts` can import it too.
-import { DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync } from 'node:fs'
+import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -20,7 +19,47 @@ export interface Moto {
   reset(): Promise<void>
 }
 
+export interface MotoOptions {
+  /**
+   * `few` (default): two of moto's stock images (Amazon Linux 2 x86_64, AL2022 arm64) in every
+   * region. `all`: moto's full stock, over a thousand images per region, each with a snapshot,
+   * which moto builds again the first time a region is used after every reset (about 0.7 s).
+   */
+  stockImages?: 'few' | 'all'
+}
+
 const STARTUP_MS = 30_000
+
+// Entries of moto's own resources/amis.json, in the form MOTO_AMIS_PATH takes.
+const STOCK = {
+  image_type: 'machine',
+  public: true,
+  owner_id: '137112412989',
+  platform: 'Linux/UNIX',
+  state: 'available',
+  hypervisor: 'xen'
+}
+const DEVICES = { root_device_name: '/dev/xvda', root_device_type: 'ebs', sriov: 'simple', virtualization_type: 'hvm' }
+const FEW_STOCK_IMAGES = [
+  {
+    ...STOCK,
+    ...DEVICES,
+    ami_id: 'ami-04681a1dbd79675a5',
+    name: 'amzn2-ami-hvm-2.0.20180810-x86_64-gp2',
+    description: 'Amazon Linux 2 AMI 2.0.20180810 x86_64 HVM gp2',
+    image_location: 'amazon/amzn2-ami-hvm-2.0.20180810-x86_64-gp2',
+    architecture: 'x86_64'
+  },
+  {
+    ...STOCK,
+    ...DEVICES,
+    ami_id: 'ami-0e9271c829888680e',
+    name: 'al2022-ami-2022.0.20220728.1-kernel-5.15-arm64',
+    description: 'Amazon Linux 2022 AMI 2022.0.20220728.1 arm64 HVM kernel-5.15',
+    image_location: 'amazon/al2022-ami-2022.0.20220728.1-kernel-5.15-arm64',
+    architecture: 'arm64'
+  }
+]
 
 // moto runs under a small sh that kills it when our end of its stdin closes. The kernel closes
 // that pipe however this process ends, SIGKILL included, so a crashed test or a killed jest worker
@@ -36,12 +75,20 @@ process.once('exit', () => {
   for (const child of running) killGroup(child, 'SIGKILL')
 })
 
-export async function startMoto(): Promise<Moto> {
+export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
+  const commands = motoCommands()
+  const dir = mkdtempSync(join(tmpdir(), 'moto-'))
+  const env = { ...process.env }
+  if ((options.stockImages ?? 'few') === 'few') {
+    env.MOTO_AMIS_PATH = join(dir, 'stock-images.json')
+    writeFileSync(env.MOTO_AMIS_PATH, JSON.stringify(FEW_STOCK_IMAGES))
+  }
   const failures: string[] = []
-  for (const command of motoCommands()) {
+  let tries = 0
+  for (const command of commands) {
     // The free port may be taken between finding it and moto binding it: try again on another.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const started = await tryStart(command, await freePort())
+      const started = await tryStart(command, await freePort(), join(dir, `moto-${++tries}.log`), env)
       if ('moto' in started) return started.moto
       failures.push(started.failure)
       if (!/address already in use/i.test(started.failure)) break
@@ -50,11 +97,16 @@ export async function startMoto(): Promise<Moto> {
   throw new Error(`moto_server did not start:\n${failures.join('\n\n')}`)
 }
 
-async function tryStart(command: string[], port: number): Promise<{ moto: Moto } | { failure: string }> {
-  const logFile = join(mkdtempSync(join(tmpdir(), 'moto-')), 'moto.log')
+async function tryStart(
+  command: string[],
+  port: number,
+  logFile: string,
+  env: NodeJS.ProcessEnv
+): Promise<{ moto: Moto } | { failure: string }> {
   const log = openSync(logFile, 'w')
   const child = spawn('sh', ['-c', WATCHDOG, 'sh', ...command, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['pipe', log, log],
+    env,
     detached: true
   })
   closeSync(log)
@@ -163,31 +215,4 @@ function tail(file: string, lines = 20): string {
   } catch {
     return '(no log)'
   }
-}
-
-/** The environment an in-process or child-process run of the action needs to reach `endpoint`. */
-export function testAwsEnv(endpoint: string): Record<string, string> {
-  return {
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_EC2: endpoint,
-    AWS_EC2_METADATA_DISABLED: 'true'
-  }
-}
-
-/** A client for test setup and checks; one attempt, so an injected fault shows instead of being retried. */
-export function ec2Client(endpoint: string, region = 'us-east-1'): EC2Client {
-  return new EC2Client({ region, endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 })
-}
-
-/** Runs one t3.micro builder instance from one of moto's stock images; returns its instance id. */
-export async function launchBuilder(client: EC2Client): Promise<string> {
-  const stock = await client.send(new DescribeImagesCommand({ Owners: ['amazon'] }))
-  const imageId = stock.Images?.[0]?.ImageId
-  if (!imageId) throw new Error(`moto has no stock image in ${await client.config.region()}`)
-  const run = await client.send(new RunInstancesCommand({ ImageId: imageId, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))
-  const instanceId = run.Instances?.[0]?.InstanceId
-  if (!instanceId) throw new Error('RunInstances returned no instance')
-  return instanceId
 }

@@ -2,7 +2,7 @@
 // then world.front / world.moto in tests. moto is reset and the front cleared before each test.
 import { afterAll, beforeAll, beforeEach } from '@jest/globals'
 import { startFront, type Front, type FrontOptions } from './ec2-front.ts'
-import { startMoto, type Moto } from './moto-server.ts'
+import { startMoto, type Moto } from './moto.ts'
 
 export { launchBuilder } from './ec2-env.ts'
 
