@@ -18,18 +18,12 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { Ec2 } from '../src/ec2/client.ts'
 import { prune } from '../src/modes/prune.ts'
 import { testStep } from './support/step.ts'
+import { awsError } from './support/aws-error.ts'
 
 const ec2Mock = mockClient(EC2Client)
 const NOW = Date.parse('2026-11-24T10:00:00Z')
 // Pacing is not under test here: a bucket that never runs dry.
 const UNPACED = { capacity: 1e9, refillPerSecond: 1e9 }
-
-class AwsCodeError extends Error {
-  constructor(code: string) {
-    super(code)
-    this.name = code
-  }
-}
 
 function images(count: number): Image[] {
   return Array.from({ length: count }, (_, i) => {
@@ -61,15 +55,15 @@ function serve(count: number, server: Server): void {
     return { Images: all.slice(from, to), ...(to < all.length && { NextToken: String(to) }) }
   })
   if (server.references) ec2Mock.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
-  else ec2Mock.on(DescribeImageReferencesCommand).rejects(new AwsCodeError('UnauthorizedOperation'))
+  else ec2Mock.on(DescribeImageReferencesCommand).rejects(awsError('UnauthorizedOperation'))
   ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] })
   ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] })
   ec2Mock.on(DeregisterImageCommand).callsFake((input: { ImageId: string; DryRun?: boolean }) => {
-    if (input.DryRun) throw new AwsCodeError('DryRunOperation')
+    if (input.DryRun) throw awsError('DryRunOperation')
     const SnapshotId = input.ImageId.replace('ami-', 'snap-')
     return { Return: true, ...(server.reportsSnapshots && { DeleteSnapshotResults: [{ SnapshotId, ReturnCode: 'success' }] }) }
   })
-  ec2Mock.on(DeleteSnapshotCommand).rejects(new AwsCodeError('DryRunOperation'))
+  ec2Mock.on(DeleteSnapshotCommand).rejects(awsError('DryRunOperation'))
   ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] })
 }
 

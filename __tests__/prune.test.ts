@@ -15,17 +15,11 @@ import {
 import { mockClient } from 'aws-sdk-client-mock'
 import { prune } from '../src/modes/prune.ts'
 import { testStep } from './support/step.ts'
+import { awsError } from './support/aws-error.ts'
 
 const ec2 = mockClient(EC2Client)
 const DAY = 86_400_000
 const NOW = Date.parse('2026-11-24T10:00:00Z')
-
-class AwsCodeError extends Error {
-  constructor(code: string) {
-    super(code)
-    this.name = code
-  }
-}
 
 function image(n: number, daysOld: number): Image {
   const hex = n.toString(16).padStart(17, '0')
@@ -84,7 +78,7 @@ describe('retiring', () => {
   it('retires the rest when one image fails, then fails listing it', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [image(1, 30), image(2, 20), image(3, 10)] })
     ec2.on(DeregisterImageCommand).resolves({ Return: true, DeleteSnapshotResults: [] })
-    ec2.on(DeregisterImageCommand, { ImageId: 'ami-00000000000000001' }).rejects(new AwsCodeError('InvalidParameterValue'))
+    ec2.on(DeregisterImageCommand, { ImageId: 'ami-00000000000000001' }).rejects(awsError('InvalidParameterValue'))
     ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] })
     const step = pruneStep()
     await expect(prune(step)).rejects.toThrow(
@@ -95,7 +89,7 @@ describe('retiring', () => {
 
   it('counts an image already gone after a lost reply as retired', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [image(1, 30), image(2, 10)] })
-    ec2.on(DeregisterImageCommand).rejects(new AwsCodeError('InvalidAMIID.Unavailable'))
+    ec2.on(DeregisterImageCommand).rejects(awsError('InvalidAMIID.Unavailable'))
     ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] })
     const step = pruneStep()
     await prune(step)
@@ -106,7 +100,7 @@ describe('retiring', () => {
 describe('failures', () => {
   it('names the first failures in the message and every one in the log', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: Array.from({ length: 13 }, (_, i) => image(i + 1, 30 - i)) })
-    ec2.on(DeregisterImageCommand).rejects(new AwsCodeError('UnauthorizedOperation'))
+    ec2.on(DeregisterImageCommand).rejects(awsError('UnauthorizedOperation'))
     const step = pruneStep({ keep: '0' })
     const failure = await prune(step).catch((error: unknown) => error)
     expect(String(failure)).toMatch(/13 of 13 images could not be retired \(the rest were\): .*; and 3 more \(see the log\)$/)
@@ -117,7 +111,7 @@ describe('failures', () => {
 
   it('retires nothing when the in-use check fails for a reason other than permissions', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [image(1, 30), image(2, 10)] })
-    ec2.on(DescribeImageReferencesCommand).rejects(new AwsCodeError('InternalError'))
+    ec2.on(DescribeImageReferencesCommand).rejects(awsError('InternalError'))
     await expect(prune(pruneStep())).rejects.toThrow(/DescribeImageReferences in us-east-1 .* failed: InternalError/)
     expect(ec2.commandCalls(DeregisterImageCommand)).toHaveLength(0)
   })
@@ -132,8 +126,8 @@ describe('dry run', () => {
           ? [sharing, image(1, 30), image(2, 20)]
           : [image(1, 30), image(2, 20), image(3, 10)]
     }))
-    ec2.on(DeregisterImageCommand).rejects(new AwsCodeError('DryRunOperation'))
-    ec2.on(DeleteSnapshotCommand).rejects(new AwsCodeError('DryRunOperation'))
+    ec2.on(DeregisterImageCommand).rejects(awsError('DryRunOperation'))
+    ec2.on(DeleteSnapshotCommand).rejects(awsError('DryRunOperation'))
     const step = pruneStep({ 'dry-run': 'true' })
     await prune(step)
     expect(step.release.pruned.get('us-east-1')).toEqual({
@@ -151,7 +145,7 @@ describe('dry run', () => {
 
   it('fails when the permission to deregister is missing, after recording the plan', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [image(1, 30), image(2, 10)] })
-    ec2.on(DeregisterImageCommand).rejects(new AwsCodeError('UnauthorizedOperation'))
+    ec2.on(DeregisterImageCommand).rejects(awsError('UnauthorizedOperation'))
     const step = pruneStep({ 'dry-run': 'true', 'delete-snapshots': 'false' })
     await expect(prune(step)).rejects.toThrow(/Dry run: the plan stands, but retiring in us-east-1 would fail: .*ec2:DeregisterImage/)
     expect(step.release.prunePlan.map((d) => d.action)).toEqual(['keep', 'retire'])
@@ -163,7 +157,7 @@ describe('in-use checks without DescribeImageReferences', () => {
   it('batches instances by image id, checks every launch template at once, and warns of templates it cannot resolve', async () => {
     const images = Array.from({ length: 450 }, (_, i) => image(i + 1, 100 - i / 10))
     ec2.on(DescribeImagesCommand).resolves({ Images: images })
-    ec2.on(DescribeImageReferencesCommand).rejects(new AwsCodeError('UnauthorizedOperation'))
+    ec2.on(DescribeImageReferencesCommand).rejects(awsError('UnauthorizedOperation'))
     ec2.on(DescribeInstancesCommand).resolves({
       Reservations: [{ Instances: [{ InstanceId: 'i-0123456789abcdef0', ImageId: 'ami-00000000000000005', State: { Name: 'stopped' } }] }]
     })
@@ -174,8 +168,8 @@ describe('in-use checks without DescribeImageReferences', () => {
       ]
     })
     const step = pruneStep({ 'dry-run': 'true', 'max-deletions': '1000' })
-    ec2.on(DeregisterImageCommand).rejects(new AwsCodeError('DryRunOperation'))
-    ec2.on(DeleteSnapshotCommand).rejects(new AwsCodeError('DryRunOperation'))
+    ec2.on(DeregisterImageCommand).rejects(awsError('DryRunOperation'))
+    ec2.on(DeleteSnapshotCommand).rejects(awsError('DryRunOperation'))
     await prune(step)
     expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(3)
     expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toEqual([

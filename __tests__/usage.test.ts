@@ -11,17 +11,11 @@ import {
 import { mockClient } from 'aws-sdk-client-mock'
 import { Ec2 } from '../src/ec2/client.ts'
 import { describeReference, findUsage } from '../src/ec2/usage.ts'
+import { awsError } from './support/aws-error.ts'
 
 const ec2Mock = mockClient(EC2Client)
 const REGION = 'us-east-1'
 const ids = (count: number) => Array.from({ length: count }, (_, i) => `ami-${(i + 1).toString(16).padStart(17, '0')}`)
-
-class AwsCodeError extends Error {
-  constructor(code: string, message = code) {
-    super(message)
-    this.name = code
-  }
-}
 
 function templateVersion(id: string, version: number, imageId: string, isDefault = false): LaunchTemplateVersion {
   return { LaunchTemplateId: id, VersionNumber: version, DefaultVersion: isDefault, LaunchTemplateData: { ImageId: imageId } }
@@ -119,10 +113,10 @@ describe('in-use checks with DescribeImageReferences', () => {
 
 describe('in-use checks without DescribeImageReferences', () => {
   it.each([
-    ['credentials without the permission', new AwsCodeError('UnauthorizedOperation', 'You are not authorized to perform this operation.')],
-    ['an endpoint that does not know the action', new AwsCodeError('InvalidAction', 'The action DescribeImageReferences is not valid')],
+    ['credentials without the permission', awsError('UnauthorizedOperation', 'You are not authorized to perform this operation.')],
+    ['an endpoint that does not know the action', awsError('InvalidAction', 'The action DescribeImageReferences is not valid')],
     // What the SDK makes of moto's answer to an action it lacks: HTTP 500 with an HTML page.
-    ['moto', new AwsCodeError('Error', '@aws-sdk XML parse error: mismatched tags <html> and </title>.\n  Deserialization error: …')]
+    ['moto', awsError('Error', '@aws-sdk XML parse error: mismatched tags <html> and </title>.\n  Deserialization error: …')]
   ])('falls back to instances and launch templates for %s, and says why', async (_, error) => {
     const [image] = ids(1) as [string]
     ec2Mock.on(DescribeImageReferencesCommand).rejects(error)
@@ -138,7 +132,7 @@ describe('in-use checks without DescribeImageReferences', () => {
   })
 
   it('asks about up to 200 images a call, in every state but terminated', async () => {
-    ec2Mock.on(DescribeImageReferencesCommand).rejects(new AwsCodeError('UnauthorizedOperation'))
+    ec2Mock.on(DescribeImageReferencesCommand).rejects(awsError('UnauthorizedOperation'))
     await check(ids(450))
     const calls = ec2Mock.commandCalls(DescribeInstancesCommand).map((call) => call.args[0].input.Filters)
     expect(calls.map((filters) => filters?.[0]?.Values?.length)).toEqual([200, 200, 50])
@@ -146,7 +140,7 @@ describe('in-use checks without DescribeImageReferences', () => {
   })
 
   it('warns of a launch template whose image comes from an SSM parameter it cannot check', async () => {
-    ec2Mock.on(DescribeImageReferencesCommand).rejects(new AwsCodeError('UnauthorizedOperation'))
+    ec2Mock.on(DescribeImageReferencesCommand).rejects(awsError('UnauthorizedOperation'))
     ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
       LaunchTemplateVersions: [
         templateVersion('lt-0web', 1, 'resolve:ssm:/golden/web', true),
@@ -159,7 +153,7 @@ describe('in-use checks without DescribeImageReferences', () => {
   })
 
   it('fails rather than falls back when DescribeImageReferences fails for another reason', async () => {
-    ec2Mock.on(DescribeImageReferencesCommand).rejects(new AwsCodeError('InvalidParameterValue', 'too many image ids'))
+    ec2Mock.on(DescribeImageReferencesCommand).rejects(awsError('InvalidParameterValue', 'too many image ids'))
     await expect(check(ids(1))).rejects.toThrow(/DescribeImageReferences in us-east-1 for images ami-\w+ failed: InvalidParameterValue/)
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0)
   })
