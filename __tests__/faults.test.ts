@@ -35,7 +35,7 @@ async function snapshotsEverywhere(): Promise<Set<string>> {
 }
 
 describe.each(SEEDS)('under injected faults (seed %i)', (seed) => {
-  it('a release ends with exactly one tagged image per region, nothing orphaned, and re-running it makes nothing', async () => {
+  it('a release ends with exactly one tagged image per region, nothing orphaned; re-running it makes nothing; tagging later still lands', async () => {
     const builder = await launchBuilder(world.moto.endpoint)
     const snapshotsBefore = await snapshotsEverywhere()
     world.front.configure({ seed, pendingMs: 800, faults: FAULTS })
@@ -74,6 +74,17 @@ describe.each(SEEDS)('under injected faults (seed %i)', (seed) => {
     expect(again.outputs['image-ids']).toBe(first.outputs['image-ids'])
     expect(world.front.calls.filter((call) => call.action === 'CreateImage')).toEqual([])
     for (const region of REGIONS) expect(await ownImages(world.moto.endpoint, region)).toHaveLength(1)
+
+    // A later tag step on the same images: CreateTags under the same faults, its first reply lost.
+    const tagged = await runAction({ mode: 'tag', 'image-ids': first.outputs['image-ids']!, tags: 'Stage=released' }, { env: env('2') })
+    expect(tagged.errors).toEqual([])
+    expect(world.front.calls.some((call) => call.action === 'CreateTags' && call.errorCode === 'InternalError')).toBe(true)
+    for (const region of REGIONS) {
+      const [image] = await ownImages(world.moto.endpoint, region)
+      expect(tagsOf(image!)).toMatchObject({ Stage: 'released', App: 'web' })
+      const snapshots = (await ownSnapshots(world.moto.endpoint, region)).filter((s) => snapshotIdsOf(image!).includes(s.SnapshotId!))
+      for (const snapshot of snapshots) expect(tagsOf(snapshot)).toMatchObject({ Stage: 'released' })
+    }
   })
 
   it('prune retires exactly the planned images, nothing else', async () => {
