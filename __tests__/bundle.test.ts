@@ -83,6 +83,8 @@ describe('the bundle, run as the runner runs it', () => {
       "Input 'name' has the value 'web 2.0.0 #1': expected 3 to 128 characters of letters, digits, spaces and ( ) [ ] . / - ' @ _"
     ])
     expect(world.front.calls).toEqual([])
+    expect(result.summary).toContain("> Input 'name' has the value 'web 2.0.0 #1'")
+    expect(result.outputs['image-ids']).toBe('{}')
   })
 
   it.each(BAD_INPUTS)('refuses %s without a single EC2 call', async (_, given, message) => {

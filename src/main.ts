@@ -50,7 +50,8 @@ export async function run(): Promise<void> {
     ec2.destroy()
   }
   try {
-    if (release) await report(release, plan, failure)
+    // Refused input made nothing, but the summary still says why and the outputs are still set.
+    await report(release ?? new Release(process.env.AWS_REGION ?? ''), plan, failure)
   } catch (error) {
     failure ??= `Could not write the outputs or the job summary: ${errorMessage(error)}`
   }
