@@ -8,7 +8,7 @@ import { snapshotsInUse } from '../ec2/snapshots.ts'
 import { findUsage } from '../ec2/usage.ts'
 import { planRegion } from '../prune/plan.ts'
 import { retireImages } from '../prune/retire.ts'
-import type { PruneDecision } from '../release.ts'
+import type { PruneDecision, Retired } from '../release.ts'
 import type { Step } from '../step.ts'
 
 interface RegionPlan {
@@ -38,7 +38,7 @@ export async function prune(step: Step): Promise<void> {
   if (step.plan.dryRun) return checkRetiring(step, plans)
 
   const failures = (await Promise.all(plans.map((plan) => retireImages(step, plan.region, plan.images, plan.decisions)))).flat()
-  for (const plan of plans) inPlanOrder(step, plan)
+  inPlanOrder(step, plans)
   if (failures.length > 0) {
     for (const failure of failures) step.log.info(`Could not retire ${failure}`)
     throw new StepError(`${failures.length} of ${retiring.length} images could not be retired (the rest were): ${summarise(failures)}`)
@@ -77,10 +77,22 @@ async function planFor(step: Step, region: string): Promise<RegionPlan> {
   return { region, decisions, images: new Map(found.map((image) => [image.imageId, image])) }
 }
 
-/** Images retire a few at a time; the report lists them in plan order, as a dry run does. */
-function inPlanOrder(step: Step, plan: RegionPlan): void {
-  const retired = step.release.pruned.get(plan.region)
-  if (!retired) return
+/**
+ * Regions retire at once and images a few at a time; the report lists regions and images in plan
+ * order, as a dry run does, so the two can be compared.
+ */
+function inPlanOrder(step: Step, plans: readonly RegionPlan[]): void {
+  const pruned = step.release.pruned
+  const found = plans.map((plan) => [plan, pruned.get(plan.region)] as const)
+  pruned.clear()
+  for (const [plan, retired] of found) {
+    if (!retired) continue
+    sortLikePlan(plan, retired)
+    pruned.set(plan.region, retired)
+  }
+}
+
+function sortLikePlan(plan: RegionPlan, retired: Retired): void {
   const order = plan.decisions.map((decision) => decision.imageId)
   const snapshotOrder = order.flatMap((id) => plan.images.get(id)?.snapshotIds ?? [])
   // Anything the plan does not list (it cannot happen, but must not vanish) goes last.
