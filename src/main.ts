@@ -32,7 +32,7 @@ export async function run(): Promise<void> {
     if (secret && secret.length >= 16) core.setSecret(secret)
   }
   const cancel = onCancel()
-  const ec2 = new Ec2({ debug: (message) => core.debug(message) })
+  const ec2 = new Ec2({ debug: (message) => core.debug(message), signal: cancel.signal })
   let plan: Plan | undefined
   let release: Release | undefined
   let failure: string | undefined

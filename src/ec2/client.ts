@@ -5,6 +5,7 @@ import { Agent as HttpsAgent } from 'node:https'
 import { EC2Client } from '@aws-sdk/client-ec2'
 import { AwsError, hasCode } from './errors.ts'
 import { EC2_BUCKETS, kindOf, pacingFor, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
+import { StepRetryStrategy } from './retry.ts'
 
 export interface Ec2Options {
   /** Attempts per call, first included. Adaptive retry rides out throttling with backoff. */
@@ -14,6 +15,11 @@ export interface Ec2Options {
   makeClient?: (region: string) => EC2Client
   /** Where each call's outcome goes (the step debug log). */
   debug?: (message: string) => void
+  /**
+   * The job's cancellation: once aborted no call is sent and none is retried; a call already on
+   * the wire finishes, so its outcome can still be reported.
+   */
+  signal?: AbortSignal
 }
 
 /** Counts of calls sent, per operation, for the log and the benchmark. */
@@ -35,7 +41,10 @@ export class Ec2 {
    * permission in errors); `resource` says what the call is about, for the error message.
    */
   async call<Output>(region: string, operation: string, resource: string, send: (client: EC2Client) => Promise<Output>): Promise<Output> {
+    this.options.signal?.throwIfAborted()
     await this.bucket(region, kindOf(operation)).take()
+    // A call may wait a while for its token; the job may have been cancelled meanwhile.
+    this.options.signal?.throwIfAborted()
     this.counts.set(operation, (this.counts.get(operation) ?? 0) + 1)
     const started = Date.now()
     try {
@@ -100,7 +109,12 @@ export class Ec2 {
       // The SDK's default chain supplies credentials and honours AWS_ENDPOINT_URL(_EC2).
       client =
         this.options.makeClient?.(region) ??
-        new EC2Client({ region, retryMode: 'adaptive', maxAttempts: this.options.maxAttempts ?? 12, requestHandler: this.requestHandler() })
+        new EC2Client({
+          region,
+          maxAttempts: this.options.maxAttempts ?? 12,
+          retryStrategy: new StepRetryStrategy(this.options.maxAttempts ?? 12, this.options.signal),
+          requestHandler: this.requestHandler()
+        })
       this.clients.set(region, client)
     }
     return client
