@@ -102,7 +102,11 @@ export function parseTags(input: string, value: string): Map<string, string> {
   return tags
 }
 
-export const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/
+/**
+ * The shape of every region the AWS SDK's partitions know: `us-east-1`, `cn-north-1`,
+ * `us-gov-west-1`, `us-isob-east-1`, `eusc-de-east-1` (the prefix is two to four letters).
+ */
+export const REGION = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/
 export const IMAGE_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/
 export const INSTANCE_ID = /^i-([0-9a-f]{8}|[0-9a-f]{17})$/
 export const SNAPSHOT_ID = /^snap-([0-9a-f]{8}|[0-9a-f]{17})$/

@@ -2,7 +2,7 @@
 // written in: an image must exist before it is copied, be available before it is tagged, and the
 // new release must be available everywhere before prune retires an old one.
 import { StepError } from './errors.ts'
-import { describeImages } from './ec2/images.ts'
+import { describeImages, eventually, type ImageInfo } from './ec2/images.ts'
 import type { Mode } from './inputs.ts'
 import type { Step } from './step.ts'
 import { build } from './modes/build.ts'
@@ -33,13 +33,24 @@ export async function runPipeline(step: Step): Promise<void> {
   }
 }
 
-/** Describes the images given as inputs (one call per region); a missing one fails before any change. */
+/**
+ * Describes the images given as inputs (one call per region); a missing one fails before any
+ * change. An image an earlier step made moments ago may not be listed yet, so a region whose
+ * images are not all there is asked again for a few seconds first.
+ */
 async function loadGivenImages(step: Step): Promise<void> {
   const byRegion = Map.groupBy(step.plan.givenImages, ([region]) => region)
   await Promise.all(
     [...byRegion].map(async ([region, entries]) => {
       const ids = entries.map(([, id]) => id)
-      const found = await describeImages(step.ec2, region, ids)
+      let found: ImageInfo[] = []
+      await eventually(
+        async () => {
+          found = await describeImages(step.ec2, region, ids)
+          return ids.every((id) => found.some((image) => image.imageId === id)) ? found : undefined
+        },
+        (ms) => step.sleep(ms, step.signal)
+      )
       for (const id of ids) {
         const info = found.find((image) => image.imageId === id)
         if (!info) {

@@ -26,8 +26,13 @@ export interface ImageInfo {
   tags: Map<string, string>
   creationDate: string
   encrypted: boolean
-  /** Deregistration protection is on (with or without cooldown). */
+  /** Deregistration protection is on, or was turned off but its cooldown has not ended. */
   protected: boolean
+  /** The builder instance, on images made by CreateImage (EC2 reports it only for those). */
+  sourceInstanceId?: string
+  /** The image and region this one was copied from, on copies. */
+  sourceImageId?: string
+  sourceImageRegion?: string
 }
 
 // EC2 accepts up to 200 values in one filter.
@@ -36,31 +41,65 @@ export const FILTER_VALUES = 200
 /**
  * The images of one region by id. A filter (not ImageIds) is used so that an image EC2 does not
  * list yet — new images can lag behind CreateImage — is simply absent instead of failing the call.
+ * Disabled images are included: EC2 hides them otherwise, and they still exist.
  */
 export async function describeImages(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<ImageInfo[]> {
   const found: ImageInfo[] = []
   for (let at = 0; at < imageIds.length; at += FILTER_VALUES) {
     const batch = imageIds.slice(at, at + FILTER_VALUES)
     const pages = ec2.pages(region, 'DescribeImages', batch.join(', '), (client, NextToken) =>
-      client.send(new DescribeImagesCommand({ Filters: [{ Name: 'image-id', Values: batch }], IncludeDeprecated: true, NextToken }))
+      client.send(
+        new DescribeImagesCommand({
+          Filters: [{ Name: 'image-id', Values: batch }],
+          IncludeDeprecated: true,
+          IncludeDisabled: true,
+          NextToken
+        })
+      )
     )
     for await (const page of pages) found.push(...(page.Images ?? []).map(toImageInfo))
   }
   return found
 }
 
-/** This account's image with exactly this name in the region, if any (names are unique per region). */
+/**
+ * This account's image with exactly this name in the region, if any (names are unique per region,
+ * and a disabled image keeps its name). A recently deregistered image, which EC2 lists for a while,
+ * no longer holds the name.
+ */
 export async function findOwnImageByName(ec2: Ec2, region: string, name: string): Promise<ImageInfo | undefined> {
   const pages = ec2.pages(region, 'DescribeImages', `name ${name}`, (client, NextToken) =>
     client.send(
-      new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }], IncludeDeprecated: true, NextToken })
+      new DescribeImagesCommand({
+        Owners: ['self'],
+        Filters: [{ Name: 'name', Values: [name] }],
+        IncludeDeprecated: true,
+        IncludeDisabled: true,
+        NextToken
+      })
     )
   )
   for await (const page of pages) {
-    const image = (page.Images ?? []).find((candidate) => candidate.Name === name)
+    const image = (page.Images ?? []).find((candidate) => candidate.Name === name && candidate.State !== 'deregistered')
     if (image) return toImageInfo(image)
   }
   return undefined
+}
+
+/**
+ * EC2 is eventually consistent: an image just made (or whose name was just refused as taken) may
+ * be missing from DescribeImages for a few seconds. Looks again with growing pauses, about 15 s in
+ * all, before taking "not there" for an answer.
+ */
+export const VISIBILITY_PAUSES_MS = [1000, 2000, 4000, 8000] as const
+
+export async function eventually<T>(look: () => Promise<T | undefined>, pause: (ms: number) => Promise<void>): Promise<T | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    const found = await look()
+    const wait = VISIBILITY_PAUSES_MS[attempt]
+    if (found !== undefined || wait === undefined) return found
+    await pause(wait)
+  }
 }
 
 export interface Selectors {
@@ -90,7 +129,10 @@ export async function listOwnImages(ec2: Ec2, region: string, selectors: Selecto
       })
     )
   )
-  for await (const page of pages) images.push(...(page.Images ?? []).map(toImageInfo))
+  for await (const page of pages) {
+    // Recently deregistered images are still listed for a while; they are gone all the same.
+    images.push(...(page.Images ?? []).filter((image) => image.State !== 'deregistered').map(toImageInfo))
+  }
   return images
 }
 
@@ -228,11 +270,23 @@ export function toImageInfo(image: SdkImage): ImageInfo {
     tags: new Map((image.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
     creationDate: image.CreationDate ?? '',
     encrypted: ebs.length > 0 && ebs.every((volume) => volume.Encrypted === true),
-    protected: (image.DeregistrationProtection ?? '').startsWith('enabled')
+    protected: isProtected(image.DeregistrationProtection)
   }
   const reason = image.StateReason?.Message ?? image.StateReason?.Code
   if (reason) info.stateReason = reason
+  if (image.SourceInstanceId) info.sourceInstanceId = image.SourceInstanceId
+  if (image.SourceImageId) info.sourceImageId = image.SourceImageId
+  if (image.SourceImageRegion) info.sourceImageRegion = image.SourceImageRegion
   return info
+}
+
+/**
+ * EC2 reports `enabled`, `enabled-with-cooldown`, or, once protection with cooldown is turned off,
+ * a `disabled-until-…` value while the cooldown runs: DeregisterImage is refused throughout. Only
+ * plain `disabled` (or no value) lets an image go; anything else counts as protected.
+ */
+export function isProtected(value: string | undefined): boolean {
+  return value !== undefined && value !== '' && value !== 'disabled'
 }
 
 function required(id: string | undefined, operation: string, region: string): string {
