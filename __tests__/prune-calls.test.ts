@@ -8,6 +8,7 @@ import {
   DescribeImageReferencesCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DescribeSnapshotsCommand,
   EC2Client,
@@ -45,6 +46,9 @@ interface Server {
   reportsSnapshots: boolean
 }
 
+/** The region's launch templates: the fallback lists each one's versions. */
+const TEMPLATES = ['lt-0aaaaaaaaaaaaaaaa', 'lt-0bbbbbbbbbbbbbbbb', 'lt-0cccccccccccccccc']
+
 /** N matching images served a page at a time, as EC2 does with MaxResults. */
 function serve(count: number, server: Server): void {
   const all = images(count)
@@ -57,6 +61,7 @@ function serve(count: number, server: Server): void {
   if (server.references) ec2Mock.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
   else ec2Mock.on(DescribeImageReferencesCommand).rejects(awsError('UnauthorizedOperation'))
   ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] })
+  ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: TEMPLATES.map((LaunchTemplateId) => ({ LaunchTemplateId })) })
   ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] })
   ec2Mock.on(DeregisterImageCommand).callsFake((input: { ImageId: string; DryRun?: boolean }) => {
     if (input.DryRun) throw awsError('DryRunOperation')
@@ -83,7 +88,8 @@ beforeEach(() => {
 describe('the EC2 calls a prune of N images makes', () => {
   it('with DescribeImageReferences, on EC2 (which reports the snapshots it deleted)', async () => {
     const server = { references: true, reportsSnapshots: true }
-    const describes = (n: number) => ({ DescribeImages: 1, DescribeImageReferences: n / 10, DescribeLaunchTemplateVersions: 1 })
+    // References cover every launch template version: no listing of templates.
+    const describes = (n: number) => ({ DescribeImages: 1, DescribeImageReferences: n / 10 })
     expect(await callsFor(100, server)).toEqual({ ...describes(100), DeregisterImage: 100 })
     expect(await callsFor(1000, server)).toEqual({ ...describes(1000), DeregisterImage: 1000 })
   })
@@ -94,7 +100,8 @@ describe('the EC2 calls a prune of N images makes', () => {
       DescribeImages: 1,
       DescribeImageReferences: 1,
       DescribeInstances: Math.ceil(n / 200),
-      DescribeLaunchTemplateVersions: 1,
+      DescribeLaunchTemplates: 1,
+      DescribeLaunchTemplateVersions: TEMPLATES.length,
       DescribeSnapshots: Math.ceil(n / 200)
     })
     expect(await callsFor(100, server)).toEqual({ ...describes(100), DeregisterImage: 100 })
@@ -106,7 +113,6 @@ describe('the EC2 calls a prune of N images makes', () => {
     expect(await callsFor(1000, server, true)).toEqual({
       DescribeImages: 1 + 5,
       DescribeImageReferences: 100,
-      DescribeLaunchTemplateVersions: 1,
       DeregisterImage: 1,
       DeleteSnapshot: 1
     })

@@ -7,12 +7,14 @@ import {
   DescribeImageReferencesCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DescribeSnapshotsCommand,
   EC2Client,
   type Image
 } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
+import { Ec2 } from '../src/ec2/client.ts'
 import { prune } from '../src/modes/prune.ts'
 import { testStep } from './support/step.ts'
 import { awsError } from './support/aws-error.ts'
@@ -37,12 +39,21 @@ const pruneStep = (extra: Record<string, string> = {}) => testStep({ mode: 'prun
 beforeEach(() => {
   ec2.reset()
   ec2.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
+  ec2.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [] })
   ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] })
 })
 
 describe('retiring', () => {
-  it('reports the snapshots EC2 deleted and keeps one another image shares', async () => {
-    ec2.on(DescribeImagesCommand).resolves({ Images: [image(1, 30), image(2, 20), image(3, 10)] })
+  it('reports the snapshots EC2 deleted and keeps one that another image still uses, naming it', async () => {
+    const sharing: Image = {
+      ImageId: 'ami-0ffffffffffffffff',
+      State: 'disabled',
+      BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-00000000000000001' } }]
+    }
+    ec2.on(DescribeImagesCommand).callsFake((input: { Filters: { Name: string }[] }) => ({
+      Images: input.Filters[0]?.Name === 'block-device-mapping.snapshot-id' ? [sharing] : [image(1, 30), image(2, 20), image(3, 10)]
+    }))
+    ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: 'snap-00000000000000001' }] })
     ec2.on(DeregisterImageCommand).callsFake((input: { ImageId: string }) => ({
       Return: true,
       DeleteSnapshotResults: [
@@ -55,10 +66,86 @@ describe('retiring', () => {
       imageIds: ['ami-00000000000000002', 'ami-00000000000000001'],
       snapshotIds: ['snap-00000000000000002']
     })
-    expect(step.log.text()).toMatch(/Kept snapshot snap-00000000000000001 in us-east-1: another image uses it/)
+    expect(step.log.text()).toMatch(
+      /Kept snapshot snap-00000000000000001 of ami-00000000000000001 in us-east-1: ami-0ffffffffffffffff still uses it/
+    )
+    // A disabled image still uses its snapshots: the check must see it.
+    const check = ec2
+      .commandCalls(DescribeImagesCommand)
+      .find((call) => call.args[0].input.Filters?.[0]?.Name === 'block-device-mapping.snapshot-id')
+    expect(check!.args[0].input.IncludeDisabled).toBe(true)
     expect(ec2.commandCalls(DeleteSnapshotCommand)).toHaveLength(0)
   })
 
+  it('deletes a snapshot that two retired images shared and both DeregisterImage calls skipped', async () => {
+    const shared = 'snap-0aaaaaaaaaaaaaaaa'
+    const pair = [image(1, 30), image(2, 20)].map((i) => ({
+      ...i,
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: shared } }]
+    }))
+    ec2.on(DescribeImagesCommand).callsFake((input: { Filters: { Name: string }[] }) => ({
+      // EC2 still lists the images just deregistered, for a while: they use nothing any more.
+      Images:
+        input.Filters[0]?.Name === 'block-device-mapping.snapshot-id'
+          ? pair.map((i) => ({ ...i, State: 'deregistered' as const }))
+          : [...pair, image(3, 10)]
+    }))
+    ec2.on(DeregisterImageCommand).resolves({ Return: true, DeleteSnapshotResults: [{ SnapshotId: shared, ReturnCode: 'skipped' }] })
+    ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: shared }] })
+    ec2.on(DeleteSnapshotCommand).resolves({})
+    const step = pruneStep()
+    await prune(step)
+    expect(ec2.commandCalls(DeleteSnapshotCommand).map((call) => call.args[0].input.SnapshotId)).toEqual([shared])
+    expect(step.release.pruned.get('us-east-1')).toEqual({
+      imageIds: ['ami-00000000000000002', 'ami-00000000000000001'],
+      snapshotIds: [shared]
+    })
+  })
+
+  it.each([
+    ['internal-error' as const, undefined, true],
+    ['client-error' as const, undefined, true],
+    ['missing-permissions' as const, awsError('UnauthorizedOperation', 'You are not authorized'), false]
+  ])(
+    'settles a snapshot DeregisterImage reports as %s by deleting it itself, reporting what EC2 then says',
+    async (code, refusal, deleted) => {
+      ec2.on(DescribeImagesCommand).callsFake((input: { Filters: { Name: string }[] }) => ({
+        Images: input.Filters[0]?.Name === 'block-device-mapping.snapshot-id' ? [] : [image(1, 30), image(2, 10)]
+      }))
+      ec2
+        .on(DeregisterImageCommand)
+        .resolves({ Return: true, DeleteSnapshotResults: [{ SnapshotId: 'snap-00000000000000001', ReturnCode: code }] })
+      ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: 'snap-00000000000000001' }] })
+      if (refusal) ec2.on(DeleteSnapshotCommand).rejects(refusal)
+      else ec2.on(DeleteSnapshotCommand).resolves({})
+      const step = pruneStep()
+      const result = prune(step)
+      if (deleted) await result
+      else
+        await expect(result).rejects.toThrow(
+          /snapshot snap-00000000000000001 of ami-00000000000000001 in us-east-1: DeleteSnapshot .*ec2:DeleteSnapshot/
+        )
+      expect(step.release.pruned.get('us-east-1')?.imageIds).toEqual(['ami-00000000000000001'])
+      expect(step.release.pruned.get('us-east-1')?.snapshotIds).toEqual(deleted ? ['snap-00000000000000001'] : [])
+    }
+  )
+
+  it('stops retiring at once when the job is cancelled, and records exactly what was retired', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: Array.from({ length: 20 }, (_, i) => image(i + 1, 30 + i)) })
+    const controller = new AbortController()
+    const step = pruneStep({ 'max-deletions': '100' })
+    step.signal = controller.signal
+    step.ec2 = new Ec2({ maxAttempts: 1, signal: controller.signal })
+    ec2.on(DeregisterImageCommand).callsFake((input: { ImageId: string }) => {
+      // The first call to arrive cancels the job; the calls already on the wire finish.
+      controller.abort(new Error('cancelled'))
+      return { Return: true, DeleteSnapshotResults: [{ SnapshotId: input.ImageId.replace('ami-', 'snap-'), ReturnCode: 'success' }] }
+    })
+    await expect(prune(step)).rejects.toThrow('cancelled')
+    const sent = ec2.commandCalls(DeregisterImageCommand).map((call) => call.args[0].input.ImageId)
+    expect(sent.length).toBeLessThanOrEqual(4)
+    expect(step.release.pruned.get('us-east-1')?.imageIds.sort()).toEqual([...sent].sort())
+  })
   it('deletes snapshots itself where the server does not, except one another image uses', async () => {
     const sharing: Image = { ImageId: 'ami-0ffffffffffffffff', BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-00000000000000001' } }] }
     ec2.on(DescribeImagesCommand).callsFake((input: { Filters: { Name: string }[] }) => ({
@@ -140,7 +227,7 @@ describe('dry run', () => {
     expect(ec2.commandCalls(DeleteSnapshotCommand).map((call) => call.args[0].input)).toEqual([
       { SnapshotId: 'snap-00000000000000002', DryRun: true }
     ])
-    expect(step.log.text()).toMatch(/Would keep snapshot snap-00000000000000001 in us-east-1: another image uses it/)
+    expect(step.log.text()).toMatch(/Would keep snapshot snap-00000000000000001 in us-east-1: ami-0ffffffffffffffff uses it/)
   })
 
   it('fails when the permission to deregister is missing, after recording the plan', async () => {
@@ -154,19 +241,21 @@ describe('dry run', () => {
 })
 
 describe('in-use checks without DescribeImageReferences', () => {
-  it('batches instances by image id, checks every launch template at once, and warns of templates it cannot resolve', async () => {
+  it('batches instances by image id, lists every version of every launch template, and keeps what either uses', async () => {
     const images = Array.from({ length: 450 }, (_, i) => image(i + 1, 100 - i / 10))
     ec2.on(DescribeImagesCommand).resolves({ Images: images })
     ec2.on(DescribeImageReferencesCommand).rejects(awsError('UnauthorizedOperation'))
     ec2.on(DescribeInstancesCommand).resolves({
       Reservations: [{ Instances: [{ InstanceId: 'i-0123456789abcdef0', ImageId: 'ami-00000000000000005', State: { Name: 'stopped' } }] }]
     })
-    ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
+    ec2.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [{ LaunchTemplateId: 'lt-1' }, { LaunchTemplateId: 'lt-2' }] })
+    ec2.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: 'lt-1' }).resolves({
       LaunchTemplateVersions: [
-        { LaunchTemplateId: 'lt-1', VersionNumber: 3, DefaultVersion: true, LaunchTemplateData: { ImageId: 'ami-00000000000000007' } },
-        { LaunchTemplateId: 'lt-2', VersionNumber: 1, DefaultVersion: true, LaunchTemplateData: { ImageId: 'resolve:ssm:/golden/web' } }
+        { LaunchTemplateId: 'lt-1', VersionNumber: 9, DefaultVersion: true, LaunchTemplateData: { ImageId: 'ami-00000000000000009' } },
+        { LaunchTemplateId: 'lt-1', VersionNumber: 3, DefaultVersion: false, LaunchTemplateData: { ImageId: 'ami-00000000000000007' } }
       ]
     })
+    ec2.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: 'lt-2' }).resolves({ LaunchTemplateVersions: [] })
     const step = pruneStep({ 'dry-run': 'true', 'max-deletions': '1000' })
     ec2.on(DeregisterImageCommand).rejects(awsError('DryRunOperation'))
     ec2.on(DeleteSnapshotCommand).rejects(awsError('DryRunOperation'))
@@ -176,14 +265,10 @@ describe('in-use checks without DescribeImageReferences', () => {
       { Name: 'image-id', Values: expect.any(Array) },
       { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] }
     ])
-    expect(ec2.commandCalls(DescribeLaunchTemplateVersionsCommand)).toHaveLength(1)
+    expect(ec2.commandCalls(DescribeLaunchTemplateVersionsCommand)).toHaveLength(2)
     const reasons = Object.fromEntries(step.release.prunePlan.map((d) => [d.imageId, d.reason]))
     expect(reasons['ami-00000000000000005']).toBe('in use by instance i-0123456789abcdef0 (stopped)')
-    expect(reasons['ami-00000000000000007']).toBe('in use by launch template lt-1 version 3 (default)')
-    expect(step.log.lines).toContainEqual({
-      level: 'warning',
-      message:
-        'In us-east-1, launch template lt-2 version 1 (default) takes its image from resolve:ssm:/golden/web: prune cannot tell which image that is.'
-    })
+    expect(reasons['ami-00000000000000007']).toBe('in use by launch template lt-1 version 3')
+    expect(reasons['ami-00000000000000009']).toBe('in use by launch template lt-1 version 9 (default)')
   })
 })

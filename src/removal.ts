@@ -1,84 +1,112 @@
-// Carries out one region's prune plan: DeregisterImage for each retired image (with its snapshots),
-// a few at a time so that pacing, not concurrency, sets the speed; then makes sure the snapshots
-// are gone where the server did not delete them itself, keeping any that another image uses.
-import { errorMessage } from '../errors.ts'
-import { deregisterImage, type ImageInfo } from '../ec2/images.ts'
-import { deleteSnapshot, existingSnapshots, snapshotsInUse } from '../ec2/snapshots.ts'
-import type { PruneDecision } from '../release.ts'
-import type { Step } from '../step.ts'
+// Removing images with their snapshots, the one way every mode does it (prune, a failed image, an
+// earlier attempt's failed image). DeregisterImage with DeleteAssociatedSnapshots deletes what it
+// can, but EC2 judges "another image uses this snapshot" as of each request: two images sharing a
+// snapshot, deregistered at the same moment, both skip it and it is orphaned. So every snapshot a
+// call did not delete is settled once the region's images are gone: deleted if no image uses it any
+// more, kept (saying which image uses it) if one does.
+import { errorMessage } from './errors.ts'
+import { deregisterImage } from './ec2/images.ts'
+import { deleteSnapshot, existingSnapshots, snapshotUsers } from './ec2/snapshots.ts'
+import type { Retired } from './release.ts'
+import type { Step } from './step.ts'
 
+export interface Removal {
+  imageId: string
+  name: string
+  snapshotIds: readonly string[]
+}
+
+/** Images at once per region: pacing, not concurrency, sets the speed. */
 const CONCURRENCY = 4
 
-/** Retires the plan's images in the region; returns what could not be done, one line each. */
-export async function retireImages(
+/**
+ * Deregisters the images of one region (with their snapshots when `deleteSnapshots`), recording
+ * what went into `into`; returns what could not be done, one line each. Once the job is cancelled
+ * no further image is started; calls in flight finish and are recorded.
+ */
+export async function removeImages(
   step: Step,
   region: string,
-  images: ReadonlyMap<string, ImageInfo>,
-  decisions: readonly PruneDecision[]
+  images: readonly Removal[],
+  into: Map<string, Retired>,
+  deleteSnapshots: boolean
 ): Promise<string[]> {
-  const deleteSnapshots = step.plan.prune!.deleteSnapshots
-  const queue = decisions.filter((decision) => decision.action === 'retire')
+  const { release, log } = step
+  const queue = [...images]
   const failures: string[] = []
-  /** Snapshots of retired images whose fate the server did not report. */
-  const unreported: { imageId: string; snapshotId: string }[] = []
+  /** Snapshots of removed images that EC2 did not report deleted. */
+  const unsettled: { imageId: string; snapshotId: string }[] = []
 
   const worker = async (): Promise<void> => {
-    for (let decision = queue.shift(); decision; decision = queue.shift()) {
-      const image = images.get(decision.imageId)!
+    for (let image = queue.shift(); image && !step.signal.aborted; image = queue.shift()) {
       try {
         const outcomes = await deregisterImage(step.ec2, region, image.imageId, deleteSnapshots)
         const deleted = outcomes?.filter((outcome) => outcome.code === 'success').map((outcome) => outcome.snapshotId) ?? []
-        step.release.recordRemoved(step.release.pruned, region, image.imageId, deleted)
-        step.log.info(`Retired ${image.imageId} '${image.name}' in ${region}${deleted.length ? ` with ${deleted.join(', ')}` : ''}.`)
-        for (const outcome of outcomes ?? []) {
-          if (outcome.code === 'skipped') step.log.info(`Kept snapshot ${outcome.snapshotId} in ${region}: another image uses it.`)
-          else if (outcome.code !== 'success')
-            failures.push(`snapshot ${outcome.snapshotId} of ${image.imageId} in ${region}: ${outcome.code}`)
+        release.recordRemoved(into, region, image.imageId, deleted)
+        log.info(`Deregistered ${image.imageId} '${image.name}' in ${region}${deleted.length ? ` with ${deleted.join(', ')}` : ''}.`)
+        if (!deleteSnapshots) continue
+        // skipped (another image used it at that moment), internal-error, client-error,
+        // missing-permissions, or no report at all: settled below, where a refusal gets EC2's
+        // own error message rather than a bare return code.
+        const reported = new Map((outcomes ?? []).map((outcome) => [outcome.snapshotId, outcome.code]))
+        for (const snapshotId of image.snapshotIds) {
+          if (reported.get(snapshotId) === 'success') continue
+          unsettled.push({ imageId: image.imageId, snapshotId })
+          const code = reported.get(snapshotId)
+          if (code !== undefined)
+            log.debug(`DeregisterImage ${image.imageId}: snapshot ${snapshotId} ${code}; settled once the region is done.`)
         }
-        if (deleteSnapshots && !outcomes)
-          unreported.push(...image.snapshotIds.map((snapshotId) => ({ imageId: image.imageId, snapshotId })))
       } catch (error) {
         // One image failing (it became protected or in use meanwhile) does not stop the others.
+        // Refused before sending because the job was cancelled: not a failure of this image.
+        if (step.signal.aborted && error === step.signal.reason) return
         failures.push(`${image.imageId} '${image.name}' in ${region}: ${errorMessage(error)}`)
       }
     }
   }
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
-  if (unreported.length > 0) failures.push(...(await settleSnapshots(step, region, unreported)))
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, images.length) }, worker))
+  // Settling sends changing calls too: a cancelled job leaves the rest for the next run to find.
+  if (unsettled.length > 0 && !step.signal.aborted) failures.push(...(await settleSnapshots(step, region, unsettled, into)))
   return failures
 }
 
 /**
- * For servers that do not report DeleteAssociatedSnapshots' results (or a retried call whose reply
- * was lost): snapshots already gone were deleted with their image; the rest are deleted here,
- * unless another image still uses them.
+ * Each snapshot once: already gone (EC2 finished deleting it after all) is recorded as deleted;
+ * used by an image that stays is kept, saying which; otherwise deleted here.
  */
 async function settleSnapshots(
   step: Step,
   region: string,
-  snapshots: readonly { imageId: string; snapshotId: string }[]
+  unsettled: readonly { imageId: string; snapshotId: string }[],
+  into: Map<string, Retired>
 ): Promise<string[]> {
   const { ec2, release, log } = step
-  const ids = snapshots.map((snapshot) => snapshot.snapshotId)
+  const firstImage = new Map<string, string>()
+  for (const { imageId, snapshotId } of unsettled) if (!firstImage.has(snapshotId)) firstImage.set(snapshotId, imageId)
+  const ids = [...firstImage.keys()]
   const remaining = await existingSnapshots(ec2, region, ids)
-  // EC2 may still list an image just deregistered: its own snapshots must not count as in use.
-  const retired = new Set(release.pruned.get(region)?.imageIds)
-  const used = remaining.size > 0 ? await snapshotsInUse(ec2, region, [...remaining], retired) : new Set<string>()
+  const removedImages = new Set(into.get(region)?.imageIds)
+  const users = remaining.size > 0 ? await snapshotUsers(ec2, region, [...remaining], removedImages) : new Map<string, string[]>()
   const failures: string[] = []
   const deleted: string[] = []
-  for (const { imageId, snapshotId } of snapshots) {
-    if (used.has(snapshotId)) {
-      log.info(`Kept snapshot ${snapshotId} of ${imageId} in ${region}: another image uses it.`)
+  for (const [snapshotId, imageId] of firstImage) {
+    const usedBy = users.get(snapshotId)
+    if (usedBy) {
+      log.info(
+        `Kept snapshot ${snapshotId} of ${imageId} in ${region}: ${usedBy.join(', ')} still ${usedBy.length === 1 ? 'uses' : 'use'} it.`
+      )
       continue
     }
+    if (step.signal.aborted) break
     try {
       if (remaining.has(snapshotId)) await deleteSnapshot(ec2, region, snapshotId)
-      release.recordRemoved(release.pruned, region, imageId, [snapshotId])
+      release.recordRemoved(into, region, imageId, [snapshotId])
       deleted.push(snapshotId)
     } catch (error) {
       failures.push(`snapshot ${snapshotId} of ${imageId} in ${region}: ${errorMessage(error)}`)
     }
   }
-  if (deleted.length > 0) log.info(`Deleted the snapshots of the retired images in ${region}: ${deleted.join(', ')}.`)
+  if (deleted.length > 0)
+    log.info(`Deleted snapshots of the removed images in ${region} that no image uses any more: ${deleted.join(', ')}.`)
   return failures
 }

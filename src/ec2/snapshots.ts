@@ -19,16 +19,18 @@ export async function existingSnapshots(ec2: Ec2, region: string, snapshotIds: r
 }
 
 /**
- * Of these snapshots, the ones some image of this account still uses, apart from `exceptImages`
- * (images being retired: a dry run's, or ones just deregistered that EC2 may still list).
+ * Of these snapshots, the ones some image of this account still uses, with the images that use
+ * them, apart from `exceptImages` (images being retired). Disabled images count: they still need
+ * their snapshots to be enabled again. Recently deregistered images, which EC2 lists for a while,
+ * do not.
  */
-export async function snapshotsInUse(
+export async function snapshotUsers(
   ec2: Ec2,
   region: string,
   snapshotIds: readonly string[],
   exceptImages: ReadonlySet<string> = new Set()
-): Promise<Set<string>> {
-  const used = new Set<string>()
+): Promise<Map<string, string[]>> {
+  const users = new Map<string, string[]>()
   const wanted = new Set(snapshotIds)
   for (let at = 0; at < snapshotIds.length; at += FILTER_VALUES) {
     const batch = snapshotIds.slice(at, at + FILTER_VALUES)
@@ -38,18 +40,20 @@ export async function snapshotsInUse(
           Owners: ['self'],
           Filters: [{ Name: 'block-device-mapping.snapshot-id', Values: batch }],
           IncludeDeprecated: true,
+          IncludeDisabled: true,
           NextToken
         })
       )
     )
     for await (const page of pages) {
       for (const image of page.Images ?? []) {
-        if (exceptImages.has(image.ImageId ?? '')) continue
-        for (const id of toImageInfo(image).snapshotIds) if (wanted.has(id)) used.add(id)
+        const info = toImageInfo(image)
+        if (exceptImages.has(info.imageId) || info.state === 'deregistered') continue
+        for (const id of info.snapshotIds) if (wanted.has(id)) users.set(id, [...(users.get(id) ?? []), info.imageId])
       }
     }
   }
-  return used
+  return users
 }
 
 export async function deleteSnapshot(ec2: Ec2, region: string, snapshotId: string): Promise<void> {

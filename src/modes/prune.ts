@@ -4,10 +4,10 @@
 import { DeleteSnapshotCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2'
 import { errorMessage, StepError } from '../errors.ts'
 import { describeSelectors, listOwnImages, type ImageInfo } from '../ec2/images.ts'
-import { snapshotsInUse } from '../ec2/snapshots.ts'
+import { snapshotUsers } from '../ec2/snapshots.ts'
 import { findUsage } from '../ec2/usage.ts'
 import { planRegion } from '../prune/plan.ts'
-import { retireImages } from '../prune/retire.ts'
+import { removeImages } from '../removal.ts'
 import type { PruneDecision, Retired } from '../release.ts'
 import type { Step } from '../step.ts'
 
@@ -37,12 +37,19 @@ export async function prune(step: Step): Promise<void> {
   }
   if (step.plan.dryRun) return checkRetiring(step, plans)
 
-  const failures = (await Promise.all(plans.map((plan) => retireImages(step, plan.region, plan.images, plan.decisions)))).flat()
+  const failures = (await Promise.all(plans.map((plan) => retire(step, plan)))).flat()
   inPlanOrder(step, plans)
+  // Cancelled: what was retired is recorded; the rest stays for the next run.
+  step.signal.throwIfAborted()
   if (failures.length > 0) {
     for (const failure of failures) step.log.info(`Could not retire ${failure}`)
     throw new StepError(`${failures.length} of ${retiring.length} images could not be retired (the rest were): ${summarise(failures)}`)
   }
+}
+
+function retire(step: Step, plan: RegionPlan): Promise<string[]> {
+  const images = plan.decisions.filter((decision) => decision.action === 'retire').map((decision) => plan.images.get(decision.imageId)!)
+  return removeImages(step, plan.region, images, step.release.pruned, step.plan.prune!.deleteSnapshots)
 }
 
 // One missing permission fails every image the same way: the message names a few, the log all.
@@ -66,7 +73,6 @@ async function planFor(step: Step, region: string): Promise<RegionPlan> {
     candidates.map((decision) => decision.imageId)
   )
   if (candidates.length > 0) step.log.info(`In-use check in ${region} for ${candidates.length} candidates: ${usage.method}.`)
-  for (const blindSpot of usage.blindSpots) step.log.warning(`In ${region}, ${blindSpot}: prune cannot tell which image that is.`)
   for (const decision of candidates) {
     const users = usage.users.get(decision.imageId)
     if (!users) continue
@@ -145,9 +151,10 @@ async function checkRetiring(step: Step, plans: readonly RegionPlan[]): Promise<
 async function snapshotsThatWouldGo(step: Step, plan: RegionPlan, retiring: readonly string[]): Promise<Set<string>> {
   if (!step.plan.prune!.deleteSnapshots) return new Set()
   const all = [...new Set(retiring.flatMap((imageId) => plan.images.get(imageId)?.snapshotIds ?? []))]
-  const kept = all.length > 0 ? await snapshotsInUse(step.ec2, plan.region, all, new Set(retiring)) : new Set<string>()
-  for (const snapshotId of kept) step.log.info(`Would keep snapshot ${snapshotId} in ${plan.region}: another image uses it.`)
-  return new Set(all.filter((id) => !kept.has(id)))
+  const users = all.length > 0 ? await snapshotUsers(step.ec2, plan.region, all, new Set(retiring)) : new Map<string, string[]>()
+  for (const [snapshotId, usedBy] of users)
+    step.log.info(`Would keep snapshot ${snapshotId} in ${plan.region}: ${usedBy.join(', ')} uses it.`)
+  return new Set(all.filter((id) => !users.has(id)))
 }
 
 /** DeregisterImage (and DeleteSnapshot, which DeleteAssociatedSnapshots needs too) with DryRun. */
