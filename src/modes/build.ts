@@ -4,9 +4,13 @@
 import { CreateImageCommand } from '@aws-sdk/client-ec2'
 import { StepError } from '../errors.ts'
 import { hasCode } from '../ec2/errors.ts'
-import { createImage, createImageInput, deregisterImage, findOwnImageByName, type ImageInfo, type NewImage } from '../ec2/images.ts'
+import { createImage, createImageInput, eventually, findOwnImageByName, type ImageInfo, type NewImage } from '../ec2/images.ts'
 import { madeByRun, mergeTags, provenanceTags } from '../provenance.ts'
+import { removeImages } from '../removal.ts'
 import type { Step } from '../step.ts'
+
+/** Runner and EC2 clocks may disagree; an image this step made is never older than this allows. */
+const CLOCK_SKEW_MS = 5 * 60_000
 
 export async function build(step: Step): Promise<void> {
   const { plan, ec2, log } = step
@@ -22,8 +26,9 @@ export async function build(step: Step): Promise<void> {
     return
   }
 
+  const started = step.now()
   const existing = await findOwnImageByName(ec2, region, build.name)
-  if (existing && (await adopt(step, existing))) return
+  if (existing && (await adopt(step, existing, started))) return
 
   try {
     const imageId = await createImage(ec2, region, image)
@@ -38,29 +43,58 @@ export async function build(step: Step): Promise<void> {
       snapshotIds: []
     })
   } catch (error) {
-    // The SDK retried a CreateImage whose first reply was lost: the image exists, made by us.
+    // The SDK retried a CreateImage whose first reply was lost: the image exists, made by us. It
+    // may not be listed yet, so look for it a little while before giving up.
     if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
-    const taken = await findOwnImageByName(ec2, region, build.name)
-    if (!taken || !(await adopt(step, taken))) throw error
+    const taken = await eventually(
+      () => findOwnImageByName(ec2, region, build.name),
+      (ms) => step.sleep(ms, step.signal)
+    )
+    if (!taken) {
+      throw new StepError(
+        `CreateImage in ${region} says the name '${build.name}' is taken, but no image of this account with that name is listed there: ` +
+          'it may belong to an image still being registered. Re-run the step in a minute, or choose another name.'
+      )
+    }
+    if (!(await adopt(step, taken, started))) throw error
   }
+}
+
+/**
+ * Whether this workflow run made the image: its provenance tags say so, or — with provenance-tags
+ * off — EC2 says it was made from this same builder instance, either during this step (a retried
+ * CreateImage whose reply was lost) or in an earlier attempt of this run (a re-run).
+ */
+function madeByThisRun(step: Step, image: ImageInfo, started: number): boolean {
+  if (madeByRun(image.tags, step.run)) return true
+  if (image.sourceInstanceId !== step.plan.build!.instanceId) return false
+  const rerun = Number(step.run.runAttempt) > 1
+  return rerun || Date.parse(image.creationDate) >= started - CLOCK_SKEW_MS
 }
 
 /**
  * Reuses an image that already carries the name, when that is safe; returns false when the step
  * should make the image itself (the earlier attempt's image failed and was cleaned up).
  */
-async function adopt(step: Step, existing: ImageInfo): Promise<boolean> {
+async function adopt(step: Step, existing: ImageInfo, started: number): Promise<boolean> {
   const { plan, log, release } = step
   const region = plan.region
-  const ours = madeByRun(existing.tags, step.run)
+  const ours = madeByThisRun(step, existing, started)
   const usable = existing.state === 'available' || existing.state === 'pending'
+  if (existing.state === 'disabled') {
+    // Someone disabled it on purpose; it holds the name but cannot launch anything.
+    throw new StepError(
+      `An image named '${existing.name}' already exists in ${region}: ${existing.imageId}, and it is disabled. ` +
+        'Enable it again (EnableImage) to use it, deregister it to free the name, or build under another name.'
+    )
+  }
   if (ours && !usable) {
     // An earlier attempt of this run left a failed image; nobody can launch it, so it goes.
     log.warning(
       `Image ${existing.imageId} '${existing.name}' from an earlier attempt of this run is ${existing.state}: deregistering it and its snapshots, then building again.`
     )
-    await deregisterImage(step.ec2, region, existing.imageId, true)
-    release.recordRemoved(release.removedFailed, region, existing.imageId, existing.snapshotIds)
+    const failures = await removeImages(step, region, [existing], release.removedFailed, true)
+    if (failures.length > 0) throw new StepError(`Could not remove the failed image of the earlier attempt: ${failures.join('; ')}`)
     return false
   }
   if (!ours && plan.build!.ifExists !== 'reuse') {

@@ -1,13 +1,16 @@
 // copy: CopyImage of the source to every destination region at once, once the source is available
-// (EC2 refuses to copy a pending image). Each request carries a ClientToken derived from the run,
-// the source and the destination, so a retried request or a re-run returns the same copy.
+// (EC2 refuses to copy a pending image). A copy this run already made — an earlier attempt's, or one
+// whose reply was lost — is found by name and adopted; otherwise CopyImage is sent with a
+// ClientToken for this attempt, so the SDK's own retries of one request can never make two copies.
 import { createHash } from 'node:crypto'
 import { CopyImageCommand } from '@aws-sdk/client-ec2'
 import { StepError, errorMessage } from '../errors.ts'
 import { hasCode } from '../ec2/errors.ts'
-import { copyImage, copyImageInput, findOwnImageByName, type ImageCopy } from '../ec2/images.ts'
+import { copyImage, copyImageInput, eventually, findOwnImageByName, type ImageCopy, type ImageInfo } from '../ec2/images.ts'
+import { MAX_TAGS } from '../parse.ts'
 import { mergeTags, PROVENANCE, provenanceTags, type Run } from '../provenance.ts'
 import type { ReleaseImage } from '../release.ts'
+import { removeImages } from '../removal.ts'
 import type { Step } from '../step.ts'
 import { waitForImages } from './wait.ts'
 
@@ -26,6 +29,8 @@ export async function copy(step: Step): Promise<void> {
   if (plan.dryRun) return checkCopies(step, source, destinations)
 
   await waitForImages(step, [source])
+  // The source's tags are final now; a copy that would carry too many fails before any is made.
+  copyTags(step, source)
   const results = await Promise.allSettled(destinations.map((region) => copyTo(step, source, region)))
   const failures = results.flatMap((result, index) =>
     result.status === 'rejected' ? [`${destinations[index]}: ${errorMessage(result.reason)}`] : []
@@ -41,20 +46,23 @@ export async function copy(step: Step): Promise<void> {
 
 async function copyTo(step: Step, source: ReleaseImage, region: string): Promise<void> {
   const request = copyRequest(step, source, region)
-  let imageId: string
-  try {
-    imageId = await copyImage(step.ec2, region, request)
-  } catch (error) {
-    // Same name in the destination: our own copy (its token has expired, or an earlier attempt
-    // ran without one) is adopted; anyone else's image is a conflict the user must resolve.
-    if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
-    const existing = await findOwnImageByName(step.ec2, region, request.name)
-    if (!existing || existing.tags.get(PROVENANCE.sourceImage) !== source.imageId) {
-      throw new StepError(
-        `An image named '${request.name}' already exists in ${region}${existing ? `: ${existing.imageId}, not a copy of ${source.imageId}` : ''}. AMI names are unique per region; deregister it or build under another name.`
+  const existing = await findOwnImageByName(step.ec2, region, request.name)
+  let imageId = existing ? await adoptableCopy(step, source, region, existing) : undefined
+  if (imageId === undefined) {
+    try {
+      imageId = await copyImage(step.ec2, region, request)
+    } catch (error) {
+      // The name is taken, or this attempt's token was used with other parameters (an earlier step
+      // of this job copied with other tags): either way a copy may exist that EC2 does not list
+      // yet. Ours is adopted; anyone else's image is a conflict the user must resolve.
+      if (!hasCode(error, 'InvalidAMIName.Duplicate', 'IdempotentParameterMismatch')) throw error
+      const found = await eventually(
+        () => findOwnImageByName(step.ec2, region, request.name),
+        (ms) => step.sleep(ms, step.signal)
       )
+      if (!found || !isCopyOf(found, source)) throw conflict(request.name, region, source, found)
+      imageId = found.imageId
     }
-    imageId = existing.imageId
   }
   step.release.add({
     region,
@@ -62,8 +70,8 @@ async function copyTo(step: Step, source: ReleaseImage, region: string): Promise
     name: request.name,
     description: request.description,
     origin: 'copied',
-    state: 'pending',
-    snapshotIds: [],
+    state: existing?.imageId === imageId ? existing.state : 'pending',
+    snapshotIds: existing?.imageId === imageId ? existing.snapshotIds : [],
     encrypted: request.encrypted
   })
   const encryption = request.kmsKeyId
@@ -71,15 +79,70 @@ async function copyTo(step: Step, source: ReleaseImage, region: string): Promise
     : request.encrypted
       ? ', encrypted with the default EBS key'
       : ''
-  step.log.info(`Copying ${source.imageId} from ${source.region} to ${region} as ${imageId}${encryption}.`)
+  const how = existing?.imageId === imageId ? 'Found the copy' : 'Copying'
+  step.log.info(`${how} of ${source.imageId} from ${source.region} in ${region}: ${imageId}${encryption}.`)
+}
+
+/**
+ * An image already named like the copy: this source's copy (an earlier attempt made it) is
+ * adopted — or, if it failed, removed so that a new copy can take its name; anything else is a
+ * conflict. Returns the image id to adopt, or undefined to copy anew.
+ */
+async function adoptableCopy(step: Step, source: ReleaseImage, region: string, existing: ImageInfo): Promise<string | undefined> {
+  if (!isCopyOf(existing, source)) throw conflict(existing.name, region, source, existing)
+  if (existing.state === 'available' || existing.state === 'pending') return existing.imageId
+  if (existing.state === 'disabled') {
+    throw new StepError(
+      `The copy ${existing.imageId} of ${source.imageId} in ${region} is disabled: enable it again (EnableImage) or deregister it, then re-run.`
+    )
+  }
+  step.log.warning(`The copy ${existing.imageId} in ${region} from an earlier attempt is ${existing.state}: removing it and copying again.`)
+  const failures = await removeImages(step, region, [existing], step.release.removedFailed, true)
+  if (failures.length > 0) throw new StepError(`Could not remove the failed copy ${existing.imageId}: ${failures.join('; ')}`)
+  return undefined
+}
+
+/**
+ * A copy of this very source: EC2 says so (SourceImageId, on every copy), or the provenance tags
+ * do. Such an image is this release's copy whoever made it, so it is safe to adopt.
+ */
+function isCopyOf(image: ImageInfo, source: ReleaseImage): boolean {
+  if (image.sourceImageId !== undefined)
+    return image.sourceImageId === source.imageId && (image.sourceImageRegion ?? source.region) === source.region
+  return image.tags.get(PROVENANCE.sourceImage) === source.imageId
+}
+
+function conflict(name: string, region: string, source: ReleaseImage, found: ImageInfo | undefined): StepError {
+  return new StepError(
+    `An image named '${name}' already exists in ${region}${found ? `: ${found.imageId}, not a copy of ${source.imageId}` : ''}. ` +
+      'AMI names are unique per region; deregister it or build under another name.'
+  )
+}
+
+/**
+ * What a copy carries at creation: the source's own tags (not `aws:` ones, which AWS reserves, nor
+ * the source's provenance, which describes the source), then `tags`, then the copy's provenance.
+ * So a copy is found by the same prune-tags as its source, in every region.
+ */
+function copyTags(step: Step, source: ReleaseImage): Map<string, string> {
+  const { plan } = step
+  const inherited = [...(source.tags ?? new Map<string, string>())].filter(([key]) => !/^(aws|ami-pipeline):/i.test(key))
+  const provenance = plan.provenanceTags
+    ? provenanceTags(step.run, { imageId: source.imageId, region: source.region })
+    : new Map<string, string>()
+  const tags = mergeTags(new Map(inherited), plan.tags, provenance)
+  if (tags.size > MAX_TAGS) {
+    throw new StepError(
+      `A copy of ${source.imageId} would carry ${tags.size} tags — its own ${inherited.length}, tags and provenance — but EC2 allows ${MAX_TAGS}: ` +
+        'give fewer tags, or set provenance-tags: false. Nothing was copied.'
+    )
+  }
+  return tags
 }
 
 function copyRequest(step: Step, source: ReleaseImage, region: string): ImageCopy {
   const { plan } = step
   const encryption = plan.copy!.encryption.get(region) ?? { encrypted: false }
-  const provenance = plan.provenanceTags
-    ? provenanceTags(step.run, { imageId: source.imageId, region: source.region })
-    : new Map<string, string>()
   return {
     sourceRegion: source.region,
     sourceImageId: source.imageId,
@@ -89,17 +152,21 @@ function copyRequest(step: Step, source: ReleaseImage, region: string): ImageCop
     encrypted: encryption.encrypted,
     kmsKeyId: encryption.kmsKeyId,
     completionMinutes: plan.copy!.completionMinutes,
-    tags: mergeTags(plan.tags, provenance)
+    tags: copyTags(step, source)
   }
 }
 
 /**
- * Deterministic per (repository, run, source image, destination): every attempt of a workflow run
- * sends the same token, so EC2 answers with the copy the first attempt made. 64 characters is
- * EC2's limit for a ClientToken.
+ * Deterministic per (repository, run, attempt, source image, destination): EC2 answers a replayed
+ * token with the copy the first request made only when every other parameter is the same, and an
+ * attempt's tags differ from the last one's (run-attempt), so each attempt has its own token and
+ * earlier attempts' copies are found by name instead. 64 characters is EC2's limit for a ClientToken.
  */
 export function copyToken(run: Run, sourceImageId: string, region: string): string {
-  return createHash('sha256').update([run.repository, run.runId, sourceImageId, region].join('\n')).digest('hex').slice(0, 64)
+  return createHash('sha256')
+    .update([run.repository, run.runId, run.runAttempt, sourceImageId, region].join('\n'))
+    .digest('hex')
+    .slice(0, 64)
 }
 
 async function checkCopies(step: Step, source: ReleaseImage, destinations: readonly string[]): Promise<void> {
