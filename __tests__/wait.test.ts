@@ -93,7 +93,7 @@ describe('waiting for images', () => {
         ]
       }
     })
-    ec2.on(DeregisterImageCommand).resolves({})
+    ec2.on(DeregisterImageCommand).resolves({ DeleteSnapshotResults: [{ SnapshotId: 'snap-0fedcba9876543210', ReturnCode: 'success' }] })
     const step = stepWithTwoImages()
     await expect(waitForImages(step, step.release.all())).rejects.toThrow(
       `An image failed: ${COPY} 'web-1' in eu-west-1: Copy failed: snapshot error`
@@ -102,6 +102,38 @@ describe('waiting for images', () => {
     expect(step.release.get('eu-west-1')).toBeUndefined()
     expect(step.release.removedFailed.get('eu-west-1')).toEqual({ imageIds: [COPY], snapshotIds: ['snap-0fedcba9876543210'] })
     expect(step.release.get('us-east-1')?.state).toBe('available')
+  })
+
+  it('reports a failed copy and another still pending at wait-timeout together, removing the failed one', async () => {
+    ec2.on(DescribeImagesCommand).callsFake((input: { Filters: { Values: string[] }[] }) => {
+      const id = input.Filters[0]!.Values[0]!
+      return {
+        Images: [
+          id === COPY
+            ? image(id, 'failed', { StateReason: { Code: 'Client.InternalError', Message: 'Copy failed' } })
+            : image(id, 'pending')
+        ]
+      }
+    })
+    ec2.on(DeregisterImageCommand).resolves({ DeleteSnapshotResults: [{ SnapshotId: 'snap-0fedcba9876543210', ReturnCode: 'success' }] })
+    const step = stepWithTwoImages('1m')
+    const failure = waitForImages(step, step.release.all())
+    await expect(failure).rejects.toThrow(`An image failed: ${COPY} 'web-1' in eu-west-1: Copy failed.`)
+    await expect(failure).rejects.toThrow(/Timed out after 1m00s .* still pending: ami-0123456789abcdef0 in us-east-1 \(pending\)/)
+    expect(ec2.commandCalls(DeregisterImageCommand)).toHaveLength(1)
+    // Not offered as usable: the outputs are drawn from the release.
+    expect(step.release.regions()).toEqual(['us-east-1'])
+    expect(step.release.removedFailed.get('eu-west-1')?.imageIds).toEqual([COPY])
+  })
+
+  it('fails at once for a disabled image, naming it, without deregistering it', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [image(SOURCE, 'disabled')] })
+    const step = testStep({ mode: 'wait', 'image-id': SOURCE })
+    step.release.add({ region: 'us-east-1', imageId: SOURCE, name: 'web-1', origin: 'given', state: 'pending', snapshotIds: [] })
+    await expect(waitForImages(step, step.release.all())).rejects.toThrow(`${SOURCE} 'web-1' in us-east-1 is disabled`)
+    expect(ec2.commandCalls(DescribeImagesCommand)[0]!.args[0].input.IncludeDisabled).toBe(true)
+    expect(ec2.commandCalls(DeregisterImageCommand)).toHaveLength(0)
+    expect(step.sleeps).toEqual([])
   })
 
   it('never deregisters a failed image that the step was given', async () => {
