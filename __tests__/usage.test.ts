@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from '@jest/globals'
 import {
   DescribeImageReferencesCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
   EC2Client,
   type LaunchTemplateVersion
@@ -26,12 +27,13 @@ const check = (imageIds: string[]) => findUsage(new Ec2({ maxAttempts: 1 }), REG
 beforeEach(() => {
   ec2Mock.reset()
   ec2Mock.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
+  ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [] })
   ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] })
   ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] })
 })
 
 describe('in-use checks with DescribeImageReferences', () => {
-  it('asks about at most 10 images a call, for instances in any state but terminated, SSM parameters and Image Builder recipes', async () => {
+  it('asks about at most 10 images a call, for live instances, every launch template version, SSM parameters and Image Builder recipes', async () => {
     await check(ids(25))
     const calls = ec2Mock.commandCalls(DescribeImageReferencesCommand).map((call) => call.args[0].input)
     expect(calls.map((input) => input.ImageIds?.length)).toEqual([10, 10, 5])
@@ -40,12 +42,14 @@ describe('in-use checks with DescribeImageReferences', () => {
         ResourceType: 'ec2:Instance',
         ResourceTypeOptions: [{ OptionName: 'state-name', OptionValues: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] }]
       },
+      { ResourceType: 'ec2:LaunchTemplate', ResourceTypeOptions: [{ OptionName: 'version-depth', OptionValues: ['10000'] }] },
       { ResourceType: 'ssm:Parameter' },
       { ResourceType: 'imagebuilder:ImageRecipe' },
       { ResourceType: 'imagebuilder:ContainerRecipe' }
     ])
     expect(calls[0]!.IncludeAllResourceTypes).toBeUndefined()
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0)
+    expect(ec2Mock.commandCalls(DescribeLaunchTemplateVersionsCommand)).toHaveLength(0)
   })
 
   it('follows every page of references', async () => {
@@ -67,42 +71,14 @@ describe('in-use checks with DescribeImageReferences', () => {
     expect(usage.method).toMatch(/^DescribeImageReferences/)
   })
 
-  it('keeps an image that a launch template default version uses, however old that version is', async () => {
-    const [image] = ids(1) as [string]
-    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
-      LaunchTemplateVersions: [templateVersion('lt-0web', 4, image, true), templateVersion('lt-0web', 57, 'ami-0ffffffffffffffff')]
-    })
-    const usage = await check([image])
-    expect(usage.users.get(image)).toEqual(['launch template lt-0web version 4 (default)'])
-    expect(ec2Mock.commandCalls(DescribeLaunchTemplateVersionsCommand)[0]!.args[0].input).toMatchObject({
-      Versions: ['$Default', '$Latest']
-    })
-    expect(ec2Mock.commandCalls(DescribeLaunchTemplateVersionsCommand)[0]!.args[0].input.LaunchTemplateId).toBeUndefined()
-  })
-
-  it('keeps an image that a launch template latest version uses', async () => {
-    const [image] = ids(1) as [string]
-    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
-      LaunchTemplateVersions: [templateVersion('lt-0web', 1, 'ami-0ffffffffffffffff', true), templateVersion('lt-0web', 2, image)]
-    })
-    expect((await check([image])).users.get(image)).toEqual(['launch template lt-0web version 2'])
-  })
-
-  it('leaves launch template references to the exact default-and-latest check', async () => {
+  it('keeps an image that any version of a launch template names', async () => {
     const [image] = ids(1) as [string]
     ec2Mock.on(DescribeImageReferencesCommand).resolves({
       ImageReferences: [
         { ImageId: image, ResourceType: 'ec2:LaunchTemplate', Arn: 'arn:aws:ec2:us-east-1:111122223333:launch-template/lt-0old' }
       ]
     })
-    expect((await check([image])).users.has(image)).toBe(false)
-  })
-
-  it('needs no warning for a launch template that takes its image from an SSM parameter, which references cover', async () => {
-    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
-      LaunchTemplateVersions: [templateVersion('lt-0web', 1, 'resolve:ssm:/golden/web', true)]
-    })
-    expect((await check(ids(1))).blindSpots).toEqual([])
+    expect((await check([image])).users.get(image)).toEqual(['launch template lt-0old'])
   })
 
   it('makes no call when there is no image to check', async () => {
@@ -117,7 +93,7 @@ describe('in-use checks without DescribeImageReferences', () => {
     ['an endpoint that does not know the action', awsError('InvalidAction', 'The action DescribeImageReferences is not valid')],
     // What the SDK makes of moto's answer to an action it lacks: HTTP 500 with an HTML page.
     ['moto', awsError('Error', '@aws-sdk XML parse error: mismatched tags <html> and </title>.\n  Deserialization error: …')]
-  ])('falls back to instances and launch templates for %s, and says why', async (_, error) => {
+  ])('falls back to instances and every launch template version for %s, and says why', async (_, error) => {
     const [image] = ids(1) as [string]
     ec2Mock.on(DescribeImageReferencesCommand).rejects(error)
     ec2Mock.on(DescribeInstancesCommand).resolves({
@@ -126,9 +102,44 @@ describe('in-use checks without DescribeImageReferences', () => {
     const usage = await check([image])
     expect(usage.users.get(image)).toEqual(['instance i-0123456789abcdef0 (stopped)'])
     expect(usage.method).toMatch(
-      /^DescribeInstances and DescribeLaunchTemplateVersions, because DescribeImageReferences failed: .*SSM parameters and Image Builder recipes are not checked/s
+      /^DescribeInstances and every version of every launch template .* because DescribeImageReferences failed: .*SSM parameters and Image Builder recipes that name an image are not checked/s
     )
     expect(ec2Mock.commandCalls(DescribeImageReferencesCommand)).toHaveLength(1)
+  })
+
+  it('keeps an image that an old version of a launch template pins, neither default nor latest, listing every page of every template', async () => {
+    const [image] = ids(1) as [string]
+    ec2Mock.on(DescribeImageReferencesCommand).rejects(awsError('UnauthorizedOperation'))
+    ec2Mock
+      .on(DescribeLaunchTemplatesCommand)
+      .resolvesOnce({ LaunchTemplates: [{ LaunchTemplateId: 'lt-0web' }], NextToken: 'next' })
+      .resolvesOnce({ LaunchTemplates: [{ LaunchTemplateId: 'lt-0api' }] })
+    ec2Mock
+      .on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: 'lt-0web' })
+      .resolvesOnce({ LaunchTemplateVersions: [templateVersion('lt-0web', 57, 'ami-0ffffffffffffffff', true)], NextToken: 'older' })
+      .resolvesOnce({
+        LaunchTemplateVersions: [templateVersion('lt-0web', 3, image), templateVersion('lt-0web', 1, 'ami-0eeeeeeeeeeeeeeee')]
+      })
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: 'lt-0api' }).resolves({ LaunchTemplateVersions: [] })
+    const usage = await check([image])
+    expect(usage.users.get(image)).toEqual(['launch template lt-0web version 3'])
+    const asked = ec2Mock.commandCalls(DescribeLaunchTemplateVersionsCommand).map((call) => call.args[0].input)
+    expect(asked).toHaveLength(3)
+    for (const input of asked) {
+      expect(input).toMatchObject({ ResolveAlias: true, MaxResults: 200 })
+      expect(input.Versions).toBeUndefined()
+    }
+    expect(ec2Mock.commandCalls(DescribeLaunchTemplatesCommand)[1]!.args[0].input.NextToken).toBe('next')
+  })
+
+  it('keeps an image that a launch template takes from an SSM parameter, as EC2 resolves it', async () => {
+    const [image] = ids(1) as [string]
+    ec2Mock.on(DescribeImageReferencesCommand).rejects(awsError('UnauthorizedOperation'))
+    ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [{ LaunchTemplateId: 'lt-0web' }] })
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).callsFake((input: { ResolveAlias?: boolean }) => ({
+      LaunchTemplateVersions: [templateVersion('lt-0web', 2, input.ResolveAlias ? image : 'resolve:ssm:/golden/web', true)]
+    }))
+    expect((await check([image])).users.get(image)).toEqual(['launch template lt-0web version 2 (default)'])
   })
 
   it('asks about up to 200 images a call, in every state but terminated', async () => {
@@ -137,19 +148,6 @@ describe('in-use checks without DescribeImageReferences', () => {
     const calls = ec2Mock.commandCalls(DescribeInstancesCommand).map((call) => call.args[0].input.Filters)
     expect(calls.map((filters) => filters?.[0]?.Values?.length)).toEqual([200, 200, 50])
     expect(calls[0]?.[1]).toEqual({ Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] })
-  })
-
-  it('warns of a launch template whose image comes from an SSM parameter it cannot check', async () => {
-    ec2Mock.on(DescribeImageReferencesCommand).rejects(awsError('UnauthorizedOperation'))
-    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({
-      LaunchTemplateVersions: [
-        templateVersion('lt-0web', 1, 'resolve:ssm:/golden/web', true),
-        templateVersion('lt-0web', 1, 'resolve:ssm:/golden/web', true)
-      ]
-    })
-    expect((await check(ids(1))).blindSpots).toEqual([
-      'launch template lt-0web version 1 (default) takes its image from resolve:ssm:/golden/web'
-    ])
   })
 
   it('fails rather than falls back when DescribeImageReferences fails for another reason', async () => {
@@ -162,6 +160,7 @@ describe('in-use checks without DescribeImageReferences', () => {
 describe('references in the user words', () => {
   it.each([
     ['ec2:Instance', 'arn:aws:ec2:eu-west-1:111122223333:instance/i-0abc', 'instance i-0abc'],
+    ['ec2:LaunchTemplate', 'arn:aws:ec2:eu-west-1:111122223333:launch-template/lt-0abc', 'launch template lt-0abc'],
     ['ssm:Parameter', 'arn:aws:ssm:eu-west-1:111122223333:parameter/golden/web', 'SSM parameter /golden/web'],
     [
       'imagebuilder:ImageRecipe',

@@ -1,24 +1,25 @@
-// Is an image in use? Instances (in any state but terminated) and every launch template's default
-// and latest version always count; DescribeImageReferences adds SSM parameters and Image Builder
-// recipes where the credentials and the endpoint offer it. Every check is batched, never per image.
+// Is an image in use? Instances (in any state but terminated) and every version of every launch
+// template — an Auto Scaling group or fleet may pin any version, not only the default or latest —
+// always count; DescribeImageReferences adds SSM parameters and Image Builder recipes where the
+// credentials and the endpoint offer it. Every check is batched, never per image.
 import {
   DescribeImageReferencesCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
   type ImageReference,
   type ResourceTypeRequest
 } from '@aws-sdk/client-ec2'
 import { errorMessage } from '../errors.ts'
 import type { Ec2 } from './client.ts'
-import { errorCode, hasCode } from './errors.ts'
+import { hasCode } from './errors.ts'
+import { isUnknownOperation } from './retry.ts'
 
 export interface Usage {
   /** image id → who uses it ("instance i-…", "launch template lt-… version 4 (default)"). */
   users: Map<string, string[]>
   /** How usage was found, and why that way: for the log. */
   method: string
-  /** Things that may use an image in a way no check here can see: for a warning. */
-  blindSpots: string[]
 }
 
 // Every state but terminated: a stopped instance still needs its image to start again.
@@ -26,15 +27,23 @@ const LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped
 // DescribeImageReferences takes at most 10 image ids per call; a filter takes 200 values.
 const REFERENCE_BATCH = 10
 const FILTER_VALUES = 200
+/**
+ * How many of each launch template's newest versions DescribeImageReferences looks at: its maximum,
+ * which is also EC2's quota of versions per template, so every version is seen. (Its default, 10,
+ * would miss an older version that an Auto Scaling group pins.)
+ */
+export const LAUNCH_TEMPLATE_VERSION_DEPTH = 10_000
 
 /**
- * Launch templates are not asked of DescribeImageReferences: it looks at the newest `version-depth`
- * versions, which may miss an older default version (or, set deep enough to reach it, keep every
- * image any old version ever named). The default and latest versions are listed directly instead.
- * Its default instance states include terminated, so they are given here too.
+ * Its default instance states include terminated, so the live ones are given; launch templates at
+ * full depth; SSM parameters and Image Builder recipes as they come.
  */
 const REFERENCE_TYPES: ResourceTypeRequest[] = [
   { ResourceType: 'ec2:Instance', ResourceTypeOptions: [{ OptionName: 'state-name', OptionValues: LIVE_STATES }] },
+  {
+    ResourceType: 'ec2:LaunchTemplate',
+    ResourceTypeOptions: [{ OptionName: 'version-depth', OptionValues: [String(LAUNCH_TEMPLATE_VERSION_DEPTH)] }]
+  },
   { ResourceType: 'ssm:Parameter' },
   { ResourceType: 'imagebuilder:ImageRecipe' },
   { ResourceType: 'imagebuilder:ContainerRecipe' }
@@ -42,41 +51,22 @@ const REFERENCE_TYPES: ResourceTypeRequest[] = [
 
 /** Who uses each of these images in the region; images nobody uses are absent from `users`. */
 export async function findUsage(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<Usage> {
-  if (imageIds.length === 0) return { users: new Map(), method: 'no image to check', blindSpots: [] }
-  const [references, templates] = await Promise.all([
-    referencesOrInstances(ec2, region, imageIds),
-    launchTemplateUsers(ec2, region, imageIds)
-  ])
-  const users = new Map<string, string[]>()
-  for (const source of [references.users, templates.users])
-    for (const [imageId, list] of source) for (const user of list) add(users, imageId, user)
-  // With references, an SSM parameter that names the image is found (if it is in this account and region).
-  return { users, method: references.method, blindSpots: references.sawParameters ? [] : templates.fromParameters }
-}
-
-interface Found {
-  users: Map<string, string[]>
-  method: string
-  sawParameters: boolean
-}
-
-async function referencesOrInstances(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<Found> {
+  if (imageIds.length === 0) return { users: new Map(), method: 'no image to check' }
   try {
     return {
       users: await byReferences(ec2, region, imageIds),
-      method:
-        'DescribeImageReferences (instances, SSM parameters, Image Builder recipes) and DescribeLaunchTemplateVersions ' +
-        "(every launch template's default and latest version)",
-      sawParameters: true
+      method: 'DescribeImageReferences (instances, every version of every launch template, SSM parameters, Image Builder recipes)'
     }
   } catch (error) {
     if (!unavailable(error)) throw error
+    const [instances, templates] = await Promise.all([instanceUsers(ec2, region, imageIds), launchTemplateUsers(ec2, region, imageIds)])
+    const users = new Map<string, string[]>()
+    for (const source of [instances, templates]) for (const [imageId, list] of source) for (const user of list) add(users, imageId, user)
     return {
-      users: await instanceUsers(ec2, region, imageIds),
+      users,
       method:
-        `DescribeInstances and DescribeLaunchTemplateVersions, because DescribeImageReferences failed: ${errorMessage(error)} ` +
-        '(so SSM parameters and Image Builder recipes are not checked)',
-      sawParameters: false
+        `DescribeInstances and every version of every launch template (DescribeLaunchTemplateVersions, with resolve:ssm: image parameters resolved), ` +
+        `because DescribeImageReferences failed: ${errorMessage(error)} (so SSM parameters and Image Builder recipes that name an image are not checked)`
     }
   }
 }
@@ -86,10 +76,8 @@ async function referencesOrInstances(ec2: Ec2, region: string, imageIds: readonl
  * malformed request, EC2 failing after every retry) fails the prune: nothing is retired unchecked.
  */
 function unavailable(error: unknown): boolean {
-  const codes = ['UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException', 'InvalidAction', 'UnknownOperation', 'NotImplemented']
-  if (hasCode(error, ...codes, 'UnknownOperationException', 'UnsupportedOperation')) return true
-  // An endpoint without the action at all (moto answers HTTP 500 with an HTML page) gives no EC2 error code.
-  return errorCode(error) === 'Error' && /Deserialization error|not been implemented/i.test(errorMessage(error))
+  const denied = ['UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException', 'UnsupportedOperation']
+  return hasCode(error, ...denied) || isUnknownOperation(error)
 }
 
 async function byReferences(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<Map<string, string[]>> {
@@ -100,11 +88,7 @@ async function byReferences(ec2: Ec2, region: string, imageIds: readonly string[
       client.send(new DescribeImageReferencesCommand({ ImageIds: batch, ResourceTypes: REFERENCE_TYPES, NextToken }))
     )
     for await (const page of pages) {
-      for (const reference of page.ImageReferences ?? []) {
-        // Launch templates are checked exactly (default and latest version) by launchTemplateUsers.
-        if (reference.ImageId && reference.ResourceType !== 'ec2:LaunchTemplate')
-          add(users, reference.ImageId, describeReference(reference))
-      }
+      for (const reference of page.ImageReferences ?? []) if (reference.ImageId) add(users, reference.ImageId, describeReference(reference))
     }
   }
   return users
@@ -118,6 +102,8 @@ export function describeReference(reference: ImageReference): string {
   switch (reference.ResourceType) {
     case 'ec2:Instance':
       return `instance ${after('instance/')}`
+    case 'ec2:LaunchTemplate':
+      return `launch template ${after('launch-template/')}`
     case 'ssm:Parameter':
       return `SSM parameter ${after('parameter')}`
     case 'imagebuilder:ImageRecipe':
@@ -152,35 +138,42 @@ async function instanceUsers(ec2: Ec2, region: string, imageIds: readonly string
   return users
 }
 
+/** Templates listed at once: pacing, not concurrency, sets the speed. */
+const TEMPLATE_CONCURRENCY = 4
+
 /**
- * The default and latest version of every launch template in the region, in one listing: without
- * a template id, DescribeLaunchTemplateVersions answers `$Default` / `$Latest` for all of them.
- * An image given as `resolve:ssm:…` cannot be resolved cheaply; it is returned for the log.
+ * Every version of every launch template in the region. Without a template id EC2 lists only the
+ * default and latest versions, so each template's versions are listed on their own (200 a page).
+ * ResolveAlias makes EC2 answer an image given as `resolve:ssm:…` with the image it resolves to now.
  */
-async function launchTemplateUsers(
-  ec2: Ec2,
-  region: string,
-  imageIds: readonly string[]
-): Promise<{ users: Map<string, string[]>; fromParameters: string[] }> {
+async function launchTemplateUsers(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<Map<string, string[]>> {
   const users = new Map<string, string[]>()
   const wanted = new Set(imageIds)
-  const fromParameters = new Set<string>()
-  const pages = ec2.pages(
-    region,
-    'DescribeLaunchTemplateVersions',
-    'default and latest versions of every launch template',
-    (client, NextToken) =>
-      client.send(new DescribeLaunchTemplateVersionsCommand({ Versions: ['$Default', '$Latest'], MaxResults: 200, NextToken }))
+  const templates: string[] = []
+  const listing = ec2.pages(region, 'DescribeLaunchTemplates', 'every launch template', (client, NextToken) =>
+    client.send(new DescribeLaunchTemplatesCommand({ MaxResults: 200, NextToken }))
   )
-  for await (const page of pages) {
-    for (const version of page.LaunchTemplateVersions ?? []) {
-      const imageId = version.LaunchTemplateData?.ImageId ?? ''
-      const which = `launch template ${version.LaunchTemplateId} version ${version.VersionNumber}${version.DefaultVersion ? ' (default)' : ''}`
-      if (imageId.startsWith('resolve:ssm:')) fromParameters.add(`${which} takes its image from ${imageId}`)
-      else if (wanted.has(imageId)) add(users, imageId, which)
+  for await (const page of listing)
+    for (const template of page.LaunchTemplates ?? []) if (template.LaunchTemplateId) templates.push(template.LaunchTemplateId)
+
+  const queue = [...templates]
+  const worker = async (): Promise<void> => {
+    for (let templateId = queue.shift(); templateId; templateId = queue.shift()) {
+      const id = templateId
+      const pages = ec2.pages(region, 'DescribeLaunchTemplateVersions', `every version of launch template ${id}`, (client, NextToken) =>
+        client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, ResolveAlias: true, MaxResults: 200, NextToken }))
+      )
+      for await (const page of pages) {
+        for (const version of page.LaunchTemplateVersions ?? []) {
+          const imageId = version.LaunchTemplateData?.ImageId ?? ''
+          if (wanted.has(imageId))
+            add(users, imageId, `launch template ${id} version ${version.VersionNumber}${version.DefaultVersion ? ' (default)' : ''}`)
+        }
+      }
     }
   }
-  return { users, fromParameters: [...fromParameters] }
+  await Promise.all(Array.from({ length: Math.min(TEMPLATE_CONCURRENCY, templates.length) }, worker))
+  return users
 }
 
 function add(users: Map<string, string[]>, imageId: string, user: string): void {
