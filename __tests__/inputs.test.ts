@@ -41,6 +41,33 @@ describe('readPlan', () => {
     expect(result.tags).toEqual(new Map([['Team', 'web']]))
   })
 
+  it.each([
+    'us-east-1',
+    'ap-southeast-7',
+    'mx-central-1',
+    'cn-northwest-1',
+    'us-gov-west-1',
+    'us-iso-east-1',
+    'us-isob-east-1',
+    'us-isof-south-1',
+    'eu-isoe-west-1',
+    'eusc-de-east-1'
+  ])('accepts %s, a region of one of the partitions the AWS SDK knows', (region) => {
+    expect(
+      plan({ mode: 'copy', region, 'image-id': 'ami-0123456789abcdef0', regions: region === 'us-east-1' ? 'us-west-2' : 'us-east-1' })
+        .region
+    ).toBe(region)
+  })
+
+  it('encrypts copies unless encrypted is unset or false with no key, and takes a key as meaning encrypted', () => {
+    const encryption = (given: Record<string, string>) =>
+      Object.fromEntries(plan({ mode: 'copy', 'image-id': 'ami-0123456789abcdef0', regions: 'us-west-2', ...given }).copy!.encryption)
+    expect(encryption({})).toEqual({ 'us-west-2': { encrypted: false } })
+    expect(encryption({ encrypted: 'false' })).toEqual({ 'us-west-2': { encrypted: false } })
+    expect(encryption({ encrypted: 'true' })).toEqual({ 'us-west-2': { encrypted: true } })
+    expect(encryption({ 'kms-key-id': 'alias/images' })).toEqual({ 'us-west-2': { encrypted: true, kmsKeyId: 'alias/images' } })
+  })
+
   it('falls back to AWS_DEFAULT_REGION when region and AWS_REGION are unset', () => {
     expect(plan({ mode: 'wait', 'image-id': IMAGE }, { AWS_DEFAULT_REGION: 'eu-central-1' }).region).toBe('eu-central-1')
   })

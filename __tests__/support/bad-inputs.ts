@@ -79,6 +79,21 @@ export const BAD_INPUTS: [string, Partial<Record<InputName, string>>, RegExp][] 
     /Input 'kms-key-ids'.*names eu-west-1, which is not in regions/
   ],
   [
+    'kms-key-ids for the source region, which is never copied to',
+    { mode: 'copy', 'image-id': IMAGE, regions: 'us-east-1, us-west-2', 'kms-key-ids': 'us-east-1=alias/images' },
+    /Input 'kms-key-ids'.*names us-east-1, the source region, which is not copied to/
+  ],
+  [
+    'encrypted: false with kms-key-id',
+    { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', encrypted: 'false', 'kms-key-id': 'alias/images' },
+    /Input 'encrypted' has the value 'false': kms-key-id names a KMS key, which encrypts the copies/
+  ],
+  [
+    'encrypted: false with kms-key-ids',
+    { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', encrypted: 'False', 'kms-key-ids': 'us-west-2=alias/images' },
+    /Input 'encrypted' has the value 'False': kms-key-ids names a KMS key/
+  ],
+  [
     'kms-key-ids without region=key',
     { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'kms-key-ids': 'alias/images' },
     /Input 'kms-key-ids'.*key=value/

@@ -24,18 +24,30 @@ export function readCopy(raw: (name: InputName) => string, sourceRegion: string)
   if (regions.length === 0) {
     throw new InputError('regions', '', 'copy needs destination regions, such as us-west-2, eu-west-1')
   }
-  const encrypted = parseBoolean('encrypted', raw('encrypted'), false)
+  const encryptedText = raw('encrypted')
+  const encrypted = parseBoolean('encrypted', encryptedText, false)
   const keyText = raw('kms-key-id')
   const keysText = raw('kms-key-ids')
   const keys = parseMap('kms-key-ids', keysText)
+  // A key means encryption; saying false as well is a contradiction, not a preference to settle.
+  if (encryptedText !== '' && !encrypted && (keyText !== '' || keys.size > 0)) {
+    throw new InputError(
+      'encrypted',
+      encryptedText,
+      `${keyText !== '' ? 'kms-key-id' : 'kms-key-ids'} names a KMS key, which encrypts the copies: remove encrypted: false, or remove the key`
+    )
+  }
+  const destinations = regions.filter((region) => region !== sourceRegion)
   for (const keyRegion of keys.keys()) {
     parseRegion('kms-key-ids', keyRegion)
-    if (!regions.includes(keyRegion)) {
-      throw new InputError('kms-key-ids', keysText, `it names ${keyRegion}, which is not in regions (${regions.join(', ')})`)
+    if (!destinations.includes(keyRegion)) {
+      const why =
+        keyRegion === sourceRegion ? 'the source region, which is not copied to' : `which is not in regions (${regions.join(', ')})`
+      throw new InputError('kms-key-ids', keysText, `it names ${keyRegion}, ${why}: a key is used only for a copy into its region`)
     }
   }
   const encryption = new Map<string, Encryption>()
-  for (const region of regions.filter((r) => r !== sourceRegion)) {
+  for (const region of destinations) {
     const perRegion = keys.get(region)
     if (perRegion !== undefined) {
       encryption.set(region, { encrypted: true, kmsKeyId: readKmsKey('kms-key-ids', keysText, perRegion, region) })

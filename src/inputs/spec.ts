@@ -19,7 +19,8 @@ export const INPUTS = {
   tags: { modes: ['build', 'tag', 'copy'], default: '' },
   'provenance-tags': { modes: ['build', 'tag', 'copy'], default: 'true' },
   regions: { modes: ['copy', 'prune'], default: '' },
-  encrypted: { modes: ['copy'], default: 'false' },
+  // No action.yml default: an explicit false, which contradicts a KMS key, must be visible.
+  encrypted: { modes: ['copy'], default: '' },
   'kms-key-id': { modes: ['copy'], default: '' },
   'kms-key-ids': { modes: ['copy'], default: '' },
   'copy-completion-duration': { modes: ['copy'], default: '' },
