@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import type { ImageInfo } from '../src/ec2/images.ts'
+import { isProtected, type ImageInfo } from '../src/ec2/images.ts'
 import type { PrunePlan } from '../src/inputs.ts'
 import { planRegion } from '../src/prune/plan.ts'
 
@@ -112,5 +112,39 @@ describe('the prune plan', () => {
 
   it('keeps an image whose creation date cannot be read', () => {
     expect(plan([image('a', 1), image('b', 1, { creationDate: 'soon' })], { keep: 0 }).b).toBe("keep: creation date 'soon' unreadable")
+  })
+})
+
+describe('keep counts launchable images only', () => {
+  it('gives no place among the newest to a disabled, failed or pending image, and never retires a pending one', () => {
+    const decided = plan([
+      image('new-disabled', 1, { state: 'disabled' }),
+      image('new-failed', 2, { state: 'failed' }),
+      image('new-pending', 3, { state: 'pending' }),
+      image('a', 10),
+      image('b', 20),
+      image('c', 30)
+    ])
+    expect(decided).toEqual({
+      'new-disabled': expect.stringMatching(/^retire: disabled \(takes no place among the newest\)/),
+      'new-failed': expect.stringMatching(/^retire: failed/),
+      'new-pending': 'keep: pending: still being made',
+      a: 'keep: newest 2',
+      b: 'keep: newest 2',
+      c: expect.stringMatching(/^retire: older than/)
+    })
+  })
+})
+
+describe('deregistration protection', () => {
+  it.each([
+    ['enabled', true],
+    ['enabled-with-cooldown', true],
+    // After protection with cooldown is turned off, EC2 refuses DeregisterImage until the cooldown ends.
+    ['disabled-until-2026-11-25T10:00:00Z', true],
+    ['disabled', false],
+    [undefined, false]
+  ])('reads %p as protected: %p', (value, expected) => {
+    expect(isProtected(value)).toBe(expected)
   })
 })
