@@ -87,6 +87,73 @@ describe('build', () => {
     expect(step.release.source).toMatchObject({ imageId: OLD, origin: 'built' })
   })
 
+  it('adopts, without provenance tags, the image a lost reply left, which EC2 lists a moment later and says came from this builder', async () => {
+    const made: Image = {
+      ImageId: NEW,
+      Name: 'web-1.0.0',
+      State: 'pending',
+      SourceInstanceId: INSTANCE,
+      CreationDate: '2026-11-24T10:00:01.000Z'
+    }
+    ec2
+      .on(DescribeImagesCommand)
+      .resolvesOnce({ Images: [] })
+      .resolvesOnce({ Images: [] })
+      .resolves({ Images: [made] })
+    ec2.on(CreateImageCommand).rejects(awsError('InvalidAMIName.Duplicate'))
+    const step = buildStep({ 'provenance-tags': 'false' })
+    await build(step)
+    expect(step.release.source).toMatchObject({ imageId: NEW, origin: 'built' })
+    expect(step.sleeps).toEqual([1000])
+    expect(ec2.commandCalls(DescribeImagesCommand).every((call) => call.args[0].input.IncludeDisabled === true)).toBe(true)
+  })
+
+  it('reuses, on a re-run without provenance tags, the image an earlier attempt made from the same builder', async () => {
+    const earlier: Image = {
+      ImageId: OLD,
+      Name: 'web-1.0.0',
+      State: 'available',
+      SourceInstanceId: INSTANCE,
+      CreationDate: '2026-11-23T09:00:00.000Z'
+    }
+    ec2.on(DescribeImagesCommand).resolves({ Images: [earlier] })
+    const step = buildStep({ 'provenance-tags': 'false' })
+    step.run = { ...step.run, runAttempt: '2' }
+    await build(step)
+    expect(ec2.commandCalls(CreateImageCommand)).toHaveLength(0)
+    expect(step.release.source).toMatchObject({ imageId: OLD, origin: 'built' })
+  })
+
+  it('does not take an older image of the same builder and name for its own on a first attempt without provenance tags', async () => {
+    const older: Image = {
+      ImageId: OLD,
+      Name: 'web-1.0.0',
+      State: 'available',
+      SourceInstanceId: INSTANCE,
+      CreationDate: '2026-10-01T09:00:00.000Z'
+    }
+    ec2.on(DescribeImagesCommand).resolves({ Images: [older] })
+    await expect(build(buildStep({ 'provenance-tags': 'false' }))).rejects.toThrow(
+      /already exists in us-east-1: ami-0bbbbbbbbbbbbbbbb \(available\), not made/
+    )
+  })
+
+  it('says so when CreateImage finds the name taken but no image with it is listed even after waiting', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [] })
+    ec2.on(CreateImageCommand).rejects(awsError('InvalidAMIName.Duplicate'))
+    const step = buildStep()
+    await expect(build(step)).rejects.toThrow(/says the name 'web-1.0.0' is taken, but no image of this account with that name is listed/)
+    expect(step.sleeps).toEqual([1000, 2000, 4000, 8000])
+  })
+
+  it('refuses a disabled image that holds the name, saying how to free it', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [existing('disabled', THIS_RUN)] })
+    await expect(build(buildStep({ 'if-exists': 'reuse' }))).rejects.toThrow(
+      /ami-0bbbbbbbbbbbbbbbb, and it is disabled. Enable it again \(EnableImage\)/
+    )
+    expect(ec2.commandCalls(CreateImageCommand)).toHaveLength(0)
+  })
+
   it('fails when the name was taken by someone else between the look-up and CreateImage', async () => {
     ec2
       .on(DescribeImagesCommand)
@@ -98,7 +165,7 @@ describe('build', () => {
 
   it('removes a failed image an earlier attempt left, then builds again', async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [existing('failed', THIS_RUN)] })
-    ec2.on(DeregisterImageCommand).resolves({})
+    ec2.on(DeregisterImageCommand).resolves({ Return: true, DeleteSnapshotResults: [] })
     ec2.on(CreateImageCommand).resolves({ ImageId: NEW })
     const step = buildStep()
     await build(step)
