@@ -1,0 +1,91 @@
+// Retries: the SDK's adaptive strategy, except for an operation the endpoint does not have (not
+// worth a dozen retries: prune falls back instead) and after the job is cancelled.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { DescribeImageReferencesCommand, DescribeImagesCommand } from '@aws-sdk/client-ec2'
+import { Ec2 } from '../src/ec2/client.ts'
+import { AwsError } from '../src/ec2/errors.ts'
+import { findUsage } from '../src/ec2/usage.ts'
+import { isUnknownOperation, StepRetryStrategy } from '../src/ec2/retry.ts'
+import { awsError } from './support/aws-error.ts'
+import { useEndpoint } from './support/ec2-env.ts'
+import { startMoto, type Moto } from './support/moto.ts'
+
+const MOTO_ANSWER = '@aws-sdk XML parse error: mismatched tags <html> and </title>.\n  Deserialization error: …'
+
+describe('the retry strategy', () => {
+  it.each([
+    ['InvalidAction', awsError('InvalidAction')],
+    ['UnknownOperation', awsError('UnknownOperation')],
+    ["moto's HTML answer", awsError('Error', MOTO_ANSWER)]
+  ])('does not retry %s', async (_, error) => {
+    const strategy = new StepRetryStrategy(12)
+    const token = await strategy.acquireInitialRetryToken('us-east-1')
+    expect(isUnknownOperation(error)).toBe(true)
+    await expect(strategy.refreshRetryTokenForRetry(token, { error: error as never, errorType: 'SERVER_ERROR' })).rejects.toThrow(
+      /does not offer this operation/
+    )
+  })
+
+  it('retries throttling and server errors as the SDK does', async () => {
+    const strategy = new StepRetryStrategy(12)
+    const token = await strategy.acquireInitialRetryToken('us-east-1')
+    const retry = await strategy.refreshRetryTokenForRetry(token, {
+      error: awsError('RequestLimitExceeded') as never,
+      errorType: 'THROTTLING'
+    })
+    expect(retry.getRetryCount()).toBe(1)
+  })
+
+  it('retries nothing once the job is cancelled', async () => {
+    const controller = new AbortController()
+    const strategy = new StepRetryStrategy(12, controller.signal)
+    const token = await strategy.acquireInitialRetryToken('us-east-1')
+    controller.abort(new Error('cancelled'))
+    await expect(
+      strategy.refreshRetryTokenForRetry(token, { error: awsError('InternalError') as never, errorType: 'SERVER_ERROR' })
+    ).rejects.toThrow(/cancelled/)
+  })
+})
+
+describe('against an endpoint without DescribeImageReferences (plain moto)', () => {
+  let moto: Moto
+  beforeAll(async () => {
+    moto = await startMoto()
+    useEndpoint(moto.endpoint)
+  }, 60_000)
+  afterAll(async () => {
+    await moto?.stop()
+  })
+
+  it('sends DescribeImageReferences once, with the default 12 attempts, and prune falls back at once', async () => {
+    const ec2 = new Ec2()
+    try {
+      const failure = await ec2
+        .call('us-east-1', 'DescribeImageReferences', 'one image', (client) =>
+          client.send(new DescribeImageReferencesCommand({ ImageIds: ['ami-0123456789abcdef0'], IncludeAllResourceTypes: true }))
+        )
+        .catch((error: unknown) => error)
+      expect(failure).toBeInstanceOf(AwsError)
+      expect(((failure as AwsError).cause as { $metadata?: { attempts?: number } }).$metadata?.attempts).toBe(1)
+      const usage = await findUsage(ec2, 'us-east-1', ['ami-0123456789abcdef0'])
+      expect(usage.method).toMatch(/because DescribeImageReferences failed/)
+      expect(ec2.counts.get('DescribeImageReferences')).toBe(2)
+    } finally {
+      ec2.destroy()
+    }
+  })
+
+  it('sends no call at all once the job is cancelled', async () => {
+    const controller = new AbortController()
+    const ec2 = new Ec2({ signal: controller.signal })
+    try {
+      controller.abort(new Error('cancelled'))
+      await expect(
+        ec2.call('us-east-1', 'DescribeImages', 'images', (client) => client.send(new DescribeImagesCommand({ Owners: ['self'] })))
+      ).rejects.toThrow('cancelled')
+      expect(ec2.counts.size).toBe(0)
+    } finally {
+      ec2.destroy()
+    }
+  })
+})
