@@ -61,8 +61,9 @@ describe('prune', () => {
 
     const reasons = Object.fromEntries(step.release.prunePlan.map((d) => [d.imageId, d.reason]))
     expect(reasons[fixture.instanceUser.imageId]).toMatch(/^in use by instance i-\w+$/)
-    expect(reasons[fixture.defaultTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 1 \(default\)$/)
-    expect(reasons[fixture.latestTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 2$/)
+    // EC2 names the launch template, not the version, in a reference.
+    expect(reasons[fixture.defaultTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+$/)
+    expect(reasons[fixture.latestTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+$/)
     expect(reasons[fixture.protectedImage.imageId]).toBe('deregistration protection is on')
     expect(step.log.text()).toMatch(/In-use check in us-east-1 for \d+ candidates: DescribeImageReferences/)
     // The listing came in pages of 5 (the front caps them as EC2 may).
@@ -79,11 +80,12 @@ describe('prune', () => {
     expect(reasons[fixture.defaultTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 1 \(default\)/)
     expect(reasons[fixture.latestTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 2/)
     expect(step.log.text()).toMatch(
-      /DescribeInstances and DescribeLaunchTemplateVersions, because DescribeImageReferences failed: .*UnauthorizedOperation/
+      /DescribeInstances and every version of every launch template .*because DescribeImageReferences failed: .*UnauthorizedOperation/
     )
     expect(await remainingImageIds('us-east-1')).toContain(fixture.instanceUser.imageId)
-    // Batched: one DescribeInstances and one DescribeLaunchTemplateVersions listing, not one per image.
+    // Batched: one DescribeInstances, and one listing of each launch template's versions, not one per image.
     expect(world.front.calls.filter((c) => c.action === 'DescribeInstances')).toHaveLength(1)
+    expect(world.front.calls.filter((c) => c.action === 'DescribeLaunchTemplates')).toHaveLength(1)
     expect(world.front.calls.filter((c) => c.action === 'DescribeLaunchTemplateVersions')).toHaveLength(1)
   })
 

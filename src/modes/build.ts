@@ -5,7 +5,7 @@ import { CreateImageCommand } from '@aws-sdk/client-ec2'
 import { StepError } from '../errors.ts'
 import { hasCode } from '../ec2/errors.ts'
 import { createImage, createImageInput, eventually, findOwnImageByName, type ImageInfo, type NewImage } from '../ec2/images.ts'
-import { madeByRun, mergeTags, provenanceTags } from '../provenance.ts'
+import { madeByRun, mergeTags, PROVENANCE, provenanceTags } from '../provenance.ts'
 import { removeImages } from '../removal.ts'
 import type { Step } from '../step.ts'
 
@@ -61,12 +61,14 @@ export async function build(step: Step): Promise<void> {
 }
 
 /**
- * Whether this workflow run made the image: its provenance tags say so, or — with provenance-tags
- * off — EC2 says it was made from this same builder instance, either during this step (a retried
- * CreateImage whose reply was lost) or in an earlier attempt of this run (a re-run).
+ * Whether this workflow run made the image: its provenance tags say so, or — on an image without
+ * them (provenance-tags: false) — EC2 says it was made from this same builder instance, either
+ * during this step (a retried CreateImage whose reply was lost) or, on a re-run, in an earlier
+ * attempt of this run.
  */
 function madeByThisRun(step: Step, image: ImageInfo, started: number): boolean {
-  if (madeByRun(image.tags, step.run)) return true
+  // Provenance, where the image has it, is the answer: it names the run that made it.
+  if (image.tags.has(PROVENANCE.runId)) return madeByRun(image.tags, step.run)
   if (image.sourceInstanceId !== step.plan.build!.instanceId) return false
   const rerun = Number(step.run.runAttempt) > 1
   return rerun || Date.parse(image.creationDate) >= started - CLOCK_SKEW_MS
