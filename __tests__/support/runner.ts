@@ -18,6 +18,8 @@ export interface StepResult {
   log: string
   /** `::error::` annotations, decoded. */
   errors: string[]
+  /** When SIGINT was sent (ms since the epoch), if it was. */
+  cancelledAt?: number
 }
 
 export interface RunOptions {
@@ -25,6 +27,8 @@ export interface RunOptions {
   env?: Record<string, string>
   /** Send this signal after the given delay (ms), as the runner does to cancel a job. */
   cancelAfterMs?: { ms: number; signal: NodeJS.Signals }
+  /** Send SIGINT, as the runner does to cancel a job, as soon as this returns true (checked every 10 ms). */
+  cancelWhen?: () => boolean
   timeoutMs?: number
   /** Also print the step's log as it runs (the demo). */
   echo?: boolean
@@ -74,11 +78,22 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
   child.stderr.on('data', collect)
   const cancel = options.cancelAfterMs
   const cancelTimer = cancel ? setTimeout(() => child.kill(cancel.signal), cancel.ms) : undefined
+  let cancelledAt: number | undefined
+  const when = options.cancelWhen
+  const watch = when
+    ? setInterval(() => {
+        if (cancelledAt !== undefined || !when()) return
+        cancelledAt = Date.now()
+        child.kill('SIGINT')
+      }, 10)
+    : undefined
   const killTimer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
   clearTimeout(cancelTimer)
+  clearInterval(watch)
   clearTimeout(killTimer)
   return {
+    ...(cancelledAt !== undefined && { cancelledAt }),
     exitCode,
     outputs: readOutputs(readFileSync(outputFile, 'utf8')),
     summary: readFileSync(summaryFile, 'utf8'),
