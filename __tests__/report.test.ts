@@ -52,5 +52,12 @@ describe('summary', () => {
   it('links to the console of the region’s partition', () => {
     expect(consoleLink('cn-north-1', 'ami-1')).toMatch(/^https:\/\/console\.amazonaws\.cn\//)
     expect(consoleLink('us-gov-west-1', 'ami-1')).toMatch(/^https:\/\/console\.amazonaws-us-gov\.com\//)
+    expect(consoleLink('eusc-de-east-1', 'ami-1')).toBe(
+      'https://eusc-de-east-1.console.amazonaws-eusc.eu/ec2/home?region=eusc-de-east-1#ImageDetails:imageId=ami-1'
+    )
+    // The ISO partitions' consoles are not on the public internet: no link at all.
+    expect(consoleLink('us-iso-east-1', 'ami-1')).toBeUndefined()
+    expect(consoleLink('us-isob-east-1', 'ami-1')).toBeUndefined()
+    expect(consoleLink('eu-isoe-west-1', 'ami-1')).toBeUndefined()
   })
 })

@@ -85,7 +85,7 @@ export function summaryOf(release: Release, plan: Plan | undefined, failure: str
         ? ` ${d?.sharedWith.join(', ') || '—'} | ${d?.deprecateAt ?? '—'} | ${d?.protected ? 'yes' : 'no'} |`
         : ''
       lines.push(
-        `| ${image.region} | [${image.imageId}](${consoleLink(image.region, image.imageId)}) | ${cell(image.name)} | ${cell(state)} | ${image.origin} | ${image.snapshotIds.join(', ') || '—'} |${distribution}`
+        `| ${image.region} | ${linked(image.region, image.imageId)} | ${cell(image.name)} | ${cell(state)} | ${image.origin} | ${image.snapshotIds.join(', ') || '—'} |${distribution}`
       )
     }
     lines.push('')
@@ -114,14 +114,27 @@ function removedSection(title: string, removed: ReadonlyMap<string, Retired>): s
   return [...lines, '']
 }
 
-/** The EC2 console page of an image, in the partition the region belongs to. */
-export function consoleLink(region: string, imageId: string): string {
-  const host = region.startsWith('cn-')
-    ? `console.amazonaws.cn`
-    : region.startsWith('us-gov-')
-      ? `console.amazonaws-us-gov.com`
-      : `${region}.console.aws.amazon.com`
-  return `https://${host}/ec2/home?region=${region}#ImageDetails:imageId=${imageId}`
+/**
+ * The EC2 console page of an image, in the partition the region belongs to; none for the ISO
+ * partitions, whose consoles are not on the public internet. The European Sovereign Cloud's console
+ * is <region>.console.amazonaws-eusc.eu (its endpoints reference).
+ */
+export function consoleLink(region: string, imageId: string): string | undefined {
+  const host = /^us-iso[a-z]?-|^[a-z]{2}-iso[a-z]?-/.test(region)
+    ? undefined
+    : region.startsWith('cn-')
+      ? 'console.amazonaws.cn'
+      : region.startsWith('us-gov-')
+        ? 'console.amazonaws-us-gov.com'
+        : region.startsWith('eusc-')
+          ? `${region}.console.amazonaws-eusc.eu`
+          : `${region}.console.aws.amazon.com`
+  return host && `https://${host}/ec2/home?region=${region}#ImageDetails:imageId=${imageId}`
+}
+
+function linked(region: string, imageId: string): string {
+  const link = consoleLink(region, imageId)
+  return link ? `[${imageId}](${link})` : imageId
 }
 
 function cell(text: string): string {
