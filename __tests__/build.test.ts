@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { CreateImageCommand, DeregisterImageCommand, DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
+import { VISIBILITY_PAUSES_MS } from '../src/ec2/images.ts'
 import { build } from '../src/modes/build.ts'
 import { awsError } from './support/aws-error.ts'
 import { testStep } from './support/step.ts'
@@ -143,7 +144,7 @@ describe('build', () => {
     ec2.on(CreateImageCommand).rejects(awsError('InvalidAMIName.Duplicate'))
     const step = buildStep()
     await expect(build(step)).rejects.toThrow(/says the name 'web-1.0.0' is taken, but no image of this account with that name is listed/)
-    expect(step.sleeps).toEqual([1000, 2000, 4000, 8000])
+    expect(step.sleeps).toEqual([...VISIBILITY_PAUSES_MS])
   })
 
   it('refuses a disabled image that holds the name, saying how to free it', async () => {

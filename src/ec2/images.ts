@@ -88,10 +88,11 @@ export async function findOwnImageByName(ec2: Ec2, region: string, name: string)
 
 /**
  * EC2 is eventually consistent: an image just made (or whose name was just refused as taken) may
- * be missing from DescribeImages for a few seconds. Looks again with growing pauses, about 15 s in
- * all, before taking "not there" for an answer.
+ * be missing from DescribeImages for a while. AWS's advice (EC2 developer guide, "Eventual
+ * consistency") is to describe again with exponential backoff from a couple of seconds; this looks
+ * again for about a minute in all before taking "not there" for an answer.
  */
-export const VISIBILITY_PAUSES_MS = [1000, 2000, 4000, 8000] as const
+export const VISIBILITY_PAUSES_MS = [1000, 2000, 4000, 8000, 15_000, 30_000] as const
 
 export async function eventually<T>(look: () => Promise<T | undefined>, pause: (ms: number) => Promise<void>): Promise<T | undefined> {
   for (let attempt = 0; ; attempt++) {
