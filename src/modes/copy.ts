@@ -79,8 +79,11 @@ async function copyTo(step: Step, source: ReleaseImage, region: string): Promise
     : request.encrypted
       ? ', encrypted with the default EBS key'
       : ''
-  const how = existing?.imageId === imageId ? 'Found the copy' : 'Copying'
-  step.log.info(`${how} of ${source.imageId} from ${source.region} in ${region}: ${imageId}${encryption}.`)
+  step.log.info(
+    existing?.imageId === imageId
+      ? `Found the copy of ${source.imageId} in ${region} that an earlier attempt made: ${imageId}.`
+      : `Copying ${source.imageId} from ${source.region} to ${region} as ${imageId}${encryption}.`
+  )
 }
 
 /**
