@@ -13,7 +13,7 @@ export const HANDLERS: Record<string, Handler> = {
   // moto pages these itself (15 or 100 at a time) unless asked for more; the front does the paging.
   DescribeInstances: (front, region, params) => paginated(front, region, params, 'reservationSet', undefined, !params.has('InstanceId.1')),
   DescribeLaunchTemplates: (front, region, params) => paginated(front, region, params, 'launchTemplates', undefined, true),
-  DescribeLaunchTemplateVersions: (front, region, params) => paginated(front, region, params, 'launchTemplateVersionSet', undefined, true),
+  DescribeLaunchTemplateVersions: describeLaunchTemplateVersions,
   DeregisterImage: deregisterImage,
   EnableImageDeprecation: (front, region, params) =>
     setAttribute(front, region, params, 'EnableImageDeprecation', (image) => {
@@ -25,14 +25,33 @@ export const HANDLERS: Record<string, Handler> = {
     setAttribute(front, region, params, 'EnableImageDeregistrationProtection', (image) => {
       image.protection = params.get('WithCooldown') === 'true' ? 'enabled-with-cooldown' : 'enabled'
     }),
+  // EC2 API Reference, EnableImageDeregistrationProtection: WithCooldown "enforces deregistration
+  // protection for 24 hours after deregistration protection is disabled". How DescribeImages shows
+  // that state is not documented; the front answers disabled-until-<time>, and keeps refusing
+  // DeregisterImage until then.
   DisableImageDeregistrationProtection: (front, region, params) =>
     setAttribute(front, region, params, 'DisableImageDeregistrationProtection', (image) => {
-      image.protection = 'disabled'
+      image.protection =
+        image.protection === 'enabled-with-cooldown'
+          ? `disabled-until-${new Date(Date.now() + COOLDOWN_MS).toISOString().replace(/\.\d+Z$/, 'Z')}`
+          : 'disabled'
     }),
-  DescribeImageReferences: describeImageReferences
+  DescribeImageReferences: describeImageReferences,
+  RegisterImage: registerImage,
+  DisableImage: (front, region, params) => setAttribute(front, region, params, 'DisableImage', (image) => void (image.disabled = true)),
+  EnableImage: (front, region, params) => setAttribute(front, region, params, 'EnableImage', (image) => void (image.disabled = false)),
+  DeleteSnapshot: deleteSnapshot
 }
 
 const isDryRun = (params: URLSearchParams): boolean => params.get('DryRun') === 'true'
+const COOLDOWN_MS = 24 * 3_600_000
+
+/** Protected: enabled (with or without cooldown), or disabled but still in its cooldown. */
+function isProtectedNow(protection: string | undefined): boolean {
+  if (!protection || protection === 'disabled') return false
+  const until = /^disabled-until-(.+)$/.exec(protection)?.[1]
+  return until === undefined || Date.parse(until) > Date.now()
+}
 
 /** CreateImage: names are unique per region; snapshot tags at creation (moto: NotImplemented). */
 async function createImage(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
@@ -50,7 +69,13 @@ async function createImage(front: Front, region: string, params: URLSearchParams
   if (reply.status >= 400) return reply
   const imageId = textOf(parseXml(reply.body), 'imageId')!
   const overlay = front.overlay(imageId, region)
-  Object.assign(overlay, { name, createdAt: Date.now(), pendingMs: front.pendingFor({ imageId, region, name, action: 'CreateImage' }) })
+  const now = Date.now()
+  Object.assign(overlay, {
+    name,
+    createdAt: now,
+    visibleAt: front.visibleFrom(now),
+    pendingMs: front.pendingFor({ imageId, region, name, action: 'CreateImage' })
+  })
   await tagResources(front, region, await snapshotsOf(front, region, imageId), tags.get('snapshot') ?? [])
   return reply
 }
@@ -62,7 +87,12 @@ async function createImage(front: Front, region: string, params: URLSearchParams
 async function copyImage(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
   if (isDryRun(params)) return front.send(region, params)
   const token = params.get('ClientToken')
-  const fingerprint = ['SourceImageId', 'SourceRegion', 'Name', 'Encrypted', 'KmsKeyId'].map((key) => params.get(key) ?? '').join('|')
+  // EC2 developer guide, "Ensuring idempotency": a retry with the same client token "but one or more
+  // of the parameters are different, other than the Region or Availability Zone, ... fails with an
+  // IdempotentParameterMismatch error". So every parameter counts, tags included.
+  const fingerprint = JSON.stringify(
+    [...params].filter(([key]) => !['Action', 'Version', 'ClientToken', 'DryRun'].includes(key)).sort(([a], [b]) => a.localeCompare(b))
+  )
   const earlier = token ? front.copyTokens.get(`${region}|${token}`) : undefined
   if (earlier) {
     if (earlier.fingerprint !== fingerprint)
@@ -82,11 +112,16 @@ async function copyImage(front: Front, region: string, params: URLSearchParams):
   const imageId = textOf(parseXml(reply.body), 'imageId')!
   const encrypted = params.get('Encrypted') === 'true' || params.has('KmsKeyId')
   const overlay = front.overlay(imageId, region)
+  const now = Date.now()
   Object.assign(overlay, {
     name,
-    createdAt: Date.now(),
+    createdAt: now,
+    visibleAt: front.visibleFrom(now),
     pendingMs: front.pendingFor({ imageId, region, name, action: 'CopyImage' }),
-    encrypted
+    encrypted,
+    // EC2 User Guide, "Use AMI ancestry": a copy reports the AMI and Region it was copied from.
+    sourceImageId: sourceId,
+    sourceImageRegion: params.get('SourceRegion') ?? ''
   })
   const kmsKeyId = params.get('KmsKeyId') ?? 'alias/aws/ebs'
   if (encrypted) overlay.kmsKeyId = kmsKeyId
@@ -105,10 +140,18 @@ async function describeImages(front: Front, region: string, params: URLSearchPar
   const { rest, taken } = takeFilters(params, ['state', 'block-device-mapping.snapshot-id'])
   const states = taken.get('state')
   const snapshots = taken.get('block-device-mapping.snapshot-id')
+  // EC2 API Reference, DescribeImages, IncludeDisabled: "Default: No disabled AMIs are included in
+  // the response." The front hides them from every describe without it, by id too (stricter).
+  const includeDisabled = params.get('IncludeDisabled') === 'true'
   return paginated(front, region, rest, 'imagesSet', (element) => {
     const set = child(element, 'imagesSet')
     if (!set) return
     for (const image of items(element, 'imagesSet')) overlayImage(front, image)
+    set.children = set.children.filter((image) => {
+      const imageId = textOf(image, 'imageId') ?? ''
+      if (!front.visible(imageId)) return false
+      return includeDisabled || textOf(image, 'imageState') !== 'disabled'
+    })
     if (states) set.children = set.children.filter((image) => states.includes(textOf(image, 'imageState') ?? ''))
     if (snapshots) set.children = set.children.filter((image) => snapshotIdsIn(image).some((id) => snapshots.includes(id)))
   })
@@ -124,6 +167,16 @@ function overlayImage(front: Front, image: XmlElement): void {
     if (state.reason) image.children.push(node('stateReason', [leaf('code', state.reason.code), leaf('message', state.reason.message)]))
   }
   if (overlay.creationDate) setText(image, 'creationDate', overlay.creationDate)
+  if (overlay.sourceImageId && !textOf(image, 'sourceImageId')) {
+    image.children.push(leaf('sourceImageId', overlay.sourceImageId), leaf('sourceImageRegion', overlay.sourceImageRegion ?? ''))
+  }
+  if (overlay.snapshotIds) {
+    items(image, 'blockDeviceMapping').forEach((mapping, i) => {
+      const ebs = child(mapping, 'ebs')
+      const id = overlay.snapshotIds![i]
+      if (ebs && id) setText(ebs, 'snapshotId', id)
+    })
+  }
   if (overlay.deprecationTime) setText(image, 'deprecationTime', overlay.deprecationTime)
   if (overlay.protection) setText(image, 'deregistrationProtection', overlay.protection)
   if (overlay.encrypted) {
@@ -154,7 +207,7 @@ async function paginated(
   region: string,
   params: URLSearchParams,
   setName: string,
-  edit?: (xml: XmlElement) => void,
+  edit?: (xml: XmlElement) => void | Promise<void>,
   askForAll = false
 ): Promise<Reply> {
   const asked = Number(params.get('MaxResults') ?? 0)
@@ -167,7 +220,7 @@ async function paginated(
   const reply = await front.send(region, rest)
   if (reply.status >= 400) return reply
   const xml = parseXml(reply.body)
-  edit?.(xml)
+  await edit?.(xml)
   const set = child(xml, setName)
   if (maxResults > 0 && set) {
     const all = set.children.filter((c) => c.name === 'item')
@@ -178,37 +231,141 @@ async function paginated(
   return { status: 200, body: serializeXml(xml) }
 }
 
-/** DeregisterImage: protection refuses it; DeleteAssociatedSnapshots deletes the snapshots too. */
+/**
+ * DeregisterImage (EC2 API Reference, DeregisterImage; DeleteSnapshotReturnCode): protection
+ * refuses it; with DeleteAssociatedSnapshots each snapshot is reported: success, or skipped "because
+ * it's associated with other AMIs". EC2 judges that as of the request: an image whose own
+ * DeregisterImage is in flight at the same moment still counts as using its snapshots, so two images
+ * sharing a snapshot, deregistered together, both skip it. Disabled images count too (EC2 User
+ * Guide, "Disable an AMI": their snapshots cannot be deleted).
+ */
 async function deregisterImage(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
   if (isDryRun(params)) return front.send(region, params)
   const imageId = params.get('ImageId') ?? ''
-  const protection = front.images.get(imageId)?.protection
-  if (protection && protection.startsWith('enabled')) {
+  if (isProtectedNow(front.images.get(imageId)?.protection)) {
     throw new FrontError(
       400,
       'InvalidParameterValue',
-      `Image ${imageId} has deregistration protection enabled; disable it before deregistering.`
+      `Image ${imageId} has deregistration protection enabled (or in its cooldown); disable it before deregistering.`
     )
   }
   const deleteSnapshots = params.get('DeleteAssociatedSnapshots') === 'true'
-  const snapshots = deleteSnapshots ? await snapshotsOf(front, region, imageId).catch(() => []) : []
-  const rest = new URLSearchParams(params)
-  rest.delete('DeleteAssociatedSnapshots')
-  const reply = await front.send(region, rest)
-  if (reply.status >= 400) return reply
-  if (!deleteSnapshots) return reply
-  // EC2 reports each snapshot: deleted, or skipped because another image still uses it.
-  const results: XmlElement[] = []
-  for (const snapshot of snapshots) {
-    const code = await front.moto(region, 'DeleteSnapshot', { SnapshotId: snapshot }).then(
-      () => 'success',
-      () => 'skipped'
-    )
-    results.push(node('item', [leaf('snapshotId', snapshot), leaf('returnCode', code)]))
+  const images = await snapshotsByImage(front, region)
+  const own = images.get(imageId) ?? []
+  front.deregistering.set(imageId, own)
+  try {
+    const others = new Map([...images, ...front.deregistering])
+    others.delete(imageId)
+    const used = new Set([...others.values()].flat())
+    const rest = new URLSearchParams(params)
+    rest.delete('DeleteAssociatedSnapshots')
+    const reply = await front.send(region, rest)
+    if (reply.status >= 400 || !deleteSnapshots) return reply
+    const results: XmlElement[] = []
+    for (const snapshot of own) {
+      const code = used.has(snapshot)
+        ? 'skipped'
+        : await front.moto(region, 'DeleteSnapshot', { SnapshotId: snapshot }).then(
+            () => 'success',
+            () => 'client-error'
+          )
+      results.push(node('item', [leaf('snapshotId', snapshot), leaf('returnCode', code)]))
+    }
+    const xml = parseXml(reply.body)
+    xml.children.push(node('deleteSnapshotResultSet', results))
+    return { status: reply.status, body: serializeXml(xml) }
+  } finally {
+    // The request's moment lasts a little beyond its reply, so calls sent together overlap.
+    await new Promise((resolve) => setTimeout(resolve, DEREGISTER_MOMENT_MS))
+    front.deregistering.delete(imageId)
   }
-  const xml = parseXml(reply.body)
-  xml.children.push(node('deleteSnapshotResultSet', results))
-  return { status: reply.status, body: serializeXml(xml) }
+}
+
+const DEREGISTER_MOMENT_MS = 50
+
+/** Every image of this account in the region (disabled ones too) with its snapshots, as EC2 sees them. */
+async function snapshotsByImage(front: Front, region: string): Promise<Map<string, string[]>> {
+  const found = await front.moto(region, 'DescribeImages', { 'Owner.1': 'self' })
+  const images = new Map<string, string[]>()
+  for (const image of items(found, 'imagesSet')) {
+    overlayImage(front, image)
+    images.set(textOf(image, 'imageId') ?? '', snapshotIdsIn(image))
+  }
+  return images
+}
+
+/**
+ * DeleteSnapshot (EC2 API Reference, error codes: InvalidSnapshot.InUse, "The snapshot that you
+ * are trying to delete is in use by one or more AMIs"): refused while any image of the account uses
+ * it, disabled ones and ones registered from it included — which moto cannot see.
+ */
+async function deleteSnapshot(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
+  const snapshotId = params.get('SnapshotId') ?? ''
+  for (const [imageId, snapshots] of await snapshotsByImage(front, region)) {
+    if (snapshots.includes(snapshotId)) {
+      throw new FrontError(400, 'InvalidSnapshot.InUse', `The snapshot ${snapshotId} is currently in use by ${imageId}`)
+    }
+  }
+  return front.send(region, params)
+}
+
+/**
+ * RegisterImage (EC2 API Reference, RegisterImage; BlockDeviceMapping): the image uses the
+ * snapshots it is given. moto makes new snapshots instead, so the front reports the given ones;
+ * that is how two images come to share a snapshot.
+ */
+async function registerImage(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
+  if (isDryRun(params)) return front.send(region, params)
+  await refuseTakenName(front, region, params.get('Name') ?? '')
+  const reply = await front.send(region, params)
+  if (reply.status >= 400) return reply
+  const imageId = textOf(parseXml(reply.body), 'imageId')!
+  const given = [...params].filter(([key]) => /^BlockDeviceMapping\.\d+\.Ebs\.SnapshotId$/.test(key)).map(([, value]) => value)
+  const overlay = front.overlay(imageId, region)
+  overlay.name = params.get('Name') ?? ''
+  overlay.visibleAt = front.visibleFrom(Date.now())
+  if (given.length > 0) overlay.snapshotIds = given
+  return reply
+}
+
+/**
+ * DescribeLaunchTemplateVersions (EC2 API Reference): without a template id or name, only $Latest
+ * and $Default may be asked ("You cannot specify numbers"); ResolveAlias "If true, and if a Systems
+ * Manager parameter is specified for ImageId, the AMI ID is displayed in the response for imageId".
+ * MaxResults is 1 to 200.
+ */
+async function describeLaunchTemplateVersions(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
+  const versions = [...params].filter(([key]) => /^LaunchTemplateVersion\.\d+$/.test(key)).map(([, value]) => value)
+  const named = params.has('LaunchTemplateId') || params.has('LaunchTemplateName')
+  if (!named && (versions.length === 0 || versions.some((v) => v !== '$Latest' && v !== '$Default'))) {
+    throw new FrontError(
+      400,
+      'InvalidParameterValue',
+      'Without a launch template id or name, only $Latest and $Default versions can be described.'
+    )
+  }
+  const max = Number(params.get('MaxResults') ?? 200)
+  if (params.has('MaxResults') && (max < 1 || max > 200)) throw new FrontError(400, 'InvalidParameterValue', 'MaxResults must be 1 to 200.')
+  const resolve = params.get('ResolveAlias') === 'true'
+  const rest = new URLSearchParams(params)
+  rest.delete('ResolveAlias')
+  return paginated(
+    front,
+    region,
+    rest,
+    'launchTemplateVersionSet',
+    async (xml) => {
+      if (!resolve) return
+      for (const version of items(xml, 'launchTemplateVersionSet')) {
+        const data = child(version, 'launchTemplateData')
+        const alias = /^resolve:ssm:(.+)$/.exec(data ? (textOf(data, 'imageId') ?? '') : '')?.[1]
+        if (!data || alias === undefined) continue
+        const answer = await front.ssm(region, 'GetParameter', { Name: alias })
+        setText(data, 'imageId', String((answer.Parameter as { Value?: string } | undefined)?.Value ?? ''))
+      }
+    },
+    true
+  )
 }
 
 async function setAttribute(
@@ -244,10 +401,14 @@ async function describeImageReferences(front: Front, region: string, params: URL
   for (const [key, value] of params) {
     const match = /^ResourceType\.(\d+)\.ResourceType$/.exec(key)
     if (!match) continue
-    const states = [...params]
-      .filter(([k]) => k.startsWith(`ResourceType.${match[1]}.ResourceTypeOption.`) && /\.OptionValue\.\d+$/.test(k))
-      .map(([, v]) => v)
-    types.set(value, states.length > 0 ? states : undefined)
+    const prefix = `ResourceType.${match[1]}.ResourceTypeOption.`
+    for (const [k, optionName] of params) {
+      const option = new RegExp(`^${prefix.replace(/\./g, '\\.')}(\\d+)\\.OptionName$`).exec(k)
+      if (!option) continue
+      const values = [...params].filter(([v]) => v.startsWith(`${prefix}${option[1]}.OptionValue.`)).map(([, v]) => v)
+      types.set(optionName === 'state-name' ? value : `${value}:${optionName}`, values)
+    }
+    if (!types.has(value)) types.set(value, undefined)
   }
   if (!all && types.size === 0)
     throw new FrontError(400, 'MissingParameter', 'Either IncludeAllResourceTypes or ResourceTypes must be specified.')
@@ -270,16 +431,20 @@ async function describeImageReferences(front: Front, region: string, params: URL
       )
     }
   }
+  // ResourceTypeOption: "version-depth ... Valid values: Integers between 1 and 10000. Default: 10",
+  // counted from the most recent version (EC2 User Guide, "Identify your resources referencing
+  // specified AMIs").
+  const depthText = types.get('ec2:LaunchTemplate:version-depth')?.[0]
+  const depth = depthText === undefined ? 10 : Number(depthText)
+  if (!Number.isInteger(depth) || depth < 1 || depth > 10_000)
+    throw new FrontError(400, 'InvalidParameterValue', `version-depth must be an integer from 1 to 10000; got ${depthText}.`)
   const templates =
     all || types.has('ec2:LaunchTemplate') ? await front.moto(region, 'DescribeLaunchTemplates', { MaxResults: '1000000' }) : leaf('x', '')
   for (const template of items(templates, 'launchTemplates')) {
     const id = textOf(template, 'launchTemplateId') ?? ''
-    const versions = await front.moto(region, 'DescribeLaunchTemplateVersions', {
-      LaunchTemplateId: id,
-      'LaunchTemplateVersion.1': '$Default',
-      'LaunchTemplateVersion.2': '$Latest'
-    })
-    for (const version of items(versions, 'launchTemplateVersionSet')) {
+    const versions = items(await front.moto(region, 'DescribeLaunchTemplateVersions', { LaunchTemplateId: id }), 'launchTemplateVersionSet')
+    const newest = versions.sort((a, b) => Number(textOf(b, 'versionNumber')) - Number(textOf(a, 'versionNumber'))).slice(0, depth)
+    for (const version of newest) {
       add(
         textOf(child(version, 'launchTemplateData') ?? leaf('x', ''), 'imageId') ?? '',
         'ec2:LaunchTemplate',

@@ -49,7 +49,16 @@ export interface FrontOptions {
   imageReferences?: boolean
   /** EC2 may return fewer items than MaxResults: pages hold at most this many, so paging is exercised. */
   pageSize?: number
+  /**
+   * How long a new image stays out of DescribeImages after CreateImage / CopyImage / RegisterImage
+   * (EC2 developer guide, "Eventual consistency": a resource just created may not be visible yet).
+   * Default 1000 ms, so that code relying on seeing a new image at once is caught.
+   */
+  invisibleMs?: number
 }
+
+/** Default of FrontOptions.invisibleMs. */
+export const INVISIBLE_MS = 1000
 
 /** What the front knows of an image that moto does not. */
 export interface ImageOverlay {
@@ -64,6 +73,15 @@ export interface ImageOverlay {
   deprecationTime?: string
   protection?: string
   organizationShares: string[]
+  /** Until when DescribeImages does not list it (eventual consistency); 0 or absent: listed. */
+  visibleAt?: number
+  /** DisableImage was called (and EnableImage not since). */
+  disabled?: boolean
+  /** The snapshots RegisterImage was given: moto makes new ones instead, EC2 uses these. */
+  snapshotIds?: string[]
+  /** A copy's source, as EC2 reports it in DescribeImages. */
+  sourceImageId?: string
+  sourceImageRegion?: string
 }
 
 export class FrontError extends Error {
@@ -88,6 +106,8 @@ export class Front {
   readonly images = new Map<string, ImageOverlay>()
   readonly copyTokens = new Map<string, { imageId: string; fingerprint: string }>()
   readonly snapshotKeys = new Map<string, string>()
+  /** DeregisterImage calls in flight: image id → its snapshots (EC2 judges snapshot use as of the request). */
+  readonly deregistering = new Map<string, string[]>()
   options: FrontOptions
   throttled = 0
   private random: () => number
@@ -114,6 +134,7 @@ export class Front {
     this.images.clear()
     this.copyTokens.clear()
     this.snapshotKeys.clear()
+    this.deregistering.clear()
     this.throttled = 0
     this.options = options
     this.configure({})
@@ -130,11 +151,21 @@ export class Front {
     image.failure = { code: 'Client.InternalError', message }
   }
 
-  /** moto stamps every image with now; prune needs images of different ages. */
+  /** moto stamps every image with now; prune needs images of different ages. An old image is listed. */
   setCreationDate(imageId: string, region: string, iso: string): void {
-    const image = this.images.get(imageId) ?? { region, name: '', createdAt: 0, pendingMs: 0, organizationShares: [] }
+    const image = this.overlay(imageId, region)
     image.creationDate = iso
-    this.images.set(imageId, image)
+    image.visibleAt = 0
+  }
+
+  /** Whether DescribeImages lists the image yet (eventual consistency). */
+  visible(imageId: string): boolean {
+    return Date.now() >= (this.images.get(imageId)?.visibleAt ?? 0)
+  }
+
+  /** When a new image becomes visible to DescribeImages. */
+  visibleFrom(now: number): number {
+    return now + (this.options.invisibleMs ?? INVISIBLE_MS)
   }
 
   overlay(imageId: string, region: string): ImageOverlay {
@@ -148,6 +179,7 @@ export class Front {
 
   stateOf(imageId: string): { state: string; reason?: { code: string; message: string } } | undefined {
     const image = this.images.get(imageId)
+    if (image?.disabled) return { state: 'disabled' }
     if (!image || image.createdAt === 0) return undefined
     if (Date.now() < image.createdAt + image.pendingMs) return { state: 'pending' }
     return image.failure ? { state: 'failed', reason: image.failure } : { state: 'available' }
@@ -169,17 +201,38 @@ export class Front {
 
   /** Forwards a call to moto unchanged but for the parameters given. */
   send(region: string, params: URLSearchParams): Promise<Reply> {
+    return this.post(region, 'ec2', params.toString(), { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' })
+  }
+
+  /** An SSM call to moto (JSON protocol, same endpoint), for the front's own look-ups. */
+  async ssm(region: string, operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const reply = await this.post(region, 'ssm', JSON.stringify(input), {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': `AmazonSSM.${operation}`
+    })
+    const body = JSON.parse(reply.body || '{}') as Record<string, unknown>
+    if (reply.status >= 400)
+      throw new FrontError(
+        reply.status,
+        String(body.__type ?? 'ParameterNotFound')
+          .split('#')
+          .at(-1)!,
+        reply.body
+      )
+    return body
+  }
+
+  private post(region: string, service: string, body: string, headers: Record<string, string>): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      const body = params.toString()
       const req = httpRequest(
         `${this.motoEndpoint}/`,
         {
           method: 'POST',
           headers: {
-            'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+            ...headers,
             'content-length': Buffer.byteLength(body),
-            // moto reads the region from the credential scope and does not check signatures.
-            authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${region}/ec2/aws4_request, SignedHeaders=host, Signature=0`
+            // moto reads the region and service from the credential scope and does not check signatures.
+            authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=0`
           }
         },
         (res) => {
