@@ -300,6 +300,9 @@ async function snapshotsByImage(front: Front, region: string): Promise<Map<strin
  * it, disabled ones and ones registered from it included — which moto cannot see.
  */
 async function deleteSnapshot(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
+  // DryRun "checks whether you have the required permissions for the action, without actually
+  // making the request" (EC2 API Reference, DeleteSnapshot): moto answers DryRunOperation.
+  if (isDryRun(params)) return front.send(region, params)
   const snapshotId = params.get('SnapshotId') ?? ''
   for (const [imageId, snapshots] of await snapshotsByImage(front, region)) {
     if (snapshots.includes(snapshotId)) {
@@ -450,6 +453,22 @@ async function describeImageReferences(front: Front, region: string, params: URL
         'ec2:LaunchTemplate',
         `arn:aws:ec2:${region}:123456789012:launch-template/${id}`
       )
+    }
+  }
+  // ssm:Parameter: which parameters count is not documented (EC2 User Guide, "Identify your
+  // resources referencing specified AMIs"); the front counts every parameter whose value is the
+  // image id, whatever its data type, so a check that relies on it is never given too little.
+  if (all || types.has('ssm:Parameter')) {
+    const listed = await front.ssm(region, 'DescribeParameters', { MaxResults: 50 })
+    const names = ((listed.Parameters as { Name: string }[] | undefined) ?? []).map((parameter) => parameter.Name)
+    for (let at = 0; at < names.length; at += 10) {
+      const found = await front.ssm(region, 'GetParameters', { Names: names.slice(at, at + 10) })
+      for (const parameter of (found.Parameters as { Name: string; Value: string }[] | undefined) ?? [])
+        add(
+          parameter.Value,
+          'ssm:Parameter',
+          `arn:aws:ssm:${region}:123456789012:parameter${parameter.Name.startsWith('/') ? '' : '/'}${parameter.Name}`
+        )
     }
   }
   return { status: 200, body: okBody('DescribeImageReferences', [node('imageReferenceSet', references)]) }
