@@ -6,6 +6,7 @@ import {
   CreateLaunchTemplateCommand,
   CreateLaunchTemplateVersionCommand,
   DisableImageCommand,
+  ModifyLaunchTemplateCommand,
   RegisterImageCommand
 } from '@aws-sdk/client-ec2'
 import { inspector, ownImages, ownSnapshots, snapshotIdsOf } from './support/ec2-env.ts'
@@ -41,13 +42,13 @@ describe.each([
       const template = await ec2.send(
         new CreateLaunchTemplateCommand({ LaunchTemplateName: 'asg', LaunchTemplateData: { ImageId: pinned!.imageId } })
       )
+      const LaunchTemplateId = template.LaunchTemplate!.LaunchTemplateId!
       for (let v = 2; v <= 13; v++)
         await ec2.send(
-          new CreateLaunchTemplateVersionCommand({
-            LaunchTemplateId: template.LaunchTemplate!.LaunchTemplateId!,
-            LaunchTemplateData: { ImageId: 'ami-0ffffffffffffffff' }
-          })
+          new CreateLaunchTemplateVersionCommand({ LaunchTemplateId, LaunchTemplateData: { ImageId: 'ami-0ffffffffffffffff' } })
         )
+      // Version 1 is neither the default nor the latest any more; an Auto Scaling group may still pin it.
+      await ec2.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId, DefaultVersion: '13' }))
     } finally {
       ec2.destroy()
     }
