@@ -125,10 +125,11 @@ describe('the bundle, run as the runner runs it', () => {
 
   it('never writes the credentials to the log, even with step debug logging on', async () => {
     const result = await runAction(
-      { mode: 'wait', 'image-id': 'ami-0123456789abcdef0' },
+      // One of moto's stock images: every call of the step is traced in the debug log.
+      { mode: 'wait', 'image-id': 'ami-04681a1dbd79675a5' },
       { env: env({ RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true', AWS_SESSION_TOKEN: 'session-token-secret' }) }
     )
-    expect(result.exitCode).toBe(1)
+    expect(result.exitCode).toBe(0)
     // The runner consumes ::add-mask:: commands; everything else is what the log shows.
     const visible = result.log.split('\n').filter((line) => !line.startsWith('::add-mask::'))
     expect(visible.join('\n')).toContain('::debug::')

@@ -61,6 +61,20 @@ async function image(name: string, tags: Record<string, string> = {}): Promise<s
   return made.ImageId!
 }
 
+/** An image made by CreateImage, and a second registered on its snapshot: the two share it. */
+async function sharingPair(name: string) {
+  const first = await stateOf(await image(`${name}-a`))
+  const [snapshot] = snapshotIdsOf(first) as [string]
+  const second = await client().send(
+    new RegisterImageCommand({
+      Name: `${name}-b`,
+      RootDeviceName: '/dev/xvda',
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snapshot } }]
+    })
+  )
+  return { first, second, snapshot }
+}
+
 describe('the test front', () => {
   it('keeps a new image pending for pendingMs, then available', async () => {
     world.front.configure({ pendingMs: 2500 })
@@ -209,15 +223,7 @@ describe('the test front', () => {
   })
 
   it('registers an image on the snapshot it is given, and refuses to delete a snapshot an image (even disabled) uses', async () => {
-    const first = await stateOf(await image('shared-a'))
-    const [snapshot] = snapshotIdsOf(first) as [string]
-    const second = await client().send(
-      new RegisterImageCommand({
-        Name: 'shared-b',
-        RootDeviceName: '/dev/xvda',
-        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snapshot } }]
-      })
-    )
+    const { first, second, snapshot } = await sharingPair('shared')
     expect(snapshotIdsOf(await stateOf(second.ImageId!))).toEqual([snapshot])
     await client().send(new DeregisterImageCommand({ ImageId: first.ImageId! }))
     await client().send(new DisableImageCommand({ ImageId: second.ImageId! }))
@@ -227,15 +233,7 @@ describe('the test front', () => {
   })
 
   it('skips a shared snapshot for both of two DeregisterImage calls sent together, judging each as of its request', async () => {
-    const first = await stateOf(await image('pair-a'))
-    const [snapshot] = snapshotIdsOf(first) as [string]
-    const second = await client().send(
-      new RegisterImageCommand({
-        Name: 'pair-b',
-        RootDeviceName: '/dev/xvda',
-        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snapshot } }]
-      })
-    )
+    const { first, second, snapshot } = await sharingPair('pair')
     const results = await Promise.all(
       [first.ImageId!, second.ImageId!].map((ImageId) =>
         client().send(new DeregisterImageCommand({ ImageId, DeleteAssociatedSnapshots: true }))
