@@ -5,7 +5,7 @@ import { DescribeImageReferencesCommand, DescribeImagesCommand } from '@aws-sdk/
 import { Ec2 } from '../src/ec2/client.ts'
 import { AwsError } from '../src/ec2/errors.ts'
 import { findUsage } from '../src/ec2/usage.ts'
-import { isUnknownOperation, StepRetryStrategy } from '../src/ec2/retry.ts'
+import { isUncodedAnswer, isUnknownOperation, StepRetryStrategy, UNCODED_ATTEMPTS } from '../src/ec2/retry.ts'
 import { awsError } from './support/aws-error.ts'
 import { useEndpoint } from './support/ec2-env.ts'
 import { startMoto, type Moto } from './support/moto.ts'
@@ -15,8 +15,7 @@ const MOTO_ANSWER = '@aws-sdk XML parse error: mismatched tags <html> and </titl
 describe('the retry strategy', () => {
   it.each([
     ['InvalidAction', awsError('InvalidAction')],
-    ['UnknownOperation', awsError('UnknownOperation')],
-    ["moto's HTML answer", awsError('Error', MOTO_ANSWER)]
+    ['UnsupportedOperation', awsError('UnsupportedOperation')]
   ])('does not retry %s', async (_, error) => {
     const strategy = new StepRetryStrategy(12)
     const token = await strategy.acquireInitialRetryToken('us-east-1')
@@ -24,6 +23,26 @@ describe('the retry strategy', () => {
     await expect(strategy.refreshRetryTokenForRetry(token, { error: error as never, errorType: 'SERVER_ERROR' })).rejects.toThrow(
       /does not offer this operation/
     )
+  })
+
+  it(`retries an answer that is not EC2's (an HTML error page) ${UNCODED_ATTEMPTS - 1} times, not a dozen`, async () => {
+    const error = awsError('Error', MOTO_ANSWER) as never
+    expect(isUncodedAnswer(error)).toBe(true)
+    const strategy = new StepRetryStrategy(12)
+    let token = await strategy.acquireInitialRetryToken('us-east-1')
+    for (let retry = 1; retry < UNCODED_ATTEMPTS; retry++)
+      token = await strategy.refreshRetryTokenForRetry(token, { error, errorType: 'TRANSIENT' })
+    await expect(strategy.refreshRetryTokenForRetry(token, { error, errorType: 'TRANSIENT' })).rejects.toThrow(/not an EC2 answer/)
+  })
+
+  it('cuts a backoff short when the job is cancelled, and sends no retry', async () => {
+    const controller = new AbortController()
+    const strategy = new StepRetryStrategy(12, controller.signal)
+    const token = await strategy.acquireInitialRetryToken('us-east-1')
+    const retry = strategy.refreshRetryTokenForRetry(token, { error: awsError('RequestLimitExceeded') as never, errorType: 'THROTTLING' })
+    setTimeout(() => controller.abort(new Error('cancelled')), 20)
+    // Without the cancel this resolves, after the backoff, with a token for the retry.
+    await expect(retry).rejects.toThrow(/cancelled/)
   })
 
   it('retries throttling and server errors as the SDK does', async () => {
@@ -57,7 +76,7 @@ describe('against an endpoint without DescribeImageReferences (plain moto)', () 
     await moto?.stop()
   })
 
-  it('sends DescribeImageReferences once, with the default 12 attempts, and prune falls back at once', async () => {
+  it(`sends DescribeImageReferences ${UNCODED_ATTEMPTS} times, not the default 12, and prune falls back within seconds`, async () => {
     const ec2 = new Ec2()
     try {
       const failure = await ec2
@@ -66,7 +85,7 @@ describe('against an endpoint without DescribeImageReferences (plain moto)', () 
         )
         .catch((error: unknown) => error)
       expect(failure).toBeInstanceOf(AwsError)
-      expect(((failure as AwsError).cause as { $metadata?: { attempts?: number } }).$metadata?.attempts).toBe(1)
+      expect(((failure as AwsError).cause as { $metadata?: { attempts?: number } }).$metadata?.attempts).toBe(UNCODED_ATTEMPTS)
       const usage = await findUsage(ec2, 'us-east-1', ['ami-0123456789abcdef0'])
       expect(usage.method).toMatch(/because DescribeImageReferences failed/)
       expect(ec2.counts.get('DescribeImageReferences')).toBe(2)

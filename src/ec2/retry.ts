@@ -1,22 +1,38 @@
-// The SDK's adaptive retries, with two exceptions it cannot know about: an operation the endpoint
-// does not have at all is not worth a dozen retries (the caller falls back instead), and once the
-// job is cancelled nothing is sent again — a call in flight may finish, but it is not repeated.
+// The SDK's adaptive retries, with exceptions it cannot know about: an operation the endpoint does
+// not have is not worth a dozen retries (the caller falls back instead), and once the job is
+// cancelled nothing is sent again — a call in flight may finish, but it is not repeated, and a
+// backoff under way is cut short.
 import { AdaptiveRetryStrategy } from '@smithy/core/retry'
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken, StandardRetryToken } from '@smithy/types'
 import { errorMessage } from '../errors.ts'
 import { errorCode } from './errors.ts'
 
-// What EC2 (and EC2-compatible endpoints) answer for an action they do not implement.
-const UNKNOWN_OPERATION_CODES = new Set(['InvalidAction', 'UnknownOperation', 'UnknownOperationException', 'NotImplemented'])
+// EC2 API Reference, "Error codes": InvalidAction ("The action or operation requested is not
+// valid") and UnsupportedOperation; the others are what other EC2-compatible endpoints answer.
+const UNKNOWN_OPERATION_CODES = new Set([
+  'InvalidAction',
+  'UnsupportedOperation',
+  'UnknownOperation',
+  'UnknownOperationException',
+  'NotImplemented'
+])
+
+/** The endpoint says, in EC2's own words, that it does not offer the operation. */
+export function isUnknownOperation(error: unknown): boolean {
+  return UNKNOWN_OPERATION_CODES.has(errorCode(error))
+}
 
 /**
- * True when the endpoint does not offer the operation at all. A local endpoint without the action
- * answers HTTP 500 with an HTML page, which the SDK reports without an EC2 error code.
+ * An answer that is not EC2's at all: an HTML error page, as a local endpoint without the action
+ * (moto) gives, but also as a proxy or gateway may give for a moment. Retried a little, not a dozen
+ * times; a caller that sees it persist may take the operation as missing.
  */
-export function isUnknownOperation(error: unknown): boolean {
-  if (UNKNOWN_OPERATION_CODES.has(errorCode(error))) return true
-  return errorCode(error) === 'Error' && /Deserialization error|not (yet )?been implemented/i.test(errorMessage(error))
+export function isUncodedAnswer(error: unknown): boolean {
+  return errorCode(error) === 'Error' && /Deserialization error/i.test(errorMessage(error))
 }
+
+/** Attempts, first included, for an answer that is not EC2's. */
+export const UNCODED_ATTEMPTS = 3
 
 export class StepRetryStrategy implements RetryStrategyV2 {
   private readonly adaptive: AdaptiveRetryStrategy
@@ -27,18 +43,68 @@ export class StepRetryStrategy implements RetryStrategyV2 {
     this.signal = signal
   }
 
-  acquireInitialRetryToken(scope: string): Promise<RetryToken> {
-    return this.adaptive.acquireInitialRetryToken(scope)
+  /** The adaptive rate limiter may hold a first attempt; a job cancelled meanwhile sends nothing. */
+  async acquireInitialRetryToken(scope: string): Promise<RetryToken> {
+    const token = await this.adaptive.acquireInitialRetryToken(scope)
+    this.signal?.throwIfAborted()
+    return token
   }
 
-  /** Throwing here makes the SDK give up and report the call's own error. */
+  /**
+   * Throwing here makes the SDK give up and report the call's own error. The backoff is slept here,
+   * where a cancel cuts it short, and the SDK is handed a token with no delay left.
+   */
   async refreshRetryTokenForRetry(token: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
     if (this.signal?.aborted) throw new Error('cancelled: no retry')
     if (isUnknownOperation(info.error)) throw new Error('the endpoint does not offer this operation: no retry')
-    return this.adaptive.refreshRetryTokenForRetry(token as StandardRetryToken, info)
+    if (isUncodedAnswer(info.error) && token.getRetryCount() + 1 >= UNCODED_ATTEMPTS) throw new Error('not an EC2 answer: no more retries')
+    // The SDK's strategy sleeps its backoff inside this call (or returns it as the token's delay):
+    // either way a cancel ends the wait and the retry is not sent.
+    const refreshed = this.adaptive.refreshRetryTokenForRetry(unwrap(token) as StandardRetryToken, info)
+    const cancel = whenCancelled(this.signal)
+    const next = (await Promise.race([refreshed, cancel.promise]).finally(cancel.dispose)) as StandardRetryToken | undefined
+    if (next === undefined || this.signal?.aborted) throw new Error('cancelled: no retry')
+    await pause(next.getRetryDelay(), this.signal)
+    if (this.signal?.aborted) throw new Error('cancelled: no retry')
+    return withoutDelay(next)
   }
 
   recordSuccess(token: RetryToken): void {
-    this.adaptive.recordSuccess(token as StandardRetryToken)
+    this.adaptive.recordSuccess(unwrap(token) as StandardRetryToken)
   }
+}
+
+const ORIGINAL = Symbol('original token')
+
+function withoutDelay(token: StandardRetryToken): StandardRetryToken {
+  return Object.assign(Object.create(token) as StandardRetryToken, { getRetryDelay: () => 0, [ORIGINAL]: token })
+}
+
+function unwrap(token: RetryToken): RetryToken {
+  return (token as { [ORIGINAL]?: RetryToken })[ORIGINAL] ?? token
+}
+
+/** Resolves (with nothing) when the job is cancelled; `dispose` stops listening. */
+function whenCancelled(signal: AbortSignal | undefined): { promise: Promise<undefined>; dispose: () => void } {
+  let dispose = (): void => undefined
+  const promise = new Promise<undefined>((resolve) => {
+    if (!signal) return
+    const onAbort = (): void => resolve(undefined)
+    signal.addEventListener('abort', onAbort, { once: true })
+    dispose = () => signal.removeEventListener('abort', onAbort)
+  })
+  return { promise, dispose: () => dispose() }
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }
