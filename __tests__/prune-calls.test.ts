@@ -88,8 +88,13 @@ beforeEach(() => {
 describe('the EC2 calls a prune of N images makes', () => {
   it('with DescribeImageReferences, on EC2 (which reports the snapshots it deleted)', async () => {
     const server = { references: true, reportsSnapshots: true }
-    // References cover every launch template version: no listing of templates.
-    const describes = (n: number) => ({ DescribeImages: 1, DescribeImageReferences: n / 10 })
+    // Launch templates are listed on both paths: one listing, and one call per template.
+    const describes = (n: number) => ({
+      DescribeImages: 1,
+      DescribeImageReferences: n / 10,
+      DescribeLaunchTemplates: 1,
+      DescribeLaunchTemplateVersions: TEMPLATES.length
+    })
     expect(await callsFor(100, server)).toEqual({ ...describes(100), DeregisterImage: 100 })
     expect(await callsFor(1000, server)).toEqual({ ...describes(1000), DeregisterImage: 1000 })
   })
@@ -113,6 +118,8 @@ describe('the EC2 calls a prune of N images makes', () => {
     expect(await callsFor(1000, server, true)).toEqual({
       DescribeImages: 1 + 5,
       DescribeImageReferences: 100,
+      DescribeLaunchTemplates: 1,
+      DescribeLaunchTemplateVersions: TEMPLATES.length,
       DeregisterImage: 1,
       DeleteSnapshot: 1
     })

@@ -49,7 +49,17 @@ describe('in-use checks with DescribeImageReferences', () => {
     ])
     expect(calls[0]!.IncludeAllResourceTypes).toBeUndefined()
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0)
-    expect(ec2Mock.commandCalls(DescribeLaunchTemplateVersionsCommand)).toHaveLength(0)
+  })
+
+  it('lists every launch template version as well, resolving resolve:ssm: images that references may not', async () => {
+    const [image] = ids(1) as [string]
+    ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [{ LaunchTemplateId: 'lt-0web' }] })
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).callsFake((input: { ResolveAlias?: boolean }) => ({
+      LaunchTemplateVersions: [templateVersion('lt-0web', 3, input.ResolveAlias ? image : 'resolve:ssm:/golden/web:3')]
+    }))
+    const usage = await check([image])
+    expect(usage.users.get(image)).toEqual(['launch template lt-0web version 3'])
+    expect(usage.method).toMatch(/^DescribeImageReferences .* and every version of every launch template/)
   })
 
   it('follows every page of references', async () => {
@@ -102,7 +112,7 @@ describe('in-use checks without DescribeImageReferences', () => {
     const usage = await check([image])
     expect(usage.users.get(image)).toEqual(['instance i-0123456789abcdef0 (stopped)'])
     expect(usage.method).toMatch(
-      /^DescribeInstances and every version of every launch template .* because DescribeImageReferences failed: .*SSM parameters and Image Builder recipes that name an image are not checked/s
+      /^DescribeInstances, because DescribeImageReferences failed: .*SSM parameters and Image Builder recipes that name an image are not checked\) and every version of every launch template/s
     )
     expect(ec2Mock.commandCalls(DescribeImageReferencesCommand)).toHaveLength(1)
   })

@@ -13,7 +13,7 @@ import {
 import { errorMessage } from '../errors.ts'
 import type { Ec2 } from './client.ts'
 import { hasCode } from './errors.ts'
-import { isUnknownOperation } from './retry.ts'
+import { isUncodedAnswer, isUnknownOperation } from './retry.ts'
 
 export interface Usage {
   /** image id → who uses it ("instance i-…", "launch template lt-… version 4 (default)"). */
@@ -49,35 +49,47 @@ const REFERENCE_TYPES: ResourceTypeRequest[] = [
   { ResourceType: 'imagebuilder:ContainerRecipe' }
 ]
 
-/** Who uses each of these images in the region; images nobody uses are absent from `users`. */
+/**
+ * Who uses each of these images in the region; images nobody uses are absent from `users`. Every
+ * version of every launch template is always listed with ResolveAlias, even where
+ * DescribeImageReferences also looks at launch templates: EC2 does not document whether it resolves
+ * a `resolve:ssm:` image (a parameter version or label, say), nor which SSM parameters it counts.
+ */
 export async function findUsage(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<Usage> {
   if (imageIds.length === 0) return { users: new Map(), method: 'no image to check' }
+  const [found, templates] = await Promise.all([referencesOrInstances(ec2, region, imageIds), launchTemplateUsers(ec2, region, imageIds)])
+  const users = new Map<string, string[]>()
+  for (const source of [found.users, templates]) for (const [imageId, list] of source) for (const user of list) add(users, imageId, user)
+  const templatesChecked = 'every version of every launch template (DescribeLaunchTemplateVersions, with resolve:ssm: images resolved)'
+  return { users, method: `${found.method} and ${templatesChecked}` }
+}
+
+async function referencesOrInstances(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<Usage> {
   try {
     return {
       users: await byReferences(ec2, region, imageIds),
-      method: 'DescribeImageReferences (instances, every version of every launch template, SSM parameters, Image Builder recipes)'
+      method: 'DescribeImageReferences (instances, launch templates, SSM parameters, Image Builder recipes)'
     }
   } catch (error) {
     if (!unavailable(error)) throw error
-    const [instances, templates] = await Promise.all([instanceUsers(ec2, region, imageIds), launchTemplateUsers(ec2, region, imageIds)])
-    const users = new Map<string, string[]>()
-    for (const source of [instances, templates]) for (const [imageId, list] of source) for (const user of list) add(users, imageId, user)
     return {
-      users,
+      users: await instanceUsers(ec2, region, imageIds),
       method:
-        `DescribeInstances and every version of every launch template (DescribeLaunchTemplateVersions, with resolve:ssm: image parameters resolved), ` +
-        `because DescribeImageReferences failed: ${errorMessage(error)} (so SSM parameters and Image Builder recipes that name an image are not checked)`
+        `DescribeInstances, because DescribeImageReferences failed: ${errorMessage(error)} ` +
+        '(so SSM parameters and Image Builder recipes that name an image are not checked)'
     }
   }
 }
 
 /**
- * Errors that mean "not with these credentials" or "not on this endpoint". Anything else (a
- * malformed request, EC2 failing after every retry) fails the prune: nothing is retired unchecked.
+ * Errors that mean "not with these credentials" or "not on this endpoint": EC2's own codes, or an
+ * answer that is not EC2's at all and stayed so through its retries — by then the endpoint answered
+ * this job's other calls, so it is this operation it lacks. Anything else (a malformed request, EC2
+ * failing after every retry) fails the prune: nothing is retired unchecked.
  */
 function unavailable(error: unknown): boolean {
-  const denied = ['UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException', 'UnsupportedOperation']
-  return hasCode(error, ...denied) || isUnknownOperation(error)
+  const denied = ['UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException']
+  return hasCode(error, ...denied) || isUnknownOperation(error) || isUncodedAnswer(error)
 }
 
 async function byReferences(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<Map<string, string[]>> {
