@@ -204,6 +204,53 @@ describe('failures', () => {
   })
 })
 
+describe('a cancel before the snapshots are settled', () => {
+  it('names the snapshots it left, which no later prune could find, in the release', async () => {
+    const shared = 'snap-0aaaaaaaaaaaaaaaa'
+    const pair = [image(1, 30), image(2, 20)].map((i) => ({
+      ...i,
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: shared } }]
+    }))
+    ec2.on(DescribeImagesCommand).resolves({ Images: [...pair, image(3, 10)] })
+    const controller = new AbortController()
+    const step = pruneStep()
+    step.signal = controller.signal
+    step.ec2 = new Ec2({ maxAttempts: 1, signal: controller.signal })
+    let answered = 0
+    ec2.on(DeregisterImageCommand).callsFake(() => {
+      // The job is cancelled once both images are deregistered, before their shared snapshot is settled.
+      if (++answered === 2) controller.abort(new Error('cancelled'))
+      return { Return: true, DeleteSnapshotResults: [{ SnapshotId: shared, ReturnCode: 'skipped' }] }
+    })
+    await expect(prune(step)).rejects.toThrow('cancelled')
+    expect(step.release.pruned.get('us-east-1')?.imageIds.sort()).toEqual(['ami-00000000000000001', 'ami-00000000000000002'])
+    expect(step.release.unsettled.get('us-east-1')).toEqual({ imageIds: [], snapshotIds: [shared] })
+    expect(ec2.commandCalls(DeleteSnapshotCommand)).toHaveLength(0)
+    expect(step.log.lines).toContainEqual({
+      level: 'warning',
+      message: expect.stringContaining(`delete any that no image uses: ${shared}`)
+    })
+  })
+})
+
+describe('a region that fails while settling', () => {
+  it('does not cut short the other regions: each finishes and is recorded before the step fails', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [image(1, 30), image(2, 10)] })
+    ec2.on(DeregisterImageCommand).resolves({ Return: true })
+    // eu-west-1's settling fails (DescribeSnapshots refused); us-east-1's finds its snapshot gone.
+    ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] })
+    const step = pruneStep({ 'prune-regions': 'us-east-1, eu-west-1' })
+    const original = step.ec2.call.bind(step.ec2)
+    step.ec2.call = (async (region: string, operation: string, resource: string, send: never) => {
+      if (region === 'eu-west-1' && operation === 'DescribeSnapshots') throw new Error('DescribeSnapshots refused')
+      return original(region, operation, resource, send)
+    }) as typeof step.ec2.call
+    await expect(prune(step)).rejects.toThrow(/settling the snapshots of the removed images in eu-west-1: DescribeSnapshots refused/)
+    expect(step.release.pruned.get('us-east-1')).toEqual({ imageIds: ['ami-00000000000000001'], snapshotIds: ['snap-00000000000000001'] })
+    expect(step.release.pruned.get('eu-west-1')?.imageIds).toEqual(['ami-00000000000000001'])
+  })
+})
+
 describe('dry run', () => {
   it('reports the images and snapshots that would go, not a snapshot another image shares, and checks permissions', async () => {
     const sharing: Image = { ImageId: 'ami-0ffffffffffffffff', BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-00000000000000001' } }] }

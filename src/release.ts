@@ -48,6 +48,12 @@ export class Release {
   /** Per region: images and snapshots this step removed (prune, or a failed image cleaned up). */
   readonly pruned = new Map<string, Retired>()
   readonly removedFailed = new Map<string, Retired>()
+  /**
+   * Per region, what a cancelled job left to look at: images whose DeregisterImage was cut off (EC2
+   * may or may not have done it) and snapshots of removed images not yet settled — a snapshot no
+   * image names any more, which no later prune can find by its selectors.
+   */
+  readonly unsettled = new Map<string, Retired>()
   /** The prune plan, every matching image with its decision; empty when prune did not run. */
   prunePlan: PruneDecision[] = []
 

@@ -60,13 +60,36 @@ export async function removeImages(
         // One image failing (it became protected or in use meanwhile) does not stop the others.
         // Refused before sending because the job was cancelled: not a failure of this image.
         if (step.signal.aborted && error === step.signal.reason) return
+        if (step.signal.aborted) {
+          // Cut off by the cancel (no retry): EC2 may have done it. Reported, never guessed.
+          release.recordRemoved(release.unsettled, region, image.imageId, [])
+          failures.push(`${image.imageId} '${image.name}' in ${region}: the job was cancelled before EC2 answered (${errorMessage(error)})`)
+          continue
+        }
         failures.push(`${image.imageId} '${image.name}' in ${region}: ${errorMessage(error)}`)
       }
     }
   }
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, images.length) }, worker))
-  // Settling sends changing calls too: a cancelled job leaves the rest for the next run to find.
-  if (unsettled.length > 0 && !step.signal.aborted) failures.push(...(await settleSnapshots(step, region, unsettled, into)))
+  if (unsettled.length === 0) return failures
+  try {
+    if (!step.signal.aborted) failures.push(...(await settleSnapshots(step, region, unsettled, into)))
+  } catch (error) {
+    if (!step.signal.aborted) failures.push(`settling the snapshots of the removed images in ${region}: ${errorMessage(error)}`)
+  }
+  // Settling sends changing calls too: a cancelled job leaves the rest, and names it, since no later
+  // run finds a snapshot that no image names any more.
+  if (step.signal.aborted) {
+    const settled = new Set(into.get(region)?.snapshotIds)
+    const left = new Set(unsettled.map((entry) => entry.snapshotId).filter((id) => !settled.has(id)))
+    const entry = release.unsettled.get(region) ?? { imageIds: [], snapshotIds: [] }
+    entry.snapshotIds.push(...[...left].filter((id) => !entry.snapshotIds.includes(id)))
+    if (left.size > 0) release.unsettled.set(region, entry)
+    if (left.size > 0)
+      log.warning(
+        `The job was cancelled before these snapshots in ${region} were settled; delete any that no image uses: ${[...left].join(', ')}.`
+      )
+  }
   return failures
 }
 

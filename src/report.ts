@@ -13,6 +13,7 @@ export function manifestOf(release: Release, plan: Plan | undefined, failure: st
   const regions = new Set([
     ...release.regions(),
     ...release.pruned.keys(),
+    ...release.unsettled.keys(),
     ...release.removedFailed.keys(),
     ...release.prunePlan.map((d) => d.region)
   ])
@@ -41,6 +42,7 @@ export function manifestOf(release: Release, plan: Plan | undefined, failure: st
               }
             }),
             removedFailed: release.removedFailed.get(region) ?? { imageIds: [], snapshotIds: [] },
+            ...(release.unsettled.has(region) && { unsettled: release.unsettled.get(region) }),
             prune: {
               kept: release.prunePlan
                 .filter((d) => d.region === region && d.action === 'keep')
@@ -103,6 +105,12 @@ export function summaryOf(release: Release, plan: Plan | undefined, failure: str
     lines.push('')
   }
   lines.push(...removedSection(plan?.dryRun ? 'Would be retired' : 'Retired', release.pruned))
+  lines.push(
+    ...removedSection(
+      'Left unsettled by the cancel (images whose deregistration EC2 had not answered; snapshots to delete if no image uses them)',
+      release.unsettled
+    )
+  )
   return lines.join('\n')
 }
 

@@ -37,9 +37,13 @@ export async function prune(step: Step): Promise<void> {
   }
   if (step.plan.dryRun) return checkRetiring(step, plans)
 
-  const failures = (await Promise.all(plans.map((plan) => retire(step, plan)))).flat()
+  // Every region finishes (and is recorded) before anything is reported, whatever one of them met.
+  const outcomes = await Promise.allSettled(plans.map((plan) => retire(step, plan)))
+  const failures = outcomes.flatMap((outcome, i) =>
+    outcome.status === 'fulfilled' ? outcome.value : [`${plans[i]!.region}: ${errorMessage(outcome.reason)}`]
+  )
   inPlanOrder(step, plans)
-  // Cancelled: what was retired is recorded; the rest stays for the next run.
+  // Cancelled: what was retired is recorded, and what was left unsettled is named.
   step.signal.throwIfAborted()
   if (failures.length > 0) {
     for (const failure of failures) step.log.info(`Could not retire ${failure}`)
