@@ -47,7 +47,7 @@ describe('sharing, deprecation and protection', () => {
       const viaFront = inspector(world.front.endpoint, region)
       const [image] = (await viaFront.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images!
       viaFront.destroy()
-      expect(image!.DeregistrationProtection).toBe('enabled')
+      expect(image!.DeregistrationProtection).toBe('enabled-without-cooldown')
       const deprecation = Date.parse(image!.DeprecationTime!)
       expect(deprecation).toBeGreaterThanOrEqual(started + 180 * 86_400_000)
       expect(deprecation).toBeLessThan(Date.now() + 180 * 86_400_000 + 120_000)
@@ -88,7 +88,7 @@ describe('sharing, deprecation and protection', () => {
       const viaFront = inspector(world.front.endpoint, region)
       const [image] = (await viaFront.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images!
       viaFront.destroy()
-      expect(image!.DeregistrationProtection).toBe('enabled')
+      expect(image!.DeregistrationProtection).toBe('enabled-without-cooldown')
     }
   })
 })

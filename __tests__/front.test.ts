@@ -254,7 +254,7 @@ describe('the test front', () => {
     expect((await stateOf(id)).DeregistrationProtection).toBe('enabled-with-cooldown')
     await client().send(new DisableImageDeregistrationProtectionCommand({ ImageId: id }))
     expect((await stateOf(id)).DeregistrationProtection).toMatch(/^disabled-until-\d{4}-/)
-    await expect(client().send(new DeregisterImageCommand({ ImageId: id }))).rejects.toMatchObject({ name: 'InvalidParameterValue' })
+    await expect(client().send(new DeregisterImageCommand({ ImageId: id }))).rejects.toMatchObject({ name: 'OperationNotPermitted' })
   })
 
   it('looks at the newest version-depth versions of each launch template (default 10, at most 10000)', async () => {

@@ -139,6 +139,7 @@ describe('keep counts launchable images only', () => {
 describe('deregistration protection', () => {
   it.each([
     ['enabled', true],
+    ['enabled-without-cooldown', true],
     ['enabled-with-cooldown', true],
     // After protection with cooldown is turned off, EC2 refuses DeregisterImage until the cooldown ends.
     ['disabled-until-2026-11-25T10:00:00Z', true],

@@ -23,7 +23,8 @@ export const HANDLERS: Record<string, Handler> = {
     setAttribute(front, region, params, 'DisableImageDeprecation', (image) => void delete image.deprecationTime),
   EnableImageDeregistrationProtection: (front, region, params) =>
     setAttribute(front, region, params, 'EnableImageDeregistrationProtection', (image) => {
-      image.protection = params.get('WithCooldown') === 'true' ? 'enabled-with-cooldown' : 'enabled'
+      // The AWS CLI's own examples answer enabled-without-cooldown (and enabled-with-cooldown).
+      image.protection = params.get('WithCooldown') === 'true' ? 'enabled-with-cooldown' : 'enabled-without-cooldown'
     }),
   // EC2 API Reference, EnableImageDeregistrationProtection: WithCooldown "enforces deregistration
   // protection for 24 hours after deregistration protection is disabled". How DescribeImages shows
@@ -245,7 +246,7 @@ async function deregisterImage(front: Front, region: string, params: URLSearchPa
   if (isProtectedNow(front.images.get(imageId)?.protection)) {
     throw new FrontError(
       400,
-      'InvalidParameterValue',
+      'OperationNotPermitted',
       `Image ${imageId} has deregistration protection enabled (or in its cooldown); disable it before deregistering.`
     )
   }
@@ -456,19 +457,23 @@ async function describeImageReferences(front: Front, region: string, params: URL
     }
   }
   // ssm:Parameter: which parameters count is not documented (EC2 User Guide, "Identify your
-  // resources referencing specified AMIs"); the front counts every parameter whose value is the
-  // image id, whatever its data type, so a check that relies on it is never given too little.
+  // resources referencing specified AMIs"), nor whether a launch template's resolve:ssm: image is
+  // resolved. The front takes the narrowest reading — only parameters of data type aws:ec2:image
+  // whose value is the image, and launch templates by their literal image — so code that leans on
+  // references is never given more than EC2 promises.
   if (all || types.has('ssm:Parameter')) {
     const listed = await front.ssm(region, 'DescribeParameters', { MaxResults: 50 })
     const names = ((listed.Parameters as { Name: string }[] | undefined) ?? []).map((parameter) => parameter.Name)
     for (let at = 0; at < names.length; at += 10) {
       const found = await front.ssm(region, 'GetParameters', { Names: names.slice(at, at + 10) })
-      for (const parameter of (found.Parameters as { Name: string; Value: string }[] | undefined) ?? [])
+      for (const parameter of (found.Parameters as { Name: string; Value: string; DataType?: string }[] | undefined) ?? []) {
+        if (parameter.DataType !== 'aws:ec2:image') continue
         add(
           parameter.Value,
           'ssm:Parameter',
           `arn:aws:ssm:${region}:123456789012:parameter${parameter.Name.startsWith('/') ? '' : '/'}${parameter.Name}`
         )
+      }
     }
   }
   return { status: 200, body: okBody('DescribeImageReferences', [node('imageReferenceSet', references)]) }
