@@ -61,9 +61,9 @@ describe('prune', () => {
 
     const reasons = Object.fromEntries(step.release.prunePlan.map((d) => [d.imageId, d.reason]))
     expect(reasons[fixture.instanceUser.imageId]).toMatch(/^in use by instance i-\w+$/)
-    // EC2 names the launch template, not the version, in a reference.
-    expect(reasons[fixture.defaultTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+$/)
-    expect(reasons[fixture.latestTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+$/)
+    // A reference names the template; the listing of its versions says which version.
+    expect(reasons[fixture.defaultTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 1 \(default\)$/)
+    expect(reasons[fixture.latestTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 2$/)
     expect(reasons[fixture.protectedImage.imageId]).toBe('deregistration protection is on')
     expect(step.log.text()).toMatch(/In-use check in us-east-1 for \d+ candidates: DescribeImageReferences/)
     // The listing came in pages of 5 (the front caps them as EC2 may).
@@ -80,7 +80,7 @@ describe('prune', () => {
     expect(reasons[fixture.defaultTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 1 \(default\)/)
     expect(reasons[fixture.latestTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 2/)
     expect(step.log.text()).toMatch(
-      /DescribeInstances and every version of every launch template .*because DescribeImageReferences failed: .*UnauthorizedOperation/
+      /DescribeInstances, because DescribeImageReferences failed: .*UnauthorizedOperation.* and every version of every launch template/s
     )
     expect(await remainingImageIds('us-east-1')).toContain(fixture.instanceUser.imageId)
     // Batched: one DescribeInstances, and one listing of each launch template's versions, not one per image.

@@ -91,6 +91,18 @@ describe('in-use checks with DescribeImageReferences', () => {
     expect((await check([image])).users.get(image)).toEqual(['launch template lt-0old'])
   })
 
+  it('names the version when the listing of launch template versions finds it too', async () => {
+    const [image] = ids(1) as [string]
+    ec2Mock.on(DescribeImageReferencesCommand).resolves({
+      ImageReferences: [
+        { ImageId: image, ResourceType: 'ec2:LaunchTemplate', Arn: 'arn:aws:ec2:us-east-1:111122223333:launch-template/lt-0web' }
+      ]
+    })
+    ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [{ LaunchTemplateId: 'lt-0web' }] })
+    ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [templateVersion('lt-0web', 4, image)] })
+    expect((await check([image])).users.get(image)).toEqual(['launch template lt-0web version 4'])
+  })
+
   it('makes no call when there is no image to check', async () => {
     await check([])
     expect(ec2Mock.calls()).toHaveLength(0)

@@ -60,6 +60,12 @@ export async function findUsage(ec2: Ec2, region: string, imageIds: readonly str
   const [found, templates] = await Promise.all([referencesOrInstances(ec2, region, imageIds), launchTemplateUsers(ec2, region, imageIds)])
   const users = new Map<string, string[]>()
   for (const source of [found.users, templates]) for (const [imageId, list] of source) for (const user of list) add(users, imageId, user)
+  // A reference names a launch template; the listing names its version too: keep the precise one.
+  for (const [imageId, list] of users)
+    users.set(
+      imageId,
+      list.filter((user) => !list.some((other) => other.startsWith(`${user} version `)))
+    )
   const templatesChecked = 'every version of every launch template (DescribeLaunchTemplateVersions, with resolve:ssm: images resolved)'
   return { users, method: `${found.method} and ${templatesChecked}` }
 }
