@@ -286,12 +286,17 @@ const DEREGISTER_MOMENT_MS = 50
 
 /** Every image of this account in the region (disabled ones too) with its snapshots, as EC2 sees them. */
 async function snapshotsByImage(front: Front, region: string): Promise<Map<string, string[]>> {
+  const cached = front.imageIndex.get(region)
+  if (cached) return cached
+  const generation = front.generation.get(region) ?? 0
   const found = await front.moto(region, 'DescribeImages', { 'Owner.1': 'self' })
   const images = new Map<string, string[]>()
   for (const image of items(found, 'imagesSet')) {
     overlayImage(front, image)
     images.set(textOf(image, 'imageId') ?? '', snapshotIdsIn(image))
   }
+  // Kept only if no image changed while it was being listed.
+  if ((front.generation.get(region) ?? 0) === generation) front.imageIndex.set(region, images)
   return images
 }
 

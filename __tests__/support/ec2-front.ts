@@ -108,6 +108,14 @@ export class Front {
   readonly snapshotKeys = new Map<string, string>()
   /** DeregisterImage calls in flight: image id → its snapshots (EC2 judges snapshot use as of the request). */
   readonly deregistering = new Map<string, string[]>()
+  /**
+   * Per region, this account's images and their snapshots, as last listed; dropped whenever an
+   * image changes through the front (every change does), so judging snapshot use stays cheap
+   * for a region with thousands of images. `generation` counts the changes, so a listing taken
+   * before a change is never kept after it.
+   */
+  readonly imageIndex = new Map<string, Map<string, string[]>>()
+  readonly generation = new Map<string, number>()
   options: FrontOptions
   throttled = 0
   private random: () => number
@@ -135,6 +143,8 @@ export class Front {
     this.copyTokens.clear()
     this.snapshotKeys.clear()
     this.deregistering.clear()
+    this.imageIndex.clear()
+    this.generation.clear()
     this.throttled = 0
     this.options = options
     this.configure({})
@@ -310,16 +320,25 @@ export class Front {
     }
     const lost = this.loseReply(call, rules)
     let reply: Reply
+    const changesImages = IMAGE_CHANGES.has(call.action) && params.get('DryRun') !== 'true'
     try {
       const handler = HANDLERS[call.action]
       reply = handler ? await handler(this, call.region, params) : await this.send(call.region, params)
     } catch (error) {
       if (!(error instanceof FrontError)) throw error
       reply = { status: error.status, body: errorBody(error.code, error.message) }
+    } finally {
+      if (changesImages) this.imagesChanged(call.region)
     }
     // A lost reply: the server did the work; the client never hears of it and will retry.
     if (lost && reply.status < 400) return { status: 500, body: errorBody('InternalError', 'An internal error has occurred.') }
     return reply
+  }
+
+  /** Forgets the region's image index (see imageIndex). */
+  imagesChanged(region: string): void {
+    this.imageIndex.delete(region)
+    this.generation.set(region, (this.generation.get(region) ?? 0) + 1)
   }
 
   private loseReply(call: Call, rules: FaultRule[]): boolean {
@@ -351,6 +370,9 @@ export class Front {
     return true
   }
 }
+
+/** Actions that add, remove or change an image's snapshots: each drops the region's image index. */
+const IMAGE_CHANGES = new Set(['CreateImage', 'CopyImage', 'RegisterImage', 'DeregisterImage'])
 
 export async function startFront(motoEndpoint: string, options: FrontOptions = {}): Promise<Front> {
   const front = new Front(motoEndpoint, options)
