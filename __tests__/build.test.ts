@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { CreateImageCommand, DeregisterImageCommand, DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
-import { VISIBILITY_PAUSES_MS } from '../src/ec2/images.ts'
+import { VISIBILITY_PAUSES_MS } from '../src/aws/images.ts'
 import { build } from '../src/modes/build.ts'
 import { awsError } from './support/aws-error.ts'
 import { testStep } from './support/step.ts'

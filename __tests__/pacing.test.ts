@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { EC2_BUCKETS, kindOf, pacingFor, TokenBucket } from '../src/ec2/pacing.ts'
+import { EC2_BUCKETS, kindOf, pacingFor, TokenBucket } from '../src/aws/pacing.ts'
 
 describe('pacing', () => {
   it('lets a burst through at once, then holds calls to the refill rate', async () => {

@@ -3,7 +3,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
-import { VISIBILITY_PAUSES_MS } from '../src/ec2/images.ts'
+import { VISIBILITY_PAUSES_MS } from '../src/aws/images.ts'
 import { runPipeline } from '../src/pipeline.ts'
 import { testStep } from './support/step.ts'
 

@@ -16,7 +16,7 @@ import {
   type Image
 } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
-import { Ec2 } from '../src/ec2/client.ts'
+import { Aws } from '../src/aws/client.ts'
 import { prune } from '../src/modes/prune.ts'
 import { testStep } from './support/step.ts'
 import { awsError } from './support/aws-error.ts'
@@ -75,10 +75,10 @@ function serve(count: number, server: Server): void {
 async function callsFor(count: number, server: Server, dryRun = false): Promise<Record<string, number>> {
   serve(count, server)
   const step = testStep({ mode: 'prune', 'prune-name': 'web-*', keep: '0', 'max-deletions': String(count), 'dry-run': String(dryRun) })
-  step.ec2 = new Ec2({ maxAttempts: 1, buckets: { describe: UNPACED, change: UNPACED } })
+  step.aws = new Aws({ maxAttempts: 1, buckets: { describe: UNPACED, change: UNPACED } })
   await prune(step)
   expect(step.release.pruned.get('us-east-1')?.imageIds).toHaveLength(count)
-  return Object.fromEntries(step.ec2.counts)
+  return Object.fromEntries(step.aws.counts)
 }
 
 beforeEach(() => {

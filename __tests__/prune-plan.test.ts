@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { isProtected, type ImageInfo } from '../src/ec2/images.ts'
+import { isProtected, type ImageInfo } from '../src/aws/images.ts'
 import type { PrunePlan } from '../src/inputs.ts'
 import { planRegion } from '../src/prune/plan.ts'
 
@@ -28,6 +28,7 @@ const rules = (extra: Partial<PrunePlan> = {}): PrunePlan => ({
   olderThanMs: 0,
   deleteSnapshots: true,
   maxDeletions: 100,
+  retire: 'deregister',
   ...extra
 })
 

@@ -14,7 +14,7 @@ import {
   type Image
 } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
-import { Ec2 } from '../src/ec2/client.ts'
+import { Aws } from '../src/aws/client.ts'
 import { prune } from '../src/modes/prune.ts'
 import { testStep } from './support/step.ts'
 import { awsError } from './support/aws-error.ts'
@@ -135,7 +135,7 @@ describe('retiring', () => {
     const controller = new AbortController()
     const step = pruneStep({ 'max-deletions': '100' })
     step.signal = controller.signal
-    step.ec2 = new Ec2({ maxAttempts: 1, signal: controller.signal })
+    step.aws = new Aws({ maxAttempts: 1, signal: controller.signal })
     ec2.on(DeregisterImageCommand).callsFake((input: { ImageId: string }) => {
       // The first call to arrive cancels the job; the calls already on the wire finish.
       controller.abort(new Error('cancelled'))
@@ -215,7 +215,7 @@ describe('a cancel before the snapshots are settled', () => {
     const controller = new AbortController()
     const step = pruneStep()
     step.signal = controller.signal
-    step.ec2 = new Ec2({ maxAttempts: 1, signal: controller.signal })
+    step.aws = new Aws({ maxAttempts: 1, signal: controller.signal })
     let answered = 0
     ec2.on(DeregisterImageCommand).callsFake(() => {
       // The job is cancelled once both images are deregistered, before their shared snapshot is settled.
@@ -240,11 +240,11 @@ describe('a region that fails while settling', () => {
     // eu-west-1's settling fails (DescribeSnapshots refused); us-east-1's finds its snapshot gone.
     ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] })
     const step = pruneStep({ 'prune-regions': 'us-east-1, eu-west-1' })
-    const original = step.ec2.call.bind(step.ec2)
-    step.ec2.call = (async (region: string, operation: string, resource: string, send: never) => {
+    const original = step.aws.call.bind(step.aws)
+    step.aws.call = (async (region: string, operation: string, resource: string, send: never) => {
       if (region === 'eu-west-1' && operation === 'DescribeSnapshots') throw new Error('DescribeSnapshots refused')
       return original(region, operation, resource, send)
-    }) as typeof step.ec2.call
+    }) as typeof step.aws.call
     await expect(prune(step)).rejects.toThrow(/settling the snapshots of the removed images in eu-west-1: DescribeSnapshots refused/)
     expect(step.release.pruned.get('us-east-1')).toEqual({ imageIds: ['ami-00000000000000001'], snapshotIds: ['snap-00000000000000001'] })
     expect(step.release.pruned.get('eu-west-1')?.imageIds).toEqual(['ami-00000000000000001'])

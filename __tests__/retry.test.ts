@@ -2,10 +2,10 @@
 // worth a dozen retries: prune falls back instead) and after the job is cancelled.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { DescribeImageReferencesCommand, DescribeImagesCommand } from '@aws-sdk/client-ec2'
-import { Ec2 } from '../src/ec2/client.ts'
-import { AwsError } from '../src/ec2/errors.ts'
-import { findUsage } from '../src/ec2/usage.ts'
-import { isUncodedAnswer, isUnknownOperation, StepRetryStrategy, UNCODED_ATTEMPTS } from '../src/ec2/retry.ts'
+import { Aws } from '../src/aws/client.ts'
+import { AwsError } from '../src/aws/errors.ts'
+import { findUsage } from '../src/aws/usage.ts'
+import { isUncodedAnswer, isUnknownOperation, StepRetryStrategy, UNCODED_ATTEMPTS } from '../src/aws/retry.ts'
 import { awsError } from './support/aws-error.ts'
 import { useEndpoint } from './support/ec2-env.ts'
 import { startMoto, type Moto } from './support/moto.ts'
@@ -77,34 +77,34 @@ describe('against an endpoint without DescribeImageReferences (plain moto)', () 
   })
 
   it(`sends DescribeImageReferences ${UNCODED_ATTEMPTS} times, not the default 12, and prune falls back within seconds`, async () => {
-    const ec2 = new Ec2()
+    const aws = new Aws()
     try {
-      const failure = await ec2
+      const failure = await aws
         .call('us-east-1', 'DescribeImageReferences', 'one image', (client) =>
           client.send(new DescribeImageReferencesCommand({ ImageIds: ['ami-0123456789abcdef0'], IncludeAllResourceTypes: true }))
         )
         .catch((error: unknown) => error)
       expect(failure).toBeInstanceOf(AwsError)
       expect(((failure as AwsError).cause as { $metadata?: { attempts?: number } }).$metadata?.attempts).toBe(UNCODED_ATTEMPTS)
-      const usage = await findUsage(ec2, 'us-east-1', ['ami-0123456789abcdef0'])
+      const usage = await findUsage(aws, 'us-east-1', ['ami-0123456789abcdef0'])
       expect(usage.method).toMatch(/because DescribeImageReferences failed/)
-      expect(ec2.counts.get('DescribeImageReferences')).toBe(2)
+      expect(aws.counts.get('DescribeImageReferences')).toBe(2)
     } finally {
-      ec2.destroy()
+      aws.destroy()
     }
   })
 
   it('sends no call at all once the job is cancelled', async () => {
     const controller = new AbortController()
-    const ec2 = new Ec2({ signal: controller.signal })
+    const aws = new Aws({ signal: controller.signal })
     try {
       controller.abort(new Error('cancelled'))
       await expect(
-        ec2.call('us-east-1', 'DescribeImages', 'images', (client) => client.send(new DescribeImagesCommand({ Owners: ['self'] })))
+        aws.call('us-east-1', 'DescribeImages', 'images', (client) => client.send(new DescribeImagesCommand({ Owners: ['self'] })))
       ).rejects.toThrow('cancelled')
-      expect(ec2.counts.size).toBe(0)
+      expect(aws.counts.size).toBe(0)
     } finally {
-      ec2.destroy()
+      aws.destroy()
     }
   })
 })

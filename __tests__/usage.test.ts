@@ -10,8 +10,8 @@ import {
   type LaunchTemplateVersion
 } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
-import { Ec2 } from '../src/ec2/client.ts'
-import { describeReference, findUsage } from '../src/ec2/usage.ts'
+import { Aws } from '../src/aws/client.ts'
+import { describeReference, findUsage } from '../src/aws/usage.ts'
 import { awsError } from './support/aws-error.ts'
 
 const ec2Mock = mockClient(EC2Client)
@@ -22,7 +22,7 @@ function templateVersion(id: string, version: number, imageId: string, isDefault
   return { LaunchTemplateId: id, VersionNumber: version, DefaultVersion: isDefault, LaunchTemplateData: { ImageId: imageId } }
 }
 
-const check = (imageIds: string[]) => findUsage(new Ec2({ maxAttempts: 1 }), REGION, imageIds)
+const check = (imageIds: string[]) => findUsage(new Aws({ maxAttempts: 1 }), REGION, imageIds)
 
 beforeEach(() => {
   ec2Mock.reset()

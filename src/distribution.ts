@@ -1,7 +1,7 @@
 // The distribution half of tag: sharing, deprecation and deregistration protection on every image
 // of the step, in every region. Applied once each image is available — EC2 refuses some of these
 // attributes on a pending image.
-import { deprecateImage, protectImage, shareImage, type Shares } from './ec2/distribution.ts'
+import { deprecateImage, protectImage, shareImage, type Shares } from './aws/distribution.ts'
 import type { DistributionPlan } from './inputs.ts'
 import type { ReleaseImage } from './release.ts'
 import type { Step } from './step.ts'
@@ -22,9 +22,9 @@ export async function distribute(step: Step, images: readonly ReleaseImage[]): P
   await Promise.all(
     [...Map.groupBy(images, (image) => image.region)].map(async ([, regionImages]) => {
       for (const image of regionImages) {
-        if (sharing) await shareImage(step.ec2, image.region, image.imageId, shares, dryRun)
-        if (deprecateAt) await deprecateImage(step.ec2, image.region, image.imageId, deprecateAt, dryRun)
-        if (plan.deregistrationProtection) await protectImage(step.ec2, image.region, image.imageId, dryRun)
+        if (sharing) await shareImage(step.aws, image.region, image.imageId, shares, dryRun)
+        if (deprecateAt) await deprecateImage(step.aws, image.region, image.imageId, deprecateAt, dryRun)
+        if (plan.deregistrationProtection) await protectImage(step.aws, image.region, image.imageId, dryRun)
         if (dryRun) continue
         image.distribution = {
           sharedWith: [...shares.accounts, ...shares.organizations, ...shares.organizationalUnits],

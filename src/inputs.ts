@@ -4,6 +4,7 @@ import { InputError } from './errors.ts'
 import { readCopy } from './inputs/copy.ts'
 import { readDistribution } from './inputs/distribution.ts'
 import { readPrune } from './inputs/prune.ts'
+import { readPublish } from './inputs/publish.ts'
 import { INPUTS, MODES, type BuildPlan, type InputName, type Mode, type Plan } from './inputs/spec.ts'
 import { PROVENANCE } from './provenance.ts'
 import { INSTANCE_ID, parseBoolean, parseDuration, parseImageId, parseList, parseMap, parseRegion, parseTags } from './parse.ts'
@@ -51,6 +52,7 @@ export function readPlan(read: ReadInput, env: NodeJS.ProcessEnv = process.env):
     const distribution = readDistribution(raw)
     if (distribution) plan.distribution = distribution
   }
+  if (modes.has('publish')) plan.publish = readPublish(raw, releaseRegions(plan))
   if (modes.has('prune')) plan.prune = readPrune(raw, region)
   return plan
 }
@@ -98,9 +100,13 @@ function readGivenImages(raw: (name: InputName) => string, region: string, modes
     const input = idText !== '' ? 'image-id' : 'image-ids'
     throw new InputError(input, raw(input), 'build makes the source image, so image-id and image-ids are not used with it')
   }
-  const needsImage = ['wait', 'tag', 'copy'].some((mode) => modes.has(mode as Mode))
+  const needsImage = ['wait', 'tag', 'copy', 'publish'].some((mode) => modes.has(mode as Mode))
   if (needsImage && !modes.has('build') && images.size === 0) {
-    throw new InputError('image-id', '', 'wait, tag and copy need an image: run build in the same step, or give image-id or image-ids')
+    throw new InputError(
+      'image-id',
+      '',
+      'wait, tag, copy and publish need an image: run build in the same step, or give image-id or image-ids'
+    )
   }
   if (modes.has('copy') && !modes.has('build') && !images.has(region)) {
     throw new InputError('image-id', idText, `copy needs the source image in region ${region}: give image-id, or image-ids with ${region}`)
@@ -122,6 +128,21 @@ function readBuild(raw: (name: InputName) => string): BuildPlan {
     throw new InputError('description', description, `expected at most 255 characters; it has ${description.length}`)
   }
   const ifExists = raw('if-exists').toLowerCase() || 'fail'
-  if (ifExists !== 'fail' && ifExists !== 'reuse') throw new InputError('if-exists', raw('if-exists'), 'expected fail or reuse')
+  if (ifExists !== 'fail' && ifExists !== 'reuse' && ifExists !== 'replace') {
+    throw new InputError(
+      'if-exists',
+      raw('if-exists'),
+      'expected fail, reuse, or replace (deregister the existing image and its snapshots first, refused if it is in use or protected)'
+    )
+  }
   return { instanceId, name, description, noReboot: parseBoolean('no-reboot', raw('no-reboot'), false), ifExists }
+}
+
+/** The regions the release will have images in: the source (built or given), every copy, every given image. */
+function releaseRegions(plan: Plan): string[] {
+  const regions = new Set<string>()
+  if (plan.build || plan.givenImages.has(plan.region)) regions.add(plan.region)
+  for (const region of plan.givenImages.keys()) regions.add(region)
+  for (const region of plan.copy?.regions ?? []) regions.add(region)
+  return [...regions]
 }

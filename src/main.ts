@@ -4,8 +4,8 @@ import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as core from '@actions/core'
-import { Ec2 } from './ec2/client.ts'
-import { AwsError } from './ec2/errors.ts'
+import { Aws } from './aws/client.ts'
+import { AwsError } from './aws/errors.ts'
 import { errorMessage, InputError, StepError } from './errors.ts'
 import { readPlan, type InputName, type Plan } from './inputs.ts'
 import { runPipeline } from './pipeline.ts'
@@ -32,7 +32,7 @@ export async function run(): Promise<void> {
     if (secret && secret.length >= 16) core.setSecret(secret)
   }
   const cancel = onCancel()
-  const ec2 = new Ec2({ debug: (message) => core.debug(message), signal: cancel.signal })
+  const aws = new Aws({ debug: (message) => core.debug(message), signal: cancel.signal })
   let plan: Plan | undefined
   let release: Release | undefined
   let failure: string | undefined
@@ -40,14 +40,14 @@ export async function run(): Promise<void> {
     plan = readPlan((name: InputName) => core.getInput(name))
     release = new Release(plan.region)
     const needsRun = plan.modes.has('build') || plan.modes.has('copy') || plan.modes.has('tag')
-    await runPipeline({ plan, ec2, release, log, run: needsRun ? await currentRun() : NO_RUN, signal: cancel.signal, sleep, now: Date.now })
+    await runPipeline({ plan, aws, release, log, run: needsRun ? await currentRun() : NO_RUN, signal: cancel.signal, sleep, now: Date.now })
   } catch (error) {
     failure = cancel.signal.aborted ? errorMessage(cancel.signal.reason) : errorMessage(error)
     // A stack helps only with the unexpected; the action's own errors already say what happened.
     if (!(error instanceof StepError || error instanceof InputError || error instanceof AwsError) && error instanceof Error && error.stack)
       core.debug(error.stack)
   } finally {
-    ec2.destroy()
+    aws.destroy()
   }
   try {
     // Refused input made nothing, but the summary still says why and the outputs are still set.

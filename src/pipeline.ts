@@ -2,7 +2,7 @@
 // written in: an image must exist before it is copied, be available before it is tagged, and the
 // new release must be available everywhere before prune retires an old one.
 import { StepError } from './errors.ts'
-import { describeImages, eventually, type ImageInfo } from './ec2/images.ts'
+import { describeImages, eventually, type ImageInfo } from './aws/images.ts'
 import type { Mode } from './inputs.ts'
 import type { Step } from './step.ts'
 import { build } from './modes/build.ts'
@@ -46,7 +46,7 @@ async function loadGivenImages(step: Step): Promise<void> {
       let found: ImageInfo[] = []
       await eventually(
         async () => {
-          found = await describeImages(step.ec2, region, ids)
+          found = await describeImages(step.aws, region, ids)
           return ids.every((id) => found.some((image) => image.imageId === id)) ? found : undefined
         },
         (ms) => step.sleep(ms, step.signal)

@@ -1,6 +1,6 @@
 // What the step knows about its images: one per region, where it came from, and its last seen
 // state. Every mode reads and updates this; the outputs and the summary are drawn from it.
-import type { ImageInfo, ImageState } from './ec2/images.ts'
+import type { ImageInfo, ImageState } from './aws/images.ts'
 
 /**
  * built / copied: made by this workflow run (this attempt or, on a re-run, an earlier one);

@@ -5,8 +5,8 @@
 // call did not delete is settled once the region's images are gone: deleted if no image uses it any
 // more, kept (saying which image uses it) if one does.
 import { errorMessage } from './errors.ts'
-import { deregisterImage } from './ec2/images.ts'
-import { deleteSnapshot, existingSnapshots, snapshotUsers } from './ec2/snapshots.ts'
+import { deregisterImage } from './aws/images.ts'
+import { deleteSnapshot, existingSnapshots, snapshotUsers } from './aws/snapshots.ts'
 import type { Retired } from './release.ts'
 import type { Step } from './step.ts'
 
@@ -40,7 +40,7 @@ export async function removeImages(
   const worker = async (): Promise<void> => {
     for (let image = queue.shift(); image && !step.signal.aborted; image = queue.shift()) {
       try {
-        const outcomes = await deregisterImage(step.ec2, region, image.imageId, deleteSnapshots)
+        const outcomes = await deregisterImage(step.aws, region, image.imageId, deleteSnapshots)
         const deleted = outcomes?.filter((outcome) => outcome.code === 'success').map((outcome) => outcome.snapshotId) ?? []
         release.recordRemoved(into, region, image.imageId, deleted)
         log.info(`Deregistered ${image.imageId} '${image.name}' in ${region}${deleted.length ? ` with ${deleted.join(', ')}` : ''}.`)
@@ -103,13 +103,13 @@ async function settleSnapshots(
   unsettled: readonly { imageId: string; snapshotId: string }[],
   into: Map<string, Retired>
 ): Promise<string[]> {
-  const { ec2, release, log } = step
+  const { aws, release, log } = step
   const firstImage = new Map<string, string>()
   for (const { imageId, snapshotId } of unsettled) if (!firstImage.has(snapshotId)) firstImage.set(snapshotId, imageId)
   const ids = [...firstImage.keys()]
-  const remaining = await existingSnapshots(ec2, region, ids)
+  const remaining = await existingSnapshots(aws, region, ids)
   const removedImages = new Set(into.get(region)?.imageIds)
-  const users = remaining.size > 0 ? await snapshotUsers(ec2, region, [...remaining], removedImages) : new Map<string, string[]>()
+  const users = remaining.size > 0 ? await snapshotUsers(aws, region, [...remaining], removedImages) : new Map<string, string[]>()
   const failures: string[] = []
   const deleted: string[] = []
   for (const [snapshotId, imageId] of firstImage) {
@@ -122,7 +122,7 @@ async function settleSnapshots(
     }
     if (step.signal.aborted) break
     try {
-      if (remaining.has(snapshotId)) await deleteSnapshot(ec2, region, snapshotId)
+      if (remaining.has(snapshotId)) await deleteSnapshot(aws, region, snapshotId)
       release.recordRemoved(into, region, imageId, [snapshotId])
       deleted.push(snapshotId)
     } catch (error) {

@@ -1,6 +1,6 @@
 // What every mode receives: the plan, the EC2 layer, the release state, a log, the workflow run,
 // and the job's cancellation signal. Modes never touch @actions/core; main.ts wires this up.
-import type { Ec2 } from './ec2/client.ts'
+import type { Aws } from './aws/client.ts'
 import type { Plan } from './inputs.ts'
 import type { Run } from './provenance.ts'
 import type { Release } from './release.ts'
@@ -15,7 +15,7 @@ export interface Log {
 
 export interface Step {
   plan: Plan
-  ec2: Ec2
+  aws: Aws
   release: Release
   log: Log
   run: Run

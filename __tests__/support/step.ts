@@ -1,7 +1,7 @@
 // Steps for tests that run modes in-process: a plan from inputs with action.yml's defaults filled
 // in, as the runner passes them; a unit-test step with a fake clock and a recording log; and a
 // real step pointed at a local EC2 endpoint.
-import { Ec2 } from '../../src/ec2/client.ts'
+import { Aws } from '../../src/aws/client.ts'
 import { INPUTS, readPlan, type InputName, type Plan } from '../../src/inputs.ts'
 import { runPipeline } from '../../src/pipeline.ts'
 import type { Run } from '../../src/provenance.ts'
@@ -52,7 +52,7 @@ export function testStep(given: Given): Step & { log: RecordedLog; sleeps: numbe
   const sleeps: number[] = []
   return {
     plan,
-    ec2: new Ec2({ maxAttempts: 1 }),
+    aws: new Aws({ maxAttempts: 1 }),
     release: new Release(plan.region),
     log: recordingLog(),
     run: TEST_RUN,
@@ -74,10 +74,10 @@ export async function runAgainst(
 ): Promise<{ step: Step & { log: RecordedLog }; failure: unknown }> {
   useEndpoint(endpoint)
   const plan = planOf(given, process.env)
-  const ec2 = new Ec2({ maxAttempts: 4 })
+  const aws = new Aws({ maxAttempts: 4 })
   const step = {
     plan,
-    ec2,
+    aws,
     release: new Release(plan.region),
     log: recordingLog(),
     run,
@@ -91,7 +91,7 @@ export async function runAgainst(
   } catch (error) {
     failure = error
   } finally {
-    ec2.destroy()
+    aws.destroy()
   }
   return { step, failure }
 }

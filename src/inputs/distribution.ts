@@ -38,7 +38,22 @@ export function readDistribution(raw: (name: InputName) => string): Distribution
       ORGANIZATIONAL_UNIT,
       'expected OU ARNs such as arn:aws:organizations::111122223333:ou/o-exampleorgid/ou-exam-ple12345'
     ),
-    deregistrationProtection: parseBoolean('deregistration-protection', raw('deregistration-protection'), false)
+    deregistrationProtection: parseBoolean('deregistration-protection', raw('deregistration-protection'), false),
+    shareSnapshots: parseBoolean('share-snapshots', raw('share-snapshots'), false)
+  }
+  if (plan.shareSnapshots) {
+    // EC2 API Reference, CreateVolumePermission: a snapshot is shared with an account (UserId) or
+    // made public (Group all), never with an organization or OU.
+    const withOrganizations = plan.shareOrganizations.length + plan.shareOrganizationalUnits.length > 0
+    if (withOrganizations || plan.shareAccounts.length === 0) {
+      throw new InputError(
+        'share-snapshots',
+        raw('share-snapshots'),
+        withOrganizations
+          ? 'snapshots can be shared with accounts only, not with organizations or OUs: list the accounts in share-accounts and drop share-organizations / share-organizational-units, or set share-snapshots: false'
+          : 'it shares the snapshots with the accounts in share-accounts, and none are given'
+      )
+    }
   }
   const deprecate = raw('deprecate-after')
   if (deprecate !== '') {

@@ -1,7 +1,11 @@
 // prune's inputs: selectors, regions, and the rules of the plan.
 import { InputError } from '../errors.ts'
 import { parseBoolean, parseCount, parseDuration, parseMap, parseRegions } from '../parse.ts'
-import { INPUTS, type InputName, type PrunePlan } from './spec.ts'
+import { INPUTS, type InputName, type PrunePlan, type Retirement } from './spec.ts'
+
+const RETIREMENTS: readonly Retirement[] = ['deregister', 'disable', 'deprecate']
+/** EC2 reports LastLaunchedTime up to 24 hours late (Image, lastLaunchedTime): a day is the least that means anything. */
+const DAY_MS = 86_400_000
 
 export function readPrune(raw: (name: InputName) => string, region: string): PrunePlan {
   const name = raw('prune-name')
@@ -26,9 +30,34 @@ export function readPrune(raw: (name: InputName) => string, region: string): Pru
     keep: parseCount('keep', raw('keep') || INPUTS.keep.default, 0, 1000),
     olderThanMs: parseDuration('older-than', raw('older-than') || INPUTS['older-than'].default),
     deleteSnapshots: parseBoolean('delete-snapshots', raw('delete-snapshots'), true),
-    maxDeletions: parseCount('max-deletions', raw('max-deletions') || INPUTS['max-deletions'].default, 1, 100_000)
+    maxDeletions: parseCount('max-deletions', raw('max-deletions') || INPUTS['max-deletions'].default, 1, 100_000),
+    retire: readRetire(raw('retire'))
+  }
+  const unused = raw('unused-for')
+  if (unused !== '') {
+    const ms = parseDuration('unused-for', unused)
+    if (ms < DAY_MS) {
+      throw new InputError(
+        'unused-for',
+        unused,
+        'expected at least 1d: EC2 reports an instance launch up to 24 hours late, so a shorter span could retire an image in use'
+      )
+    }
+    plan.unusedForMs = ms
   }
   if (name !== '') plan.name = name
   if (groupBy !== '') plan.groupBy = groupBy
   return plan
+}
+
+function readRetire(value: string): Retirement {
+  const retire = (value.toLowerCase() || INPUTS.retire.default) as Retirement
+  if (!RETIREMENTS.includes(retire)) {
+    throw new InputError(
+      'retire',
+      value,
+      'expected deregister (with snapshots per delete-snapshots), disable (DisableImage: reversible) or deprecate (deprecated now)'
+    )
+  }
+  return retire
 }

@@ -2,7 +2,7 @@
 // plan every mode receives.
 import type { Tags } from '../parse.ts'
 
-export const MODES = ['build', 'copy', 'wait', 'tag', 'prune'] as const
+export const MODES = ['build', 'copy', 'wait', 'tag', 'publish', 'prune'] as const
 export type Mode = (typeof MODES)[number]
 
 /** Each input, the modes it serves (`all` for every mode) and its action.yml default. */
@@ -14,8 +14,8 @@ export const INPUTS = {
   description: { modes: ['build'], default: '' },
   'no-reboot': { modes: ['build'], default: 'false' },
   'if-exists': { modes: ['build'], default: 'fail' },
-  'image-id': { modes: ['wait', 'tag', 'copy'], default: '' },
-  'image-ids': { modes: ['wait', 'tag', 'copy'], default: '' },
+  'image-id': { modes: ['wait', 'tag', 'copy', 'publish'], default: '' },
+  'image-ids': { modes: ['wait', 'tag', 'copy', 'publish'], default: '' },
   tags: { modes: ['build', 'tag', 'copy'], default: '' },
   'provenance-tags': { modes: ['build', 'tag', 'copy'], default: 'true' },
   regions: { modes: ['copy', 'prune'], default: '' },
@@ -29,7 +29,11 @@ export const INPUTS = {
   'share-organizational-units': { modes: ['tag'], default: '' },
   'deprecate-after': { modes: ['tag'], default: '' },
   'deregistration-protection': { modes: ['tag'], default: 'false' },
-  'wait-timeout': { modes: ['wait', 'copy', 'tag', 'prune'], default: '60m' },
+  'share-snapshots': { modes: ['tag'], default: 'false' },
+  'ssm-parameter': { modes: ['publish'], default: '' },
+  'launch-template': { modes: ['publish'], default: '' },
+  'launch-template-default': { modes: ['publish'], default: 'true' },
+  'wait-timeout': { modes: ['wait', 'copy', 'tag', 'publish', 'prune'], default: '60m' },
   'prune-name': { modes: ['prune'], default: '' },
   'prune-tags': { modes: ['prune'], default: '' },
   'prune-regions': { modes: ['prune'], default: '' },
@@ -38,6 +42,8 @@ export const INPUTS = {
   'group-by': { modes: ['prune'], default: '' },
   'delete-snapshots': { modes: ['prune'], default: 'true' },
   'max-deletions': { modes: ['prune'], default: '100' },
+  retire: { modes: ['prune'], default: 'deregister' },
+  'unused-for': { modes: ['prune'], default: '' },
   'dry-run': { modes: 'all', default: 'false' }
 } as const satisfies Record<string, { modes: 'all' | readonly Mode[]; default: string }>
 
@@ -48,7 +54,7 @@ export interface BuildPlan {
   name: string
   description: string
   noReboot: boolean
-  ifExists: 'fail' | 'reuse'
+  ifExists: 'fail' | 'reuse' | 'replace'
 }
 
 export interface Encryption {
@@ -70,7 +76,20 @@ export interface DistributionPlan {
   shareOrganizationalUnits: string[]
   deprecateAfterMs?: number
   deregistrationProtection: boolean
+  /** Also give shareAccounts createVolumePermission on every snapshot of the images. */
+  shareSnapshots: boolean
 }
+
+/** Where publish points consumers, per region of the release. */
+export interface PublishPlan {
+  ssmParameter?: string
+  /** Region → launch template name or id; a region not listed gets no launch template version. */
+  launchTemplates: ReadonlyMap<string, string>
+  makeDefault: boolean
+}
+
+/** How prune retires an image: DeregisterImage, DisableImage, or deprecation from now. */
+export type Retirement = 'deregister' | 'disable' | 'deprecate'
 
 export interface PrunePlan {
   regions: string[]
@@ -81,6 +100,9 @@ export interface PrunePlan {
   groupBy?: string
   deleteSnapshots: boolean
   maxDeletions: number
+  retire: Retirement
+  /** Only images that launched no instance for this long (LastLaunchedTime, else creation). */
+  unusedForMs?: number
 }
 
 export interface Plan {
@@ -95,5 +117,6 @@ export interface Plan {
   build?: BuildPlan
   copy?: CopyPlan
   distribution?: DistributionPlan
+  publish?: PublishPlan
   prune?: PrunePlan
 }

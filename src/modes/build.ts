@@ -3,8 +3,8 @@
 // reused, or someone else's, which fails the step unless if-exists is reuse.
 import { CreateImageCommand } from '@aws-sdk/client-ec2'
 import { StepError } from '../errors.ts'
-import { hasCode } from '../ec2/errors.ts'
-import { createImage, createImageInput, eventually, findOwnImageByName, type ImageInfo, type NewImage } from '../ec2/images.ts'
+import { hasCode } from '../aws/errors.ts'
+import { createImage, createImageInput, eventually, findOwnImageByName, type ImageInfo, type NewImage } from '../aws/images.ts'
 import { madeByRun, mergeTags, PROVENANCE, provenanceTags } from '../provenance.ts'
 import { removeImages } from '../removal.ts'
 import type { Step } from '../step.ts'
@@ -13,13 +13,13 @@ import type { Step } from '../step.ts'
 const CLOCK_SKEW_MS = 5 * 60_000
 
 export async function build(step: Step): Promise<void> {
-  const { plan, ec2, log } = step
+  const { plan, aws, log } = step
   const build = plan.build!
   const region = plan.region
   const image: NewImage = { ...build, tags: mergeTags(plan.tags, plan.provenanceTags ? provenanceTags(step.run) : new Map()) }
 
   if (plan.dryRun) {
-    await ec2.check(region, 'CreateImage', `instance ${build.instanceId}`, (client) =>
+    await aws.check(region, 'CreateImage', `instance ${build.instanceId}`, (client) =>
       client.send(new CreateImageCommand({ ...createImageInput(image), DryRun: true }))
     )
     log.info(`Dry run: CreateImage of ${build.instanceId} as '${build.name}' in ${region} would be allowed; no image was made.`)
@@ -27,11 +27,11 @@ export async function build(step: Step): Promise<void> {
   }
 
   const started = step.now()
-  const existing = await findOwnImageByName(ec2, region, build.name)
+  const existing = await findOwnImageByName(aws, region, build.name)
   if (existing && (await adopt(step, existing, started))) return
 
   try {
-    const imageId = await createImage(ec2, region, image)
+    const imageId = await createImage(aws, region, image)
     log.info(`Creating image ${imageId} '${build.name}' from ${build.instanceId} in ${region}${build.noReboot ? ' (no reboot)' : ''}.`)
     step.release.add({
       region,
@@ -47,7 +47,7 @@ export async function build(step: Step): Promise<void> {
     // may not be listed yet, so look for it a little while before giving up.
     if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
     const taken = await eventually(
-      () => findOwnImageByName(ec2, region, build.name),
+      () => findOwnImageByName(aws, region, build.name),
       (ms) => step.sleep(ms, step.signal)
     )
     if (!taken) {

@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto'
 import { CopyImageCommand } from '@aws-sdk/client-ec2'
 import { StepError, errorMessage } from '../errors.ts'
-import { hasCode } from '../ec2/errors.ts'
-import { copyImage, copyImageInput, eventually, findOwnImageByName, type ImageCopy, type ImageInfo } from '../ec2/images.ts'
+import { hasCode } from '../aws/errors.ts'
+import { copyImage, copyImageInput, eventually, findOwnImageByName, type ImageCopy, type ImageInfo } from '../aws/images.ts'
 import { MAX_TAGS } from '../parse.ts'
 import { mergeTags, PROVENANCE, provenanceTags, type Run } from '../provenance.ts'
 import type { ReleaseImage } from '../release.ts'
@@ -46,18 +46,18 @@ export async function copy(step: Step): Promise<void> {
 
 async function copyTo(step: Step, source: ReleaseImage, region: string): Promise<void> {
   const request = copyRequest(step, source, region)
-  const existing = await findOwnImageByName(step.ec2, region, request.name)
+  const existing = await findOwnImageByName(step.aws, region, request.name)
   let imageId = existing ? await adoptableCopy(step, source, region, existing) : undefined
   if (imageId === undefined) {
     try {
-      imageId = await copyImage(step.ec2, region, request)
+      imageId = await copyImage(step.aws, region, request)
     } catch (error) {
       // The name is taken, or this attempt's token was used with other parameters (an earlier step
       // of this job copied with other tags): either way a copy may exist that EC2 does not list
       // yet. Ours is adopted; anyone else's image is a conflict the user must resolve.
       if (!hasCode(error, 'InvalidAMIName.Duplicate', 'IdempotentParameterMismatch')) throw error
       const found = await eventually(
-        () => findOwnImageByName(step.ec2, region, request.name),
+        () => findOwnImageByName(step.aws, region, request.name),
         (ms) => step.sleep(ms, step.signal)
       )
       if (!found || !isCopyOf(found, source)) throw conflict(request.name, region, source, found)
@@ -175,7 +175,7 @@ export function copyToken(run: Run, sourceImageId: string, region: string): stri
 async function checkCopies(step: Step, source: ReleaseImage, destinations: readonly string[]): Promise<void> {
   await Promise.all(
     destinations.map((region) =>
-      step.ec2.check(region, 'CopyImage', `image ${source.imageId} from ${source.region}`, (client) =>
+      step.aws.check(region, 'CopyImage', `image ${source.imageId} from ${source.region}`, (client) =>
         client.send(new CopyImageCommand({ ...copyImageInput(copyRequest(step, source, region)), DryRun: true }))
       )
     )

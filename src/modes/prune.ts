@@ -2,11 +2,13 @@
 // once. The whole plan is made first — every matching image kept (and why) or retired — and is
 // refused whole past max-deletions; only then is anything deregistered.
 import { DeleteSnapshotCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2'
+import { deprecateImage } from '../aws/distribution.ts'
 import { errorMessage, StepError } from '../errors.ts'
-import { describeSelectors, listOwnImages, type ImageInfo } from '../ec2/images.ts'
-import { snapshotUsers } from '../ec2/snapshots.ts'
-import { findUsage } from '../ec2/usage.ts'
+import { describeSelectors, disableImage, listOwnImages, type ImageInfo } from '../aws/images.ts'
+import { snapshotUsers } from '../aws/snapshots.ts'
+import { findUsage } from '../aws/usage.ts'
 import { planRegion } from '../prune/plan.ts'
+import { stageImages } from '../prune/stage.ts'
 import { removeImages } from '../removal.ts'
 import type { PruneDecision, Retired } from '../release.ts'
 import type { Step } from '../step.ts'
@@ -27,7 +29,7 @@ export async function prune(step: Step): Promise<void> {
   const retiring = decisions.filter((decision) => decision.action === 'retire')
   if (retiring.length > rules.maxDeletions) {
     throw new StepError(
-      `The prune plan would retire ${retiring.length} images, more than max-deletions (${rules.maxDeletions}): nothing was deregistered. ` +
+      `The prune plan would retire ${retiring.length} images, more than max-deletions (${rules.maxDeletions}): nothing was ${PAST[rules.retire]}. ` +
         'Check the selectors (prune-name, prune-tags) and the plan in the job summary, then raise max-deletions if the plan is right.'
     )
   }
@@ -51,9 +53,13 @@ export async function prune(step: Step): Promise<void> {
   }
 }
 
+const PAST = { deregister: 'deregistered', disable: 'disabled', deprecate: 'deprecated' } as const
+
 function retire(step: Step, plan: RegionPlan): Promise<string[]> {
   const images = plan.decisions.filter((decision) => decision.action === 'retire').map((decision) => plan.images.get(decision.imageId)!)
-  return removeImages(step, plan.region, images, step.release.pruned, step.plan.prune!.deleteSnapshots)
+  const { retire: how, deleteSnapshots } = step.plan.prune!
+  if (how !== 'deregister') return stageImages(step, plan.region, images, how)
+  return removeImages(step, plan.region, images, step.release.pruned, deleteSnapshots)
 }
 
 // One missing permission fails every image the same way: the message names a few, the log all.
@@ -67,12 +73,12 @@ function summarise(failures: readonly string[]): string {
 /** Lists, plans and checks usage in one region; the plan is final once usage is known. */
 async function planFor(step: Step, region: string): Promise<RegionPlan> {
   const rules = step.plan.prune!
-  const found = await listOwnImages(step.ec2, region, { name: rules.name, tags: rules.tags })
+  const found = await listOwnImages(step.aws, region, { name: rules.name, tags: rules.tags })
   const decisions = planRegion(region, found, { rules, now: step.now(), thisStep: step.release.imageIds() })
   const candidates = decisions.filter((decision) => decision.action === 'retire')
   // Only images that would otherwise retire are checked: fewer calls, same plan.
   const usage = await findUsage(
-    step.ec2,
+    step.aws,
     region,
     candidates.map((decision) => decision.imageId)
   )
@@ -133,9 +139,20 @@ function logPlan(step: Step, decisions: readonly PruneDecision[]): void {
  * images (not one another image still uses); permissions are checked once per region.
  */
 async function checkRetiring(step: Step, plans: readonly RegionPlan[]): Promise<void> {
+  const how = step.plan.prune!.retire
   for (const plan of plans) {
     const retiring = plan.decisions.filter((decision) => decision.action === 'retire').map((decision) => decision.imageId)
     if (retiring.length === 0) continue
+    if (how !== 'deregister') {
+      for (const imageId of retiring) step.release.recordRemoved(step.release.pruned, plan.region, imageId, [])
+      try {
+        if (how === 'disable') await disableImage(step.aws, plan.region, retiring[0]!, true)
+        else await deprecateImage(step.aws, plan.region, retiring[0]!, new Date(step.now() + 120_000), true)
+      } catch (error) {
+        throw new StepError(`Dry run: the plan stands, but retiring in ${plan.region} would fail: ${errorMessage(error)}`)
+      }
+      continue
+    }
     const snapshots = await snapshotsThatWouldGo(step, plan, retiring)
     for (const imageId of retiring) {
       const own = (plan.images.get(imageId)?.snapshotIds ?? []).filter((id) => snapshots.has(id))
@@ -147,15 +164,19 @@ async function checkRetiring(step: Step, plans: readonly RegionPlan[]): Promise<
       throw new StepError(`Dry run: the plan stands, but retiring in ${plan.region} would fail: ${errorMessage(error)}`)
     }
   }
-  step.log.info(
-    `Dry run: nothing was deregistered or deleted; DeregisterImage${step.plan.prune!.deleteSnapshots ? ' and DeleteSnapshot' : ''} would be allowed.`
-  )
+  const allowed =
+    how === 'disable'
+      ? 'DisableImage'
+      : how === 'deprecate'
+        ? 'EnableImageDeprecation'
+        : `DeregisterImage${step.plan.prune!.deleteSnapshots ? ' and DeleteSnapshot' : ''}`
+  step.log.info(`Dry run: nothing was ${how === 'deregister' ? 'deregistered or deleted' : PAST[how]}; ${allowed} would be allowed.`)
 }
 
 async function snapshotsThatWouldGo(step: Step, plan: RegionPlan, retiring: readonly string[]): Promise<Set<string>> {
   if (!step.plan.prune!.deleteSnapshots) return new Set()
   const all = [...new Set(retiring.flatMap((imageId) => plan.images.get(imageId)?.snapshotIds ?? []))]
-  const users = all.length > 0 ? await snapshotUsers(step.ec2, plan.region, all, new Set(retiring)) : new Map<string, string[]>()
+  const users = all.length > 0 ? await snapshotUsers(step.aws, plan.region, all, new Set(retiring)) : new Map<string, string[]>()
   for (const [snapshotId, usedBy] of users)
     step.log.info(`Would keep snapshot ${snapshotId} in ${plan.region}: ${usedBy.join(', ')} uses it.`)
   return new Set(all.filter((id) => !users.has(id)))
@@ -164,11 +185,11 @@ async function snapshotsThatWouldGo(step: Step, plan: RegionPlan, retiring: read
 /** DeregisterImage (and DeleteSnapshot, which DeleteAssociatedSnapshots needs too) with DryRun. */
 async function checkPermissions(step: Step, region: string, imageId: string, snapshotId: string | undefined): Promise<void> {
   const deleteSnapshots = step.plan.prune!.deleteSnapshots
-  await step.ec2.check(region, 'DeregisterImage', `image ${imageId}`, (client) =>
+  await step.aws.check(region, 'DeregisterImage', `image ${imageId}`, (client) =>
     client.send(new DeregisterImageCommand({ ImageId: imageId, ...(deleteSnapshots && { DeleteAssociatedSnapshots: true }), DryRun: true }))
   )
   if (!deleteSnapshots || snapshotId === undefined) return
-  await step.ec2.check(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client) =>
+  await step.aws.check(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client) =>
     client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId, DryRun: true }))
   )
 }

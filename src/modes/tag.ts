@@ -2,7 +2,7 @@
 // per region for the lot. Images are waited for first: their snapshot list is final only once
 // they are available.
 import { CreateTagsCommand } from '@aws-sdk/client-ec2'
-import { tagResources, toTagList } from '../ec2/images.ts'
+import { tagResources, toTagList } from '../aws/images.ts'
 import { PROVENANCE, provenanceTags } from '../provenance.ts'
 import type { ReleaseImage } from '../release.ts'
 import type { Step } from '../step.ts'
@@ -23,7 +23,7 @@ export async function tag(step: Step): Promise<void> {
     [...Map.groupBy(images, (image) => image.region)].map(async ([region, regionImages]) => {
       const untagged = regionImages.filter((image) => !taggedAtCreation(image, plan.tags))
       const resources = untagged.flatMap((image) => [image.imageId, ...image.snapshotIds])
-      await tagResources(step.ec2, region, resources, plan.tags)
+      await tagResources(step.aws, region, resources, plan.tags)
       if (plan.provenanceTags) {
         for (const image of regionImages) await addMissingProvenance(step, image)
       }
@@ -58,13 +58,13 @@ async function addMissingProvenance(step: Step, image: ReleaseImage): Promise<vo
   const source = step.release.source
   const isCopy = source !== undefined && image.region !== source.region
   const tags = provenanceTags(step.run, isCopy ? { imageId: source.imageId, region: source.region } : undefined)
-  await tagResources(step.ec2, image.region, [image.imageId, ...image.snapshotIds], tags)
+  await tagResources(step.aws, image.region, [image.imageId, ...image.snapshotIds], tags)
 }
 
 async function checkTagging(step: Step, images: readonly ReleaseImage[]): Promise<void> {
   for (const [region, regionImages] of Map.groupBy(images, (image) => image.region)) {
     const resources = regionImages.map((image) => image.imageId)
-    await step.ec2.check(region, 'CreateTags', resources.join(', '), (client) =>
+    await step.aws.check(region, 'CreateTags', resources.join(', '), (client) =>
       client.send(
         new CreateTagsCommand({
           Resources: resources,

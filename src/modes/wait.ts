@@ -2,7 +2,7 @@
 // of that region's images; the interval starts short (a copy of a small image can be quick) and
 // backs off to a cap so a long wait costs few calls.
 import { StepError } from '../errors.ts'
-import { describeImages } from '../ec2/images.ts'
+import { describeImages } from '../aws/images.ts'
 import { removeImages } from '../removal.ts'
 import type { ReleaseImage } from '../release.ts'
 import { formatDuration, type Step } from '../step.ts'
@@ -65,7 +65,7 @@ async function pollOnce(step: Step, pending: readonly ReleaseImage[]): Promise<v
   await Promise.all(
     [...byRegion].map(async ([region, images]) => {
       const found = await describeImages(
-        step.ec2,
+        step.aws,
         region,
         images.map((image) => image.imageId)
       )

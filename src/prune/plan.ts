@@ -1,9 +1,16 @@
 // Which matching images prune keeps, and why, before anything is asked about their use. Pure: the
 // same images, rules and clock always give the same plan.
-import type { ImageInfo } from '../ec2/images.ts'
+import type { ImageInfo } from '../aws/images.ts'
 import type { PrunePlan } from '../inputs.ts'
 import type { PruneDecision } from '../release.ts'
 import { formatDuration } from '../step.ts'
+
+/**
+ * Written by prune when it disables an image: EC2 reports no time of disabling, and a later
+ * `retire: deregister` step measures `older-than` from it, so an image disabled today gets its
+ * full grace period whatever its age.
+ */
+export const DISABLED_AT = 'ami-pipeline:disabled-at'
 
 export interface PlanContext {
   rules: PrunePlan
@@ -20,8 +27,10 @@ export interface PlanContext {
  * three newest images that can launch an instance (typically this release and the two before it),
  * and an old image kept for safety never costs one of them its place. A disabled, failed or pending
  * image takes no place: a pending one is kept (it is still being made), the others are judged like
- * any image beyond the newest. Of those, only images older than `older-than`, unprotected and not
- * this step's, are candidates to retire; in-use checks come after.
+ * any image beyond the newest. Of those, only images older than `older-than`, unused for
+ * `unused-for`, unprotected, not this step's and not already retired the way asked are candidates
+ * to retire; in-use checks come after. A disabled image's age, for `retire: deregister`, counts from
+ * when prune disabled it (its DISABLED_AT tag), so staged retirement gives each stage its own span.
  */
 export function planRegion(region: string, images: readonly ImageInfo[], context: PlanContext): PruneDecision[] {
   const { rules } = context
@@ -60,12 +69,48 @@ function decide(
   if (rank < rules.keep)
     return decision('keep', `newest ${rules.keep}${rules.groupBy ? ` of ${rules.groupBy}=${group || '(no tag)'}` : ''}`)
   if (image.protected) return decision('keep', 'deregistration protection is on')
-  const age = now - Date.parse(image.creationDate)
-  if (Number.isNaN(age)) return decision('keep', `creation date '${image.creationDate}' unreadable`)
-  if (age <= rules.olderThanMs)
-    return decision('keep', `younger than ${formatDuration(rules.olderThanMs)} (${formatDuration(Math.max(0, age))} old)`)
+  const retired = alreadyRetired(image, rules.retire, now)
+  if (retired) return decision('keep', retired)
+  const since = ageFrom(image, rules.retire)
+  const age = now - Date.parse(since.date)
+  if (Number.isNaN(age)) return decision('keep', `${since.what} '${since.date}' unreadable`)
+  if (age <= rules.olderThanMs) {
+    const span = `${formatDuration(rules.olderThanMs)} (${formatDuration(Math.max(0, age))} ${since.disabled ? 'since disabled' : 'old'})`
+    return decision('keep', since.disabled ? `disabled less than ${span}` : `younger than ${span}`)
+  }
+  if (rules.unusedForMs !== undefined) {
+    // EC2 reports launches up to a day late; never launched means unused since creation.
+    const lastUse = image.lastLaunchedTime ?? image.creationDate
+    const idle = now - Date.parse(lastUse)
+    if (Number.isNaN(idle) || idle <= rules.unusedForMs) {
+      const what = image.lastLaunchedTime ? 'launched an instance' : 'created (never launched an instance)'
+      return decision('keep', `${what} ${formatDuration(Math.max(0, idle))} ago, within unused-for ${formatDuration(rules.unusedForMs)}`)
+    }
+  }
   const state = image.state === 'available' ? '' : `${image.state} (takes no place among the newest), `
-  return decision('retire', `${state}older than ${formatDuration(rules.olderThanMs)} and beyond the newest ${rules.keep}`)
+  const unused = rules.unusedForMs !== undefined ? `, unused for over ${formatDuration(rules.unusedForMs)}` : ''
+  const old = since.disabled
+    ? `disabled longer than ${formatDuration(rules.olderThanMs)}`
+    : `older than ${formatDuration(rules.olderThanMs)}`
+  return decision('retire', `${state}${old}${unused} and beyond the newest ${rules.keep}`)
+}
+
+/** Why an image needs no retiring the way asked, if it does not. */
+function alreadyRetired(image: ImageInfo, retire: PrunePlan['retire'], now: number): string | undefined {
+  if (retire === 'deregister') return undefined
+  if (image.state === 'disabled') return 'already disabled'
+  if (retire !== 'deprecate') return undefined
+  const deprecated = image.deprecationTime !== undefined && Date.parse(image.deprecationTime) <= now
+  return deprecated ? `already deprecated (since ${image.deprecationTime})` : undefined
+}
+
+/** What `older-than` measures from: creation, or for a disabled image being deregistered, its disabling by prune. */
+function ageFrom(image: ImageInfo, retire: PrunePlan['retire']): { date: string; disabled: boolean; what: string } {
+  const disabledAt = image.tags.get(DISABLED_AT)
+  if (retire === 'deregister' && image.state === 'disabled' && disabledAt !== undefined && !Number.isNaN(Date.parse(disabledAt))) {
+    return { date: disabledAt, disabled: true, what: `${DISABLED_AT} tag` }
+  }
+  return { date: image.creationDate, disabled: false, what: 'creation date' }
 }
 
 /** Newest first by creation date; image id breaks ties so the plan never depends on listing order. */

@@ -7,7 +7,7 @@ import { AwsError, hasCode } from './errors.ts'
 import { EC2_BUCKETS, kindOf, pacingFor, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
 import { StepRetryStrategy } from './retry.ts'
 
-export interface Ec2Options {
+export interface AwsOptions {
   /** Attempts per call, first included. Adaptive retry rides out throttling with backoff. */
   maxAttempts?: number
   buckets?: Readonly<Record<CallKind, BucketShape>>
@@ -25,14 +25,14 @@ export interface Ec2Options {
 /** Counts of calls sent, per operation, for the log and the benchmark. */
 export type CallCounts = Map<string, number>
 
-export class Ec2 {
+export class Aws {
   readonly counts: CallCounts = new Map()
   private readonly clients = new Map<string, EC2Client>()
   private readonly buckets = new Map<string, TokenBucket>()
-  private readonly options: Ec2Options
+  private readonly options: AwsOptions
   private agents: { httpAgent: HttpAgent; httpsAgent: HttpsAgent } | undefined
 
-  constructor(options: Ec2Options = {}) {
+  constructor(options: AwsOptions = {}) {
     this.options = options
   }
 

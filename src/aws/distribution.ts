@@ -6,7 +6,7 @@ import {
   ModifyImageAttributeCommand,
   type LaunchPermission
 } from '@aws-sdk/client-ec2'
-import type { Ec2 } from './client.ts'
+import type { Aws } from './client.ts'
 
 export interface Shares {
   accounts: readonly string[]
@@ -23,21 +23,21 @@ export function launchPermissions(shares: Shares): LaunchPermission[] {
 }
 
 /** One ModifyImageAttribute adds every account, organization and OU to the image's launch permissions. */
-export async function shareImage(ec2: Ec2, region: string, imageId: string, shares: Shares, dryRun = false): Promise<void> {
+export async function shareImage(aws: Aws, region: string, imageId: string, shares: Shares, dryRun = false): Promise<void> {
   const input = { ImageId: imageId, LaunchPermission: { Add: launchPermissions(shares) }, ...(dryRun && { DryRun: true }) }
-  const send = dryRun ? ec2.check.bind(ec2) : ec2.call.bind(ec2)
+  const send = dryRun ? aws.check.bind(aws) : aws.call.bind(aws)
   await send(region, 'ModifyImageAttribute', `image ${imageId}`, (client) => client.send(new ModifyImageAttributeCommand(input)))
 }
 
-export async function deprecateImage(ec2: Ec2, region: string, imageId: string, at: Date, dryRun = false): Promise<void> {
+export async function deprecateImage(aws: Aws, region: string, imageId: string, at: Date, dryRun = false): Promise<void> {
   const input = { ImageId: imageId, DeprecateAt: at, ...(dryRun && { DryRun: true }) }
-  const send = dryRun ? ec2.check.bind(ec2) : ec2.call.bind(ec2)
+  const send = dryRun ? aws.check.bind(aws) : aws.call.bind(aws)
   await send(region, 'EnableImageDeprecation', `image ${imageId}`, (client) => client.send(new EnableImageDeprecationCommand(input)))
 }
 
-export async function protectImage(ec2: Ec2, region: string, imageId: string, dryRun = false): Promise<void> {
+export async function protectImage(aws: Aws, region: string, imageId: string, dryRun = false): Promise<void> {
   const input = { ImageId: imageId, ...(dryRun && { DryRun: true }) }
-  const send = dryRun ? ec2.check.bind(ec2) : ec2.call.bind(ec2)
+  const send = dryRun ? aws.check.bind(aws) : aws.call.bind(aws)
   await send(region, 'EnableImageDeregistrationProtection', `image ${imageId}`, (client) =>
     client.send(new EnableImageDeregistrationProtectionCommand(input))
   )

@@ -6,11 +6,12 @@ import {
   CreateTagsCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
+  DisableImageCommand,
   type Image as SdkImage,
   type Tag
 } from '@aws-sdk/client-ec2'
 import type { Tags } from '../parse.ts'
-import type { Ec2 } from './client.ts'
+import type { Aws } from './client.ts'
 import { hasCode } from './errors.ts'
 
 export type ImageState = 'pending' | 'available' | 'failed' | 'invalid' | 'deregistered' | 'transient' | 'error' | 'disabled'
@@ -33,6 +34,10 @@ export interface ImageInfo {
   /** The image and region this one was copied from, on copies. */
   sourceImageId?: string
   sourceImageRegion?: string
+  /** When the image is (or was) deprecated, if it has a deprecation time. */
+  deprecationTime?: string
+  /** When it last launched an instance, as EC2 reports it (up to 24 hours late); absent if never. */
+  lastLaunchedTime?: string
 }
 
 // EC2 accepts up to 200 values in one filter.
@@ -43,11 +48,11 @@ export const FILTER_VALUES = 200
  * list yet — new images can lag behind CreateImage — is simply absent instead of failing the call.
  * Disabled images are included: EC2 hides them otherwise, and they still exist.
  */
-export async function describeImages(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<ImageInfo[]> {
+export async function describeImages(aws: Aws, region: string, imageIds: readonly string[]): Promise<ImageInfo[]> {
   const found: ImageInfo[] = []
   for (let at = 0; at < imageIds.length; at += FILTER_VALUES) {
     const batch = imageIds.slice(at, at + FILTER_VALUES)
-    const pages = ec2.pages(region, 'DescribeImages', batch.join(', '), (client, NextToken) =>
+    const pages = aws.pages(region, 'DescribeImages', batch.join(', '), (client, NextToken) =>
       client.send(
         new DescribeImagesCommand({
           Filters: [{ Name: 'image-id', Values: batch }],
@@ -67,8 +72,8 @@ export async function describeImages(ec2: Ec2, region: string, imageIds: readonl
  * and a disabled image keeps its name). A recently deregistered image, which EC2 lists for a while,
  * no longer holds the name.
  */
-export async function findOwnImageByName(ec2: Ec2, region: string, name: string): Promise<ImageInfo | undefined> {
-  const pages = ec2.pages(region, 'DescribeImages', `name ${name}`, (client, NextToken) =>
+export async function findOwnImageByName(aws: Aws, region: string, name: string): Promise<ImageInfo | undefined> {
+  const pages = aws.pages(region, 'DescribeImages', `name ${name}`, (client, NextToken) =>
     client.send(
       new DescribeImagesCommand({
         Owners: ['self'],
@@ -112,13 +117,13 @@ export interface Selectors {
  * Every image this account owns in the region that matches the selectors, all pages. The name
  * pattern and tags go to EC2 as filters, so only matching images cross the wire.
  */
-export async function listOwnImages(ec2: Ec2, region: string, selectors: Selectors): Promise<ImageInfo[]> {
+export async function listOwnImages(aws: Aws, region: string, selectors: Selectors): Promise<ImageInfo[]> {
   const filters = [
     ...(selectors.name !== undefined ? [{ Name: 'name', Values: [selectors.name] }] : []),
     ...[...selectors.tags].map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }))
   ]
   const images: ImageInfo[] = []
-  const pages = ec2.pages(region, 'DescribeImages', `images matching ${describeSelectors(selectors)}`, (client, NextToken) =>
+  const pages = aws.pages(region, 'DescribeImages', `images matching ${describeSelectors(selectors)}`, (client, NextToken) =>
     client.send(
       new DescribeImagesCommand({
         Owners: ['self'],
@@ -161,8 +166,8 @@ export function createImageInput(image: NewImage) {
   }
 }
 
-export async function createImage(ec2: Ec2, region: string, image: NewImage): Promise<string> {
-  const result = await ec2.call(region, 'CreateImage', `instance ${image.instanceId} (image ${image.name})`, (client) =>
+export async function createImage(aws: Aws, region: string, image: NewImage): Promise<string> {
+  const result = await aws.call(region, 'CreateImage', `instance ${image.instanceId} (image ${image.name})`, (client) =>
     client.send(new CreateImageCommand(createImageInput(image)))
   )
   return required(result.ImageId, 'CreateImage', region)
@@ -196,8 +201,8 @@ export function copyImageInput(copy: ImageCopy) {
   }
 }
 
-export async function copyImage(ec2: Ec2, region: string, copy: ImageCopy): Promise<string> {
-  const result = await ec2.call(region, 'CopyImage', `image ${copy.sourceImageId} from ${copy.sourceRegion}`, (client) =>
+export async function copyImage(aws: Aws, region: string, copy: ImageCopy): Promise<string> {
+  const result = await aws.call(region, 'CopyImage', `image ${copy.sourceImageId} from ${copy.sourceRegion}`, (client) =>
     client.send(new CopyImageCommand(copyImageInput(copy)))
   )
   return required(result.ImageId, 'CopyImage', region)
@@ -207,11 +212,11 @@ export async function copyImage(ec2: Ec2, region: string, copy: ImageCopy): Prom
 const TAG_BATCH = 500
 
 /** The same tags on many images and snapshots of a region, in as few calls as EC2 allows. */
-export async function tagResources(ec2: Ec2, region: string, resourceIds: readonly string[], tags: Tags): Promise<void> {
+export async function tagResources(aws: Aws, region: string, resourceIds: readonly string[], tags: Tags): Promise<void> {
   if (tags.size === 0 || resourceIds.length === 0) return
   for (let at = 0; at < resourceIds.length; at += TAG_BATCH) {
     const batch = resourceIds.slice(at, at + TAG_BATCH)
-    await ec2.call(region, 'CreateTags', batch.join(', '), (client) =>
+    await aws.call(region, 'CreateTags', batch.join(', '), (client) =>
       client.send(new CreateTagsCommand({ Resources: batch, Tags: toTagList(tags) }))
     )
   }
@@ -230,13 +235,13 @@ export interface SnapshotOutcome {
  * call whose first reply was lost — counts as done.
  */
 export async function deregisterImage(
-  ec2: Ec2,
+  aws: Aws,
   region: string,
   imageId: string,
   deleteSnapshots: boolean
 ): Promise<SnapshotOutcome[] | undefined> {
   try {
-    const result = await ec2.call(region, 'DeregisterImage', `image ${imageId}`, (client) =>
+    const result = await aws.call(region, 'DeregisterImage', `image ${imageId}`, (client) =>
       client.send(new DeregisterImageCommand({ ImageId: imageId, ...(deleteSnapshots && { DeleteAssociatedSnapshots: true }) }))
     )
     const outcomes = result.DeleteSnapshotResults?.map((r) => ({ snapshotId: r.SnapshotId ?? '', code: r.ReturnCode ?? 'unknown' }))
@@ -244,6 +249,22 @@ export async function deregisterImage(
   } catch (error) {
     if (!hasCode(error, 'InvalidAMIID.Unavailable', 'InvalidAMIID.NotFound')) throw error
     return undefined
+  }
+}
+
+/**
+ * DisableImage (EC2 API Reference): the image can launch no instance until EnableImage; it keeps its
+ * snapshots. A retried call whose first reply was lost finds it disabled already, which is done.
+ */
+export async function disableImage(aws: Aws, region: string, imageId: string, dryRun = false): Promise<void> {
+  const send = (client: Parameters<Parameters<Aws['call']>[3]>[0]) =>
+    client.send(new DisableImageCommand({ ImageId: imageId, ...(dryRun && { DryRun: true }) }))
+  if (dryRun) return aws.check(region, 'DisableImage', `image ${imageId}`, send)
+  try {
+    await aws.call(region, 'DisableImage', `image ${imageId}`, send)
+  } catch (error) {
+    const [now] = await describeImages(aws, region, [imageId])
+    if (now?.state !== 'disabled') throw error
   }
 }
 
@@ -278,6 +299,8 @@ export function toImageInfo(image: SdkImage): ImageInfo {
   if (image.SourceInstanceId) info.sourceInstanceId = image.SourceInstanceId
   if (image.SourceImageId) info.sourceImageId = image.SourceImageId
   if (image.SourceImageRegion) info.sourceImageRegion = image.SourceImageRegion
+  if (image.DeprecationTime) info.deprecationTime = image.DeprecationTime
+  if (image.LastLaunchedTime) info.lastLaunchedTime = image.LastLaunchedTime
   return info
 }
 

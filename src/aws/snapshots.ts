@@ -1,16 +1,16 @@
 // Snapshots of retired images: which still exist, which another image uses, and deleting them.
 // One describe serves up to 200 snapshots.
 import { DeleteSnapshotCommand, DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2'
-import type { Ec2 } from './client.ts'
+import type { Aws } from './client.ts'
 import { hasCode } from './errors.ts'
 import { FILTER_VALUES, toImageInfo } from './images.ts'
 
 /** Of these snapshots, the ones that still exist (one call per 200). */
-export async function existingSnapshots(ec2: Ec2, region: string, snapshotIds: readonly string[]): Promise<Set<string>> {
+export async function existingSnapshots(aws: Aws, region: string, snapshotIds: readonly string[]): Promise<Set<string>> {
   const found = new Set<string>()
   for (let at = 0; at < snapshotIds.length; at += FILTER_VALUES) {
     const batch = snapshotIds.slice(at, at + FILTER_VALUES)
-    const pages = ec2.pages(region, 'DescribeSnapshots', batch.join(', '), (client, NextToken) =>
+    const pages = aws.pages(region, 'DescribeSnapshots', batch.join(', '), (client, NextToken) =>
       client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: batch }], NextToken }))
     )
     for await (const page of pages) for (const snapshot of page.Snapshots ?? []) if (snapshot.SnapshotId) found.add(snapshot.SnapshotId)
@@ -25,7 +25,7 @@ export async function existingSnapshots(ec2: Ec2, region: string, snapshotIds: r
  * do not.
  */
 export async function snapshotUsers(
-  ec2: Ec2,
+  aws: Aws,
   region: string,
   snapshotIds: readonly string[],
   exceptImages: ReadonlySet<string> = new Set()
@@ -34,7 +34,7 @@ export async function snapshotUsers(
   const wanted = new Set(snapshotIds)
   for (let at = 0; at < snapshotIds.length; at += FILTER_VALUES) {
     const batch = snapshotIds.slice(at, at + FILTER_VALUES)
-    const pages = ec2.pages(region, 'DescribeImages', `images using ${batch.join(', ')}`, (client, NextToken) =>
+    const pages = aws.pages(region, 'DescribeImages', `images using ${batch.join(', ')}`, (client, NextToken) =>
       client.send(
         new DescribeImagesCommand({
           Owners: ['self'],
@@ -56,9 +56,9 @@ export async function snapshotUsers(
   return users
 }
 
-export async function deleteSnapshot(ec2: Ec2, region: string, snapshotId: string): Promise<void> {
+export async function deleteSnapshot(aws: Aws, region: string, snapshotId: string): Promise<void> {
   try {
-    await ec2.call(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client) =>
+    await aws.call(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client) =>
       client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }))
     )
   } catch (error) {

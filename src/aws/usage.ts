@@ -11,7 +11,7 @@ import {
   type ResourceTypeRequest
 } from '@aws-sdk/client-ec2'
 import { errorMessage } from '../errors.ts'
-import type { Ec2 } from './client.ts'
+import type { Aws } from './client.ts'
 import { hasCode } from './errors.ts'
 import { isUncodedAnswer, isUnknownOperation } from './retry.ts'
 
@@ -55,9 +55,9 @@ const REFERENCE_TYPES: ResourceTypeRequest[] = [
  * DescribeImageReferences also looks at launch templates: EC2 does not document whether it resolves
  * a `resolve:ssm:` image (a parameter version or label, say), nor which SSM parameters it counts.
  */
-export async function findUsage(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<Usage> {
+export async function findUsage(aws: Aws, region: string, imageIds: readonly string[]): Promise<Usage> {
   if (imageIds.length === 0) return { users: new Map(), method: 'no image to check' }
-  const [found, templates] = await Promise.all([referencesOrInstances(ec2, region, imageIds), launchTemplateUsers(ec2, region, imageIds)])
+  const [found, templates] = await Promise.all([referencesOrInstances(aws, region, imageIds), launchTemplateUsers(aws, region, imageIds)])
   const users = new Map<string, string[]>()
   for (const source of [found.users, templates]) for (const [imageId, list] of source) for (const user of list) add(users, imageId, user)
   // A reference names a launch template; the listing names its version too: keep the precise one.
@@ -70,16 +70,16 @@ export async function findUsage(ec2: Ec2, region: string, imageIds: readonly str
   return { users, method: `${found.method} and ${templatesChecked}` }
 }
 
-async function referencesOrInstances(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<Usage> {
+async function referencesOrInstances(aws: Aws, region: string, imageIds: readonly string[]): Promise<Usage> {
   try {
     return {
-      users: await byReferences(ec2, region, imageIds),
+      users: await byReferences(aws, region, imageIds),
       method: 'DescribeImageReferences (instances, launch templates, SSM parameters, Image Builder recipes)'
     }
   } catch (error) {
     if (!unavailable(error)) throw error
     return {
-      users: await instanceUsers(ec2, region, imageIds),
+      users: await instanceUsers(aws, region, imageIds),
       method:
         `DescribeInstances, because DescribeImageReferences failed: ${errorMessage(error)} ` +
         '(so SSM parameters and Image Builder recipes that name an image are not checked)'
@@ -98,11 +98,11 @@ function unavailable(error: unknown): boolean {
   return hasCode(error, ...denied) || isUnknownOperation(error) || isUncodedAnswer(error)
 }
 
-async function byReferences(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<Map<string, string[]>> {
+async function byReferences(aws: Aws, region: string, imageIds: readonly string[]): Promise<Map<string, string[]>> {
   const users = new Map<string, string[]>()
   for (let at = 0; at < imageIds.length; at += REFERENCE_BATCH) {
     const batch = imageIds.slice(at, at + REFERENCE_BATCH)
-    const pages = ec2.pages(region, 'DescribeImageReferences', `images ${batch.join(', ')}`, (client, NextToken) =>
+    const pages = aws.pages(region, 'DescribeImageReferences', `images ${batch.join(', ')}`, (client, NextToken) =>
       client.send(new DescribeImageReferencesCommand({ ImageIds: batch, ResourceTypes: REFERENCE_TYPES, NextToken }))
     )
     for await (const page of pages) {
@@ -134,7 +134,7 @@ export function describeReference(reference: ImageReference): string {
 }
 
 /** Instances of these images in any state but terminated: one call per 200 images (and page). */
-async function instanceUsers(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<Map<string, string[]>> {
+async function instanceUsers(aws: Aws, region: string, imageIds: readonly string[]): Promise<Map<string, string[]>> {
   const users = new Map<string, string[]>()
   const wanted = new Set(imageIds)
   for (let at = 0; at < imageIds.length; at += FILTER_VALUES) {
@@ -143,7 +143,7 @@ async function instanceUsers(ec2: Ec2, region: string, imageIds: readonly string
       { Name: 'image-id', Values: batch },
       { Name: 'instance-state-name', Values: LIVE_STATES }
     ]
-    const pages = ec2.pages(region, 'DescribeInstances', `instances of ${batch.length} images`, (client, NextToken) =>
+    const pages = aws.pages(region, 'DescribeInstances', `instances of ${batch.length} images`, (client, NextToken) =>
       client.send(new DescribeInstancesCommand({ Filters: filters, MaxResults: 1000, NextToken }))
     )
     for await (const page of pages) {
@@ -164,11 +164,11 @@ const TEMPLATE_CONCURRENCY = 4
  * default and latest versions, so each template's versions are listed on their own (200 a page).
  * ResolveAlias makes EC2 answer an image given as `resolve:ssm:…` with the image it resolves to now.
  */
-async function launchTemplateUsers(ec2: Ec2, region: string, imageIds: readonly string[]): Promise<Map<string, string[]>> {
+async function launchTemplateUsers(aws: Aws, region: string, imageIds: readonly string[]): Promise<Map<string, string[]>> {
   const users = new Map<string, string[]>()
   const wanted = new Set(imageIds)
   const templates: string[] = []
-  const listing = ec2.pages(region, 'DescribeLaunchTemplates', 'every launch template', (client, NextToken) =>
+  const listing = aws.pages(region, 'DescribeLaunchTemplates', 'every launch template', (client, NextToken) =>
     client.send(new DescribeLaunchTemplatesCommand({ MaxResults: 200, NextToken }))
   )
   for await (const page of listing)
@@ -178,7 +178,7 @@ async function launchTemplateUsers(ec2: Ec2, region: string, imageIds: readonly 
   const worker = async (): Promise<void> => {
     for (let templateId = queue.shift(); templateId; templateId = queue.shift()) {
       const id = templateId
-      const pages = ec2.pages(region, 'DescribeLaunchTemplateVersions', `every version of launch template ${id}`, (client, NextToken) =>
+      const pages = aws.pages(region, 'DescribeLaunchTemplateVersions', `every version of launch template ${id}`, (client, NextToken) =>
         client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, ResolveAlias: true, MaxResults: 200, NextToken }))
       )
       for await (const page of pages) {
