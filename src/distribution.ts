@@ -1,7 +1,8 @@
 // The distribution half of tag: sharing, deprecation and deregistration protection on every image
 // of the step, in every region. Applied once each image is available — EC2 refuses some of these
 // attributes on a pending image.
-import { deprecateImage, protectImage, shareImage, type Shares } from './aws/distribution.ts'
+import { deprecateImage, protectImage, shareImage, shareSnapshot, type Shares } from './aws/distribution.ts'
+import { errorMessage, StepError } from './errors.ts'
 import type { DistributionPlan } from './inputs.ts'
 import type { ReleaseImage } from './release.ts'
 import type { Step } from './step.ts'
@@ -23,11 +24,13 @@ export async function distribute(step: Step, images: readonly ReleaseImage[]): P
     [...Map.groupBy(images, (image) => image.region)].map(async ([, regionImages]) => {
       for (const image of regionImages) {
         if (sharing) await shareImage(step.aws, image.region, image.imageId, shares, dryRun)
+        if (plan.shareSnapshots) await shareSnapshots(step, image, dryRun)
         if (deprecateAt) await deprecateImage(step.aws, image.region, image.imageId, deprecateAt, dryRun)
         if (plan.deregistrationProtection) await protectImage(step.aws, image.region, image.imageId, dryRun)
         if (dryRun) continue
         image.distribution = {
           sharedWith: [...shares.accounts, ...shares.organizations, ...shares.organizationalUnits],
+          ...(plan.shareSnapshots && { snapshotsSharedWith: [...shares.accounts] }),
           protected: plan.deregistrationProtection,
           ...(deprecateAt && { deprecateAt: deprecateAt.toISOString() })
         }
@@ -35,6 +38,25 @@ export async function distribute(step: Step, images: readonly ReleaseImage[]): P
     })
   )
   report(step, images, plan, sharing, deprecateAt)
+}
+
+/** Every snapshot of the image (in a dry run, the first: one check per image is enough). */
+async function shareSnapshots(step: Step, image: ReleaseImage, dryRun: boolean): Promise<void> {
+  const accounts = step.plan.distribution!.shareAccounts
+  const snapshots = dryRun ? image.snapshotIds.slice(0, 1) : image.snapshotIds
+  for (const snapshotId of snapshots) {
+    try {
+      await shareSnapshot(step.aws, image.region, snapshotId, accounts, dryRun)
+    } catch (error) {
+      // EC2 User Guide, "Share an Amazon EBS snapshot": a snapshot encrypted with the AWS managed key cannot be shared.
+      const hint = image.encrypted
+        ? ' The image is encrypted: a snapshot encrypted with the AWS managed key (aws/ebs) cannot be shared; copy it with a customer managed key (kms-key-id) and share that key with the accounts.'
+        : ''
+      throw new StepError(
+        `Could not share snapshot ${snapshotId} of ${image.imageId} in ${image.region} (share-snapshots): ${errorMessage(error)}${hint}`
+      )
+    }
+  }
 }
 
 /** EC2 keeps deprecation times to the minute; rounding up keeps the promised "at least this long". */
@@ -55,6 +77,7 @@ function report(
   if (sharing) {
     const who = [...plan.shareAccounts, ...plan.shareOrganizations, ...plan.shareOrganizationalUnits].join(', ')
     log.info(`${prefix}Shared ${where} with ${who}.`)
+    if (plan.shareSnapshots) log.info(`${prefix}Their snapshots give ${plan.shareAccounts.join(', ')} permission to create volumes.`)
     const encrypted = images.filter((image) => image.encrypted)
     if (encrypted.length > 0) {
       // Launch permission alone is not enough for encrypted snapshots: the other side must be able

@@ -7,7 +7,7 @@ import * as core from '@actions/core'
 import { Aws } from './aws/client.ts'
 import { AwsError } from './aws/errors.ts'
 import { errorMessage, InputError, StepError } from './errors.ts'
-import { readPlan, type InputName, type Plan } from './inputs.ts'
+import { readPlan, type InputName, type Mode, type Plan } from './inputs.ts'
 import { runPipeline } from './pipeline.ts'
 import { currentRun, type Run } from './provenance.ts'
 import { Release } from './release.ts'
@@ -39,7 +39,7 @@ export async function run(): Promise<void> {
   try {
     plan = readPlan((name: InputName) => core.getInput(name))
     release = new Release(plan.region)
-    const needsRun = plan.modes.has('build') || plan.modes.has('copy') || plan.modes.has('tag')
+    const needsRun = ['build', 'copy', 'tag', 'publish'].some((mode) => plan!.modes.has(mode as Mode))
     await runPipeline({ plan, aws, release, log, run: needsRun ? await currentRun() : NO_RUN, signal: cancel.signal, sleep, now: Date.now })
   } catch (error) {
     failure = cancel.signal.aborted ? errorMessage(cancel.signal.reason) : errorMessage(error)

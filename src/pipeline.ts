@@ -8,6 +8,7 @@ import type { Step } from './step.ts'
 import { build } from './modes/build.ts'
 import { copy } from './modes/copy.ts'
 import { prune } from './modes/prune.ts'
+import { publish } from './modes/publish.ts'
 import { tag } from './modes/tag.ts'
 import { wait, waitForImages } from './modes/wait.ts'
 
@@ -16,6 +17,7 @@ const ORDER: readonly [Mode, (step: Step) => Promise<void>][] = [
   ['copy', copy],
   ['wait', wait],
   ['tag', tag],
+  ['publish', publish],
   [
     'prune',
     async (step) => {

@@ -21,7 +21,7 @@ export interface ReleaseImage {
   /** Tags as last described, to avoid rewriting provenance an image already carries. */
   tags?: Map<string, string>
   /** What tag's distribution settings applied. */
-  distribution?: { sharedWith: string[]; deprecateAt?: string; protected: boolean }
+  distribution?: { sharedWith: string[]; snapshotsSharedWith?: string[]; deprecateAt?: string; protected: boolean }
 }
 
 export interface Retired {
@@ -42,6 +42,31 @@ export interface PruneDecision {
   reason: string
 }
 
+/** What publish did in one region: the parameter and the launch template, before and after. */
+export interface Published {
+  parameter?: {
+    name: string
+    imageId: string
+    /** The value before, if the parameter existed. */
+    before?: string
+    /** The version that holds the image (unset in a dry run, or if SSM never stored it). */
+    version?: number
+    changed: boolean
+  }
+  launchTemplate?: {
+    id: string
+    name: string
+    imageId: string
+    previousDefault: number
+    /** The previous default's image, as written (an id, or resolve:ssm:…). */
+    previousImage?: string
+    /** The version that launches the image now. */
+    version: number
+    isDefault: boolean
+    changed: boolean
+  }
+}
+
 export class Release {
   readonly sourceRegion: string
   private readonly images = new Map<string, ReleaseImage>()
@@ -54,6 +79,10 @@ export class Release {
    * image names any more, which no later prune can find by its selectors.
    */
   readonly unsettled = new Map<string, Retired>()
+  /** Per region, what publish pointed at the image. */
+  readonly published = new Map<string, Published>()
+  /** Per region, same-named images removed first by if-exists: replace. */
+  readonly replaced = new Map<string, Retired>()
   /** The prune plan, every matching image with its decision; empty when prune did not run. */
   prunePlan: PruneDecision[] = []
 

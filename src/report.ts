@@ -3,7 +3,10 @@
 import type { Plan } from './inputs.ts'
 import type { Release, Retired } from './release.ts'
 
-export type Outputs = Record<'image-id' | 'image-name' | 'image-ids' | 'snapshot-ids' | 'pruned-image-ids' | 'pruned-snapshot-ids', string>
+export type Outputs = Record<
+  'image-id' | 'image-name' | 'image-ids' | 'snapshot-ids' | 'pruned-image-ids' | 'pruned-snapshot-ids' | 'launch-template-versions',
+  string
+>
 
 /**
  * Everything the step made, kept, shared or retired, per region: the `manifest` output's file,
@@ -15,6 +18,8 @@ export function manifestOf(release: Release, plan: Plan | undefined, failure: st
     ...release.pruned.keys(),
     ...release.unsettled.keys(),
     ...release.removedFailed.keys(),
+    ...release.replaced.keys(),
+    ...release.published.keys(),
     ...release.prunePlan.map((d) => d.region)
   ])
   return {
@@ -42,11 +47,14 @@ export function manifestOf(release: Release, plan: Plan | undefined, failure: st
               }
             }),
             removedFailed: release.removedFailed.get(region) ?? { imageIds: [], snapshotIds: [] },
+            ...(release.replaced.has(region) && { replaced: release.replaced.get(region) }),
+            ...(release.published.has(region) && { published: release.published.get(region) }),
             ...(release.unsettled.has(region) && { unsettled: release.unsettled.get(region) }),
             prune: {
               kept: release.prunePlan
                 .filter((d) => d.region === region && d.action === 'keep')
                 .map(({ imageId, name, reason }) => ({ imageId, name, reason })),
+              ...(plan?.prune && { retire: plan.prune.retire }),
               retired: release.pruned.get(region) ?? { imageIds: [], snapshotIds: [] }
             }
           }
@@ -65,7 +73,16 @@ export function outputsOf(release: Release): Outputs {
     'image-ids': JSON.stringify(Object.fromEntries(regions.map((region) => [region, release.get(region)!.imageId]))),
     'snapshot-ids': JSON.stringify(Object.fromEntries(regions.map((region) => [region, release.get(region)!.snapshotIds]))),
     'pruned-image-ids': JSON.stringify(Object.fromEntries([...release.pruned].map(([region, retired]) => [region, retired.imageIds]))),
-    'pruned-snapshot-ids': JSON.stringify(Object.fromEntries([...release.pruned].map(([region, retired]) => [region, retired.snapshotIds])))
+    'pruned-snapshot-ids': JSON.stringify(
+      Object.fromEntries([...release.pruned].map(([region, retired]) => [region, retired.snapshotIds]))
+    ),
+    'launch-template-versions': JSON.stringify(
+      Object.fromEntries(
+        [...release.published].flatMap(([region, published]) =>
+          published.launchTemplate && published.launchTemplate.version > 0 ? [[region, published.launchTemplate.version]] : []
+        )
+      )
+    )
   }
 }
 
@@ -93,6 +110,8 @@ export function summaryOf(release: Release, plan: Plan | undefined, failure: str
     lines.push('')
   }
   lines.push(...removedSection('Failed images removed (they could never be launched)', release.removedFailed))
+  lines.push(...removedSection(`${plan?.dryRun ? 'Would be replaced' : 'Replaced'} (same name, if-exists: replace)`, release.replaced))
+  lines.push(...publishedSection(release, plan?.dryRun ?? false))
   if (release.prunePlan.length > 0) {
     const retiring = release.prunePlan.filter((decision) => decision.action === 'retire').length
     lines.push(`### Prune plan: ${retiring} to retire, ${release.prunePlan.length - retiring} kept`, '')
@@ -104,7 +123,9 @@ export function summaryOf(release: Release, plan: Plan | undefined, failure: str
     }
     lines.push('')
   }
-  lines.push(...removedSection(plan?.dryRun ? 'Would be retired' : 'Retired', release.pruned))
+  const how = plan?.prune?.retire ?? 'deregister'
+  const retiredTitle = how === 'deregister' ? 'Retired' : how === 'disable' ? 'Retired (disabled)' : 'Retired (deprecated)'
+  lines.push(...removedSection(plan?.dryRun ? `Would be ${retiredTitle.toLowerCase()}` : retiredTitle, release.pruned))
   lines.push(
     ...removedSection(
       'Left unsettled by the cancel (images whose deregistration EC2 had not answered; snapshots to delete if no image uses them)',
@@ -112,6 +133,33 @@ export function summaryOf(release: Release, plan: Plan | undefined, failure: str
     )
   )
   return lines.join('\n')
+}
+
+/** Where publish pointed consumers, and what they pointed at before. */
+function publishedSection(release: Release, dryRun: boolean): string[] {
+  if (release.published.size === 0) return []
+  const lines = [`### ${dryRun ? 'Would be published' : 'Published'}`, '', '| Region | Where | Now | Before |', '|---|---|---|---|']
+  for (const [region, { parameter, launchTemplate }] of release.published) {
+    if (parameter) {
+      const now = !parameter.changed
+        ? `${parameter.imageId} (version ${parameter.version}, unchanged)`
+        : parameter.version !== undefined
+          ? `${parameter.imageId} (version ${parameter.version})`
+          : dryRun
+            ? `${parameter.imageId}`
+            : `${parameter.imageId} — not stored`
+      lines.push(`| ${region} | SSM parameter ${cell(parameter.name)} | ${now} | ${parameter.before ?? '—'} |`)
+    }
+    if (launchTemplate) {
+      const t = launchTemplate
+      const version = t.changed && dryRun ? 'a new version' : `version ${t.version}`
+      const now = `${version}${t.isDefault ? ' (default)' : ''}: ${t.imageId}${t.changed ? '' : ', unchanged'}`
+      lines.push(
+        `| ${region} | launch template ${cell(t.name)} (${t.id}) | ${now} | default version ${t.previousDefault}: ${cell(t.previousImage ?? '—')} |`
+      )
+    }
+  }
+  return [...lines, '']
 }
 
 function removedSection(title: string, removed: ReadonlyMap<string, Retired>): string[] {

@@ -1,10 +1,12 @@
-// The one place that talks to EC2: a client per region (made on first use), adaptive retries,
-// pacing per region and kind of call, pagination, dry runs, and errors that say where and on what.
+// The one place that talks to AWS — EC2, and SSM for publish: a client per service and region (made
+// on first use), adaptive retries, pacing per region and kind of call, pagination, dry runs, and
+// errors that say where and on what. The SSM SDK is loaded only by a step that publishes to SSM.
 import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { EC2Client } from '@aws-sdk/client-ec2'
-import { AwsError, hasCode } from './errors.ts'
-import { EC2_BUCKETS, kindOf, pacingFor, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
+import type { SSMClient } from '@aws-sdk/client-ssm'
+import { AwsError, hasCode, type Service } from './errors.ts'
+import { EC2_BUCKETS, kindOf, pacingFor, SSM_BUCKETS, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
 import { StepRetryStrategy } from './retry.ts'
 
 export interface AwsOptions {
@@ -13,6 +15,7 @@ export interface AwsOptions {
   buckets?: Readonly<Record<CallKind, BucketShape>>
   /** Tests pass a factory to observe or stub the SDK client. */
   makeClient?: (region: string) => EC2Client
+  makeSsmClient?: (region: string) => SSMClient
   /** Where each call's outcome goes (the step debug log). */
   debug?: (message: string) => void
   /**
@@ -28,6 +31,7 @@ export type CallCounts = Map<string, number>
 export class Aws {
   readonly counts: CallCounts = new Map()
   private readonly clients = new Map<string, EC2Client>()
+  private readonly ssmClients = new Map<string, Promise<SSMClient>>()
   private readonly buckets = new Map<string, TokenBucket>()
   private readonly options: AwsOptions
   private agents: { httpAgent: HttpAgent; httpsAgent: HttpsAgent } | undefined
@@ -41,19 +45,39 @@ export class Aws {
    * permission in errors); `resource` says what the call is about, for the error message.
    */
   async call<Output>(region: string, operation: string, resource: string, send: (client: EC2Client) => Promise<Output>): Promise<Output> {
+    return this.send('ec2', region, operation, resource, () => this.client(region), send)
+  }
+
+  /**
+   * Sends one SSM call, paced, retried and reported like an EC2 call. SSM has no DryRun: a dry run
+   * reads, and says which changes it could not check.
+   */
+  async ssm<Output>(region: string, operation: string, resource: string, send: (client: SSMClient) => Promise<Output>): Promise<Output> {
+    return this.send('ssm', region, operation, resource, () => this.ssmClient(region), send)
+  }
+
+  private async send<Client, Output>(
+    service: Service,
+    region: string,
+    operation: string,
+    resource: string,
+    client: () => Client | Promise<Client>,
+    send: (client: Client) => Promise<Output>
+  ): Promise<Output> {
     this.options.signal?.throwIfAborted()
-    await this.bucket(region, kindOf(operation)).take()
+    await this.bucket(service, region, kindOf(operation)).take()
     // A call may wait a while for its token; the job may have been cancelled meanwhile.
     this.options.signal?.throwIfAborted()
-    this.counts.set(operation, (this.counts.get(operation) ?? 0) + 1)
+    const counted = service === 'ec2' ? operation : `${service}:${operation}`
+    this.counts.set(counted, (this.counts.get(counted) ?? 0) + 1)
     const started = Date.now()
     try {
-      const output = await send(this.client(region))
-      this.trace(operation, region, resource, started, output)
+      const output = await send(await client())
+      this.trace(counted, region, resource, started, output)
       return output
     } catch (error) {
-      this.trace(operation, region, resource, started, error)
-      throw new AwsError(operation, region, resource, error)
+      this.trace(counted, region, resource, started, error)
+      throw new AwsError(operation, region, resource, error, service)
     }
   }
 
@@ -99,6 +123,12 @@ export class Aws {
   destroy(): void {
     for (const client of this.clients.values()) client.destroy()
     this.clients.clear()
+    for (const client of this.ssmClients.values())
+      void client.then(
+        (loaded) => loaded.destroy(),
+        () => undefined
+      )
+    this.ssmClients.clear()
     this.agents?.httpAgent.destroy()
     this.agents?.httpsAgent.destroy()
   }
@@ -120,6 +150,27 @@ export class Aws {
     return client
   }
 
+  /** The SSM SDK is a large module: imported on the first SSM call, never by a step that does not publish. */
+  private ssmClient(region: string): Promise<SSMClient> {
+    let client = this.ssmClients.get(region)
+    if (!client) {
+      client = this.options.makeSsmClient
+        ? Promise.resolve(this.options.makeSsmClient(region))
+        : import('@aws-sdk/client-ssm').then(
+            ({ SSMClient }) =>
+              // The same chain as EC2: credentials, and AWS_ENDPOINT_URL(_SSM) for a local endpoint.
+              new SSMClient({
+                region,
+                maxAttempts: this.options.maxAttempts ?? 12,
+                retryStrategy: new StepRetryStrategy(this.options.maxAttempts ?? 12, this.options.signal),
+                requestHandler: this.requestHandler()
+              })
+          )
+      this.ssmClients.set(region, client)
+    }
+    return client
+  }
+
   /**
    * Connections shared by every region's client. HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured
    * as the runner and the AWS CLI honour them (Node's built-in proxy support). A call that hangs is
@@ -133,11 +184,12 @@ export class Aws {
     return { ...this.agents, connectionTimeout: 10_000, requestTimeout: 60_000 }
   }
 
-  private bucket(region: string, kind: CallKind): TokenBucket {
-    const key = `${region} ${kind}`
+  private bucket(service: Service, region: string, kind: CallKind): TokenBucket {
+    const key = `${service} ${region} ${kind}`
     let bucket = this.buckets.get(key)
     if (!bucket) {
-      bucket = new TokenBucket(pacingFor((this.options.buckets ?? EC2_BUCKETS)[kind]))
+      const shapes = service === 'ssm' ? SSM_BUCKETS : (this.options.buckets ?? EC2_BUCKETS)
+      bucket = new TokenBucket(pacingFor(shapes[kind]))
       this.buckets.set(key, bucket)
     }
     return bucket

@@ -4,6 +4,7 @@ import {
   EnableImageDeprecationCommand,
   EnableImageDeregistrationProtectionCommand,
   ModifyImageAttributeCommand,
+  ModifySnapshotAttributeCommand,
   type LaunchPermission
 } from '@aws-sdk/client-ec2'
 import type { Aws } from './client.ts'
@@ -40,5 +41,29 @@ export async function protectImage(aws: Aws, region: string, imageId: string, dr
   const send = dryRun ? aws.check.bind(aws) : aws.call.bind(aws)
   await send(region, 'EnableImageDeregistrationProtection', `image ${imageId}`, (client) =>
     client.send(new EnableImageDeregistrationProtectionCommand(input))
+  )
+}
+
+/**
+ * Gives the accounts createVolumePermission on a snapshot (EC2 API Reference,
+ * ModifySnapshotAttribute): what an account needs to copy a shared image or re-encrypt its volumes.
+ * Adding a permission an account already has changes nothing, so a re-run is harmless.
+ */
+export async function shareSnapshot(
+  aws: Aws,
+  region: string,
+  snapshotId: string,
+  accounts: readonly string[],
+  dryRun = false
+): Promise<void> {
+  const input = {
+    SnapshotId: snapshotId,
+    Attribute: 'createVolumePermission' as const,
+    CreateVolumePermission: { Add: accounts.map((UserId) => ({ UserId })) },
+    ...(dryRun && { DryRun: true })
+  }
+  const send = dryRun ? aws.check.bind(aws) : aws.call.bind(aws)
+  await send(region, 'ModifySnapshotAttribute', `snapshot ${snapshotId}`, (client) =>
+    client.send(new ModifySnapshotAttributeCommand(input))
   )
 }

@@ -1,17 +1,19 @@
 // Turns SDK errors into messages that name the operation, the region and the resource, and say
 // what to do where that is known.
 
-/** An EC2 call that failed after the SDK's retries, with where and on what. */
+export type Service = 'ec2' | 'ssm'
+
+/** An AWS call that failed after the SDK's retries, with where and on what. */
 export class AwsError extends Error {
   override name = 'AwsError'
   readonly code: string
   readonly operation: string
   readonly region: string
 
-  constructor(operation: string, region: string, resource: string, cause: unknown) {
+  constructor(operation: string, region: string, resource: string, cause: unknown, service: Service = 'ec2') {
     const code = errorCode(cause)
     const detail = cause instanceof Error ? cause.message : String(cause)
-    const hint = hintFor(code, operation, detail)
+    const hint = hintFor(code, operation, detail, service)
     super(`${operation} in ${region} for ${resource} failed: ${code}: ${detail}${hint ? ` — ${hint}` : ''}`, { cause })
     this.code = code
     this.operation = operation
@@ -33,9 +35,21 @@ export function hasCode(error: unknown, ...codes: string[]): boolean {
   return codes.includes(errorCode(error))
 }
 
-function hintFor(code: string, operation: string, detail: string): string | undefined {
+function hintFor(code: string, operation: string, detail: string, service: Service): string | undefined {
   if (/^(UnauthorizedOperation|AccessDenied|AccessDeniedException|AuthFailure)$/.test(code)) {
-    return `the credentials lack the IAM permission ec2:${operation}; add it to the role's policy (the README lists the policy per mode)`
+    return `the credentials lack the IAM permission ${service}:${operation}; add it to the role's policy (the README lists the policy per mode)`
+  }
+  if (code === 'ThrottlingException') {
+    return 'SSM kept throttling after every retry; Parameter Store allows 3 PutParameter calls a second per account and region by default'
+  }
+  if (code === 'ParameterMaxVersionLimitExceeded') {
+    return 'SSM keeps 100 versions of a parameter and would have to drop the oldest, which has a label: remove the label (UnlabelParameterVersion) or delete old versions'
+  }
+  if (code === 'HierarchyTypeMismatchException' || code === 'UnsupportedParameterType') {
+    return 'the existing parameter is of another type; publish writes a String parameter of data type aws:ec2:image: choose another ssm-parameter, or delete the old one first'
+  }
+  if (/^InvalidLaunchTemplate(Id|Name)\./.test(code)) {
+    return 'check launch-template: the name or id must be a launch template of this account in that region'
   }
   if (code === 'InvalidAMIName.Duplicate') {
     return 'the AMI name is taken in this region: choose another name, or set if-exists: reuse to adopt the existing image'

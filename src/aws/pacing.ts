@@ -15,6 +15,15 @@ export const EC2_BUCKETS: Readonly<Record<CallKind, BucketShape>> = {
   change: { capacity: 200, refillPerSecond: 5 }
 }
 
+/**
+ * SSM Parameter Store's default throughput per account and region (AWS General Reference, "AWS
+ * Systems Manager endpoints and quotas"): GetParameter and its kin 40 per second, PutParameter 3.
+ */
+export const SSM_BUCKETS: Readonly<Record<CallKind, BucketShape>> = {
+  describe: { capacity: 40, refillPerSecond: 40 },
+  change: { capacity: 3, refillPerSecond: 3 }
+}
+
 export type CallKind = 'describe' | 'change'
 
 /**

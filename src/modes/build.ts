@@ -7,6 +7,7 @@ import { hasCode } from '../aws/errors.ts'
 import { createImage, createImageInput, eventually, findOwnImageByName, type ImageInfo, type NewImage } from '../aws/images.ts'
 import { madeByRun, mergeTags, PROVENANCE, provenanceTags } from '../provenance.ts'
 import { removeImages } from '../removal.ts'
+import { isRunsCopy, replaceExisting } from '../replace.ts'
 import type { Step } from '../step.ts'
 
 /** Runner and EC2 clocks may disagree; an image this step made is never older than this allows. */
@@ -18,6 +19,15 @@ export async function build(step: Step): Promise<void> {
   const region = plan.region
   const image: NewImage = { ...build, tags: mergeTags(plan.tags, plan.provenanceTags ? provenanceTags(step.run) : new Map()) }
 
+  const started = step.now()
+  if (build.ifExists === 'replace') {
+    // The source region's holder is decided first: this run's own image is adopted, not replaced,
+    // and a copy of it in another region is this run's copy.
+    const holder = await findOwnImageByName(aws, region, build.name)
+    const ownSource = holder && madeByThisRun(step, holder, started) ? holder.imageId : undefined
+    await replaceExisting(step, (image, where) => (where === region ? image.imageId === ownSource : isRunsCopy(step, image, ownSource)))
+  }
+
   if (plan.dryRun) {
     await aws.check(region, 'CreateImage', `instance ${build.instanceId}`, (client) =>
       client.send(new CreateImageCommand({ ...createImageInput(image), DryRun: true }))
@@ -26,7 +36,6 @@ export async function build(step: Step): Promise<void> {
     return
   }
 
-  const started = step.now()
   const existing = await findOwnImageByName(aws, region, build.name)
   if (existing && (await adopt(step, existing, started))) return
 
@@ -46,6 +55,7 @@ export async function build(step: Step): Promise<void> {
     // The SDK retried a CreateImage whose first reply was lost: the image exists, made by us. It
     // may not be listed yet, so look for it a little while before giving up.
     if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
+    if (step.release.replaced.has(region)) return createAfterReplace(step, image)
     const taken = await eventually(
       () => findOwnImageByName(aws, region, build.name),
       (ms) => step.sleep(ms, step.signal)
@@ -58,6 +68,37 @@ export async function build(step: Step): Promise<void> {
     }
     if (!(await adopt(step, taken, started))) throw error
   }
+}
+
+/**
+ * EC2 may hold a just-deregistered image's name for a moment (it lists deregistered images for a
+ * while): CreateImage is tried again as the name frees, for about a minute.
+ */
+async function createAfterReplace(step: Step, image: NewImage): Promise<void> {
+  const region = step.plan.region
+  const started = step.now()
+  const imageId = await eventually(
+    () =>
+      createImage(step.aws, region, image).catch(async (error: unknown) => {
+        if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
+        // A retried CreateImage whose first reply was lost holds the name itself.
+        const holder = await findOwnImageByName(step.aws, region, image.name)
+        return holder && madeByThisRun(step, holder, started) ? holder.imageId : undefined
+      }),
+    (ms) => step.sleep(ms, step.signal)
+  )
+  if (!imageId)
+    throw new StepError(`CreateImage in ${region} still finds the name '${image.name}' taken a minute after the old image was replaced.`)
+  step.log.info(`Creating image ${imageId} '${image.name}' from ${image.instanceId} in ${region}, replacing the old one.`)
+  step.release.add({
+    region,
+    imageId,
+    name: image.name,
+    description: image.description,
+    origin: 'built',
+    state: 'pending',
+    snapshotIds: []
+  })
 }
 
 /**

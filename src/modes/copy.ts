@@ -56,12 +56,7 @@ async function copyTo(step: Step, source: ReleaseImage, region: string): Promise
       // of this job copied with other tags): either way a copy may exist that EC2 does not list
       // yet. Ours is adopted; anyone else's image is a conflict the user must resolve.
       if (!hasCode(error, 'InvalidAMIName.Duplicate', 'IdempotentParameterMismatch')) throw error
-      const found = await eventually(
-        () => findOwnImageByName(step.aws, region, request.name),
-        (ms) => step.sleep(ms, step.signal)
-      )
-      if (!found || !isCopyOf(found, source)) throw conflict(request.name, region, source, found)
-      imageId = found.imageId
+      imageId = await adoptAfterRefusal(step, source, region, request)
     }
   }
   step.release.add({
@@ -84,6 +79,29 @@ async function copyTo(step: Step, source: ReleaseImage, region: string): Promise
       ? `Found the copy of ${source.imageId} in ${region} that an earlier attempt made: ${imageId}.`
       : `Copying ${source.imageId} from ${source.region} to ${region} as ${imageId}${encryption}.`
   )
+}
+
+/**
+ * CopyImage said the name is taken, or this attempt's token was used with other parameters: a copy
+ * may exist that EC2 does not list yet. Ours is adopted once listed; anyone else's image is a
+ * conflict. Right after if-exists: replace removed the old holder, EC2 may still hold its name for a
+ * moment, so the copy is tried again meanwhile.
+ */
+async function adoptAfterRefusal(step: Step, source: ReleaseImage, region: string, request: ImageCopy): Promise<string> {
+  let found: ImageInfo | undefined
+  const imageId = await eventually(
+    async () => {
+      found = await findOwnImageByName(step.aws, region, request.name)
+      if (found || !step.release.replaced.has(region)) return found?.imageId
+      return copyImage(step.aws, region, request).catch((error: unknown) => {
+        if (hasCode(error, 'InvalidAMIName.Duplicate')) return undefined
+        throw error
+      })
+    },
+    (ms) => step.sleep(ms, step.signal)
+  )
+  if (!imageId || (found && !isCopyOf(found, source))) throw conflict(request.name, region, source, found)
+  return imageId
 }
 
 /**

@@ -1,0 +1,112 @@
+// Launch template calls for publish: find the template, read what image a version launches, add a
+// version that differs from another only in its image, and make it the default.
+import {
+  CreateLaunchTemplateVersionCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  ModifyLaunchTemplateCommand
+} from '@aws-sdk/client-ec2'
+import type { Aws } from './client.ts'
+import { hasCode } from './errors.ts'
+
+export interface TemplateInfo {
+  id: string
+  name: string
+  defaultVersion: number
+  latestVersion: number
+}
+
+const TEMPLATE_ID = /^lt-[0-9a-f]{17}$/
+
+/** The template named (or with this id) in the region, or undefined if there is none. */
+export async function describeTemplate(aws: Aws, region: string, nameOrId: string): Promise<TemplateInfo | undefined> {
+  const byId = TEMPLATE_ID.test(nameOrId)
+  try {
+    const { LaunchTemplates } = await aws.call(region, 'DescribeLaunchTemplates', `launch template ${nameOrId}`, (client) =>
+      client.send(new DescribeLaunchTemplatesCommand(byId ? { LaunchTemplateIds: [nameOrId] } : { LaunchTemplateNames: [nameOrId] }))
+    )
+    const found = LaunchTemplates?.[0]
+    if (!found?.LaunchTemplateId) return undefined
+    return {
+      id: found.LaunchTemplateId,
+      name: found.LaunchTemplateName ?? '',
+      defaultVersion: found.DefaultVersionNumber ?? 0,
+      latestVersion: found.LatestVersionNumber ?? 0
+    }
+  } catch (error) {
+    // EC2 API Reference, error codes: a name or id that names no template of this account.
+    if (
+      hasCode(error, 'InvalidLaunchTemplateName.NotFoundException', 'InvalidLaunchTemplateId.NotFound', 'InvalidLaunchTemplateId.Malformed')
+    )
+      return undefined
+    throw error
+  }
+}
+
+/**
+ * The image a version launches: as written (`resolve` false: an image id, or `resolve:ssm:…`), or
+ * as EC2 resolves it now (ResolveAlias).
+ */
+export async function versionImage(
+  aws: Aws,
+  region: string,
+  templateId: string,
+  version: number,
+  resolve: boolean
+): Promise<string | undefined> {
+  const { LaunchTemplateVersions } = await aws.call(
+    region,
+    'DescribeLaunchTemplateVersions',
+    `launch template ${templateId} version ${version}`,
+    (client) =>
+      client.send(
+        new DescribeLaunchTemplateVersionsCommand({
+          LaunchTemplateId: templateId,
+          Versions: [String(version)],
+          ...(resolve && { ResolveAlias: true })
+        })
+      )
+  )
+  return LaunchTemplateVersions?.[0]?.LaunchTemplateData?.ImageId
+}
+
+export interface NewVersion {
+  templateId: string
+  sourceVersion: number
+  imageId: string
+  description: string
+  /** Same token, same request: EC2 answers a repeat with the version it made the first time. */
+  clientToken: string
+}
+
+/** CreateLaunchTemplateVersion from `sourceVersion` with only the image changed; returns its number. */
+export async function createVersion(aws: Aws, region: string, version: NewVersion, dryRun: boolean): Promise<number> {
+  const input = {
+    LaunchTemplateId: version.templateId,
+    SourceVersion: String(version.sourceVersion),
+    LaunchTemplateData: { ImageId: version.imageId },
+    VersionDescription: version.description,
+    ClientToken: version.clientToken
+  }
+  const resource = `launch template ${version.templateId} (from version ${version.sourceVersion})`
+  if (dryRun) {
+    await aws.check(region, 'CreateLaunchTemplateVersion', resource, (client) =>
+      client.send(new CreateLaunchTemplateVersionCommand({ ...input, DryRun: true }))
+    )
+    return 0
+  }
+  const result = await aws.call(region, 'CreateLaunchTemplateVersion', resource, (client) =>
+    client.send(new CreateLaunchTemplateVersionCommand(input))
+  )
+  const number = result.LaunchTemplateVersion?.VersionNumber
+  if (!number) throw new Error(`CreateLaunchTemplateVersion in ${region} for ${resource} returned no version number`)
+  return number
+}
+
+export async function setDefaultVersion(aws: Aws, region: string, templateId: string, version: number, dryRun: boolean): Promise<void> {
+  const input = { LaunchTemplateId: templateId, DefaultVersion: String(version), ...(dryRun && { DryRun: true }) }
+  const send = dryRun ? aws.check.bind(aws) : aws.call.bind(aws)
+  await send(region, 'ModifyLaunchTemplate', `launch template ${templateId} (default version ${version})`, (client) =>
+    client.send(new ModifyLaunchTemplateCommand(input))
+  )
+}

@@ -1,0 +1,76 @@
+// SSM Parameter Store calls for publish. The SSM SDK is imported here on first use only, so a step
+// that does not publish to SSM never loads it.
+import type { Aws } from './client.ts'
+import { hasCode } from './errors.ts'
+
+const sdk = () => import('@aws-sdk/client-ssm')
+
+export interface ParameterState {
+  value: string
+  version: number
+  type: string
+  /** text, aws:ec2:image, aws:ssm:integration. */
+  dataType: string
+  tier?: string
+}
+
+/** The parameter as SSM has it now, or undefined if there is none. */
+export async function readParameter(aws: Aws, region: string, name: string): Promise<ParameterState | undefined> {
+  const { GetParameterCommand } = await sdk()
+  try {
+    const { Parameter } = await aws.ssm(region, 'GetParameter', `parameter ${name}`, (client) =>
+      client.send(new GetParameterCommand({ Name: name }))
+    )
+    if (!Parameter) return undefined
+    const state: ParameterState = {
+      value: Parameter.Value ?? '',
+      version: Parameter.Version ?? 0,
+      type: Parameter.Type ?? '',
+      dataType: Parameter.DataType ?? 'text'
+    }
+    return state
+  } catch (error) {
+    if (hasCode(error, 'ParameterNotFound')) return undefined
+    throw error
+  }
+}
+
+/**
+ * The parameter's tier, which an overwrite must repeat: SSM never turns an advanced parameter back
+ * into a standard one, and an overwrite without a tier takes the account's default tier.
+ */
+export async function parameterTier(aws: Aws, region: string, name: string): Promise<string | undefined> {
+  const { DescribeParametersCommand } = await sdk()
+  const { Parameters } = await aws.ssm(region, 'DescribeParameters', `parameter ${name}`, (client) =>
+    client.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [name] }] }))
+  )
+  return Parameters?.find((parameter) => parameter.Name === name)?.Tier
+}
+
+/**
+ * PutParameter of an image id, data type aws:ec2:image (SSM API Reference, PutParameter: SSM checks
+ * that the image exists and is available to the account — asynchronously, after answering). Returns
+ * the version SSM announced; the value is stored only if the check passes (see confirmParameter).
+ */
+export async function putImageParameter(
+  aws: Aws,
+  region: string,
+  name: string,
+  imageId: string,
+  tier: string | undefined
+): Promise<number> {
+  const { PutParameterCommand } = await sdk()
+  const result = await aws.ssm(region, 'PutParameter', `parameter ${name}`, (client) =>
+    client.send(
+      new PutParameterCommand({
+        Name: name,
+        Value: imageId,
+        Type: 'String',
+        DataType: 'aws:ec2:image',
+        Overwrite: true,
+        ...(tier === 'Advanced' && { Tier: 'Advanced' })
+      })
+    )
+  )
+  return result.Version ?? 0
+}
