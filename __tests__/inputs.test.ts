@@ -107,8 +107,43 @@ describe('readPlan', () => {
       shareOrganizations: ['arn:aws:organizations::111122223333:organization/o-abcdefghij'],
       shareOrganizationalUnits: ['arn:aws:organizations::111122223333:ou/o-abcdefghij/ou-ab12-abcdefgh'],
       deprecateAfterMs: 180 * 86_400_000,
-      deregistrationProtection: true
+      deregistrationProtection: true,
+      shareSnapshots: false
     })
+  })
+
+  it('reads publish: one template name for every region of the release, or region=template lines for some', () => {
+    const everywhere = plan({
+      mode: 'build copy publish',
+      'instance-id': INSTANCE,
+      name: 'web-2',
+      regions: 'us-west-2',
+      'launch-template': 'web'
+    })
+    expect(everywhere.publish).toEqual({
+      launchTemplates: new Map([
+        ['us-east-1', 'web'],
+        ['us-west-2', 'web']
+      ]),
+      makeDefault: true
+    })
+    const some = plan({
+      mode: 'publish',
+      'image-ids': '{"us-east-1": "ami-0123456789abcdef0", "eu-west-1": "ami-0fedcba9876543210"}',
+      'launch-template': 'eu-west-1=lt-0123456789abcdef0',
+      'ssm-parameter': '/images/web/latest',
+      'launch-template-default': 'false'
+    })
+    expect(some.publish).toEqual({
+      ssmParameter: '/images/web/latest',
+      launchTemplates: new Map([['eu-west-1', 'lt-0123456789abcdef0']]),
+      makeDefault: false
+    })
+  })
+
+  it('reads staged retirement: retire and unused-for', () => {
+    const result = plan({ mode: 'prune', 'prune-name': 'web-*', retire: 'Disable', 'unused-for': '90d' })
+    expect(result.prune).toMatchObject({ retire: 'disable', unusedForMs: 90 * 86_400_000 })
   })
 
   it('reads a time-based copy in minutes', () => {
@@ -126,7 +161,8 @@ describe('readPlan', () => {
       keep: 3,
       olderThanMs: 0,
       deleteSnapshots: true,
-      maxDeletions: 100
+      maxDeletions: 100,
+      retire: 'deregister'
     })
   })
 })

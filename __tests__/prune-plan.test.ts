@@ -149,4 +149,73 @@ describe('deregistration protection', () => {
   ])('reads %p as protected: %p', (value, expected) => {
     expect(isProtected(value)).toBe(expected)
   })
+
+  describe('staged retirement', () => {
+    const iso = (daysAgo: number) => new Date(NOW - daysAgo * DAY).toISOString()
+
+    it('leaves an image already disabled alone when retire is disable, and counts only launchable images as kept', () => {
+      const decisions = plan([image('a', 90, { state: 'disabled' }), image('b', 60), image('c', 30), image('d', 10)], { retire: 'disable' })
+      expect(decisions).toEqual({
+        d: 'keep: newest 2',
+        c: 'keep: newest 2',
+        b: 'retire: older than 0s and beyond the newest 2',
+        a: 'keep: already disabled'
+      })
+    })
+
+    it('leaves an image already deprecated (or disabled) alone when retire is deprecate, but deprecates one whose deprecation is still ahead', () => {
+      const decisions = plan(
+        [
+          image('a', 90, { deprecationTime: iso(5) }),
+          image('b', 80, { state: 'disabled' }),
+          image('c', 70, { deprecationTime: iso(-30) }),
+          image('d', 20),
+          image('e', 10)
+        ],
+        { retire: 'deprecate' }
+      )
+      expect(decisions).toMatchObject({
+        a: expect.stringMatching(/^keep: already deprecated/),
+        b: 'keep: already disabled',
+        c: 'retire: older than 0s and beyond the newest 2'
+      })
+    })
+
+    it('measures older-than from when prune disabled an image, not from its creation, when deregistering', () => {
+      const disabled = (id: string, created: number, disabledDaysAgo?: number) =>
+        image(id, created, {
+          state: 'disabled',
+          ...(disabledDaysAgo !== undefined && { tags: new Map([['ami-pipeline:disabled-at', iso(disabledDaysAgo)]]) })
+        })
+      const decisions = plan([disabled('a', 400, 40), disabled('b', 400, 5), disabled('c', 100), image('d', 20), image('e', 10)], {
+        olderThanMs: 30 * DAY
+      })
+      expect(decisions).toMatchObject({
+        a: 'retire: disabled (takes no place among the newest), disabled longer than 30d and beyond the newest 2',
+        b: 'keep: disabled less than 30d (5d since disabled)',
+        // Disabled by someone else: no record of when, so its creation counts, as for any image.
+        c: 'retire: disabled (takes no place among the newest), older than 30d and beyond the newest 2'
+      })
+    })
+
+    it('keeps an image that launched an instance within unused-for, and counts a never-launched one from its creation', () => {
+      const decisions = plan(
+        [
+          image('a', 200, { lastLaunchedTime: iso(10) }),
+          image('b', 200, { lastLaunchedTime: iso(120) }),
+          image('c', 60),
+          image('d', 120),
+          image('e', 5),
+          image('f', 4)
+        ],
+        { unusedForMs: 90 * DAY }
+      )
+      expect(decisions).toMatchObject({
+        a: 'keep: launched an instance 10d ago, within unused-for 90d',
+        b: 'retire: older than 0s, unused for over 90d and beyond the newest 2',
+        c: 'keep: created (never launched an instance) 60d ago, within unused-for 90d',
+        d: 'retire: older than 0s, unused for over 90d and beyond the newest 2'
+      })
+    })
+  })
 })

@@ -6,7 +6,7 @@ const INSTANCE = 'i-0123456789abcdef0'
 const IMAGE = 'ami-0123456789abcdef0'
 
 export const BAD_INPUTS: [string, Partial<Record<InputName, string>>, RegExp][] = [
-  ['no mode', { mode: '' }, /Input 'mode' has no value: expected one or more of build, copy, wait, tag, prune/],
+  ['no mode', { mode: '' }, /Input 'mode' has no value: expected one or more of build, copy, wait, tag, publish, prune/],
   ['an unknown mode', { mode: 'build, deploy' }, /Input 'mode' .*'deploy' is not a mode/],
   [
     'a bad region',
@@ -25,8 +25,8 @@ export const BAD_INPUTS: [string, Partial<Record<InputName, string>>, RegExp][] 
   ],
   [
     'a bad if-exists',
-    { mode: 'build', 'instance-id': INSTANCE, name: 'web-1', 'if-exists': 'replace' },
-    /Input 'if-exists' has the value 'replace': expected fail or reuse/
+    { mode: 'build', 'instance-id': INSTANCE, name: 'web-1', 'if-exists': 'overwrite' },
+    /Input 'if-exists' has the value 'overwrite': expected fail, reuse, or replace/
   ],
   [
     'a bad no-reboot',
@@ -38,7 +38,62 @@ export const BAD_INPUTS: [string, Partial<Record<InputName, string>>, RegExp][] 
     { mode: 'build, wait', 'instance-id': INSTANCE, name: 'web-1', 'image-id': IMAGE },
     /Input 'image-id'.*build makes the source image/
   ],
-  ['wait with no image', { mode: 'wait' }, /Input 'image-id' has no value: wait, tag and copy need an image/],
+  ['wait with no image', { mode: 'wait' }, /Input 'image-id' has no value: wait, tag, copy and publish need an image/],
+  ['publish with no image', { mode: 'publish', 'ssm-parameter': '/images/web' }, /Input 'image-id' has no value: .*publish need an image/],
+  [
+    'publish with nowhere to publish',
+    { mode: 'publish', 'image-id': IMAGE },
+    /Input 'ssm-parameter' has no value: publish needs ssm-parameter, launch-template, or both/
+  ],
+  [
+    'an SSM parameter name with a bad character',
+    { mode: 'publish', 'image-id': IMAGE, 'ssm-parameter': '/images/web latest' },
+    /Input 'ssm-parameter' has the value '\/images\/web latest': expected a parameter name/
+  ],
+  [
+    'an SSM parameter name in the aws namespace',
+    { mode: 'publish', 'image-id': IMAGE, 'ssm-parameter': '/aws/service/x' },
+    /Input 'ssm-parameter'.*not starting with aws or ssm/
+  ],
+  [
+    'a hierarchical SSM parameter name without a leading slash',
+    { mode: 'publish', 'image-id': IMAGE, 'ssm-parameter': 'images/web' },
+    /Input 'ssm-parameter' has the value 'images\/web'/
+  ],
+  [
+    'an SSM parameter name 16 levels deep',
+    { mode: 'publish', 'image-id': IMAGE, 'ssm-parameter': '/a'.repeat(16) },
+    /Input 'ssm-parameter'.*at most 15 levels/
+  ],
+  [
+    'a bad launch template name',
+    { mode: 'publish', 'image-id': IMAGE, 'launch-template': 'web template' },
+    /Input 'launch-template' has the value 'web template': expected a launch template name/
+  ],
+  [
+    'one launch template id for several regions',
+    {
+      mode: 'publish',
+      'image-ids': '{"us-east-1": "ami-0123456789abcdef0", "eu-west-1": "ami-0fedcba9876543210"}',
+      'launch-template': 'lt-0123456789abcdef0'
+    },
+    /Input 'launch-template'.*names one template in one region, and this release has 2/
+  ],
+  [
+    'a launch template for a region outside the release',
+    { mode: 'publish', 'image-id': IMAGE, 'launch-template': 'eu-west-1=web' },
+    /Input 'launch-template'.*names eu-west-1, which is not a region of this release \(us-east-1\)/
+  ],
+  [
+    'a bad launch-template-default',
+    { mode: 'publish', 'image-id': IMAGE, 'launch-template': 'web', 'launch-template-default': 'maybe' },
+    /Input 'launch-template-default' has the value 'maybe'/
+  ],
+  [
+    'ssm-parameter without publish',
+    { mode: 'tag', 'image-id': IMAGE, 'ssm-parameter': '/images/web' },
+    /Input 'ssm-parameter'.*applies to mode publish/
+  ],
   ['a malformed image id', { mode: 'wait', 'image-id': 'ami-xyz' }, /Input 'image-id' has the value 'ami-xyz': expected an image id/],
   ['image-ids that is not a map', { mode: 'wait', 'image-ids': '["ami-0123456789abcdef0"]' }, /Input 'image-ids'.*JSON object/],
   [
@@ -191,5 +246,42 @@ export const BAD_INPUTS: [string, Partial<Record<InputName, string>>, RegExp][] 
     { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'copy-completion-duration': '49h' },
     /Input 'copy-completion-duration'/
   ],
+  [
+    'share-snapshots with an organization',
+    {
+      mode: 'tag',
+      'image-id': IMAGE,
+      'share-accounts': '111122223333',
+      'share-organizations': 'arn:aws:organizations::111122223333:organization/o-exampleorgid',
+      'share-snapshots': 'true'
+    },
+    /Input 'share-snapshots' has the value 'true': snapshots can be shared with accounts only, not with organizations or OUs/
+  ],
+  [
+    'share-snapshots without accounts',
+    { mode: 'tag', 'image-id': IMAGE, 'share-snapshots': 'true' },
+    /Input 'share-snapshots'.*none are given/
+  ],
+  [
+    'a bad share-snapshots',
+    { mode: 'tag', 'image-id': IMAGE, 'share-accounts': '111122223333', 'share-snapshots': 'all' },
+    /Input 'share-snapshots' has the value 'all'/
+  ],
+  [
+    'a bad retire',
+    { mode: 'prune', 'prune-name': 'web-*', retire: 'delete' },
+    /Input 'retire' has the value 'delete': expected deregister .*, disable .* or deprecate/
+  ],
+  [
+    'unused-for under a day',
+    { mode: 'prune', 'prune-name': 'web-*', 'unused-for': '12h' },
+    /Input 'unused-for' has the value '12h': expected at least 1d/
+  ],
+  [
+    'a malformed unused-for',
+    { mode: 'prune', 'prune-name': 'web-*', 'unused-for': 'ninety days' },
+    /Input 'unused-for' has the value 'ninety days'/
+  ],
+  ['retire without prune', { mode: 'wait', 'image-id': IMAGE, retire: 'disable' }, /Input 'retire'.*applies to mode prune/],
   ['instance-id without build', { mode: 'wait', 'image-id': IMAGE, 'instance-id': INSTANCE }, /Input 'instance-id' .*applies to mode build/]
 ]
