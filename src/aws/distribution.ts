@@ -59,7 +59,9 @@ export async function shareSnapshot(
   const input = {
     SnapshotId: snapshotId,
     Attribute: 'createVolumePermission' as const,
-    CreateVolumePermission: { Add: accounts.map((UserId) => ({ UserId })) },
+    // The documented OperationType/UserIds form (CreateVolumePermission.Add is the other one).
+    OperationType: 'add' as const,
+    UserIds: [...accounts],
     ...(dryRun && { DryRun: true })
   }
   const send = dryRun ? aws.check.bind(aws) : aws.call.bind(aws)
