@@ -24,7 +24,8 @@ describe('outputs', () => {
       'image-ids': '{"us-east-1":"ami-0123456789abcdef0","eu-west-1":"ami-0fedcba9876543210"}',
       'snapshot-ids': '{"us-east-1":["snap-01111111111111111"],"eu-west-1":[]}',
       'pruned-image-ids': '{}',
-      'pruned-snapshot-ids': '{}'
+      'pruned-snapshot-ids': '{}',
+      'launch-template-versions': '{}'
     })
   })
 

@@ -99,6 +99,8 @@ async function publishParameter(step: Step, { image, parameter }: RegionTargets,
     return
   }
   const was = parameter ? `was ${parameter.value}` : 'new'
+  // From here on the parameter changes (or, in a dry run, would).
+  record.changed = true
   if (step.plan.dryRun) {
     step.log.info(
       `Dry run: would set SSM parameter ${name} in ${region} to ${imageId} (${was}); SSM has no dry run, so ssm:PutParameter is not checked.`

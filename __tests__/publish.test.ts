@@ -1,0 +1,182 @@
+// publish with the SDK mocked: the cases a local server cannot show — SSM's asynchronous check
+// refusing a value, a template that follows the parameter, the version request itself.
+import { beforeEach, describe, expect, it } from '@jest/globals'
+import {
+  CreateLaunchTemplateVersionCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  EC2Client,
+  ModifyLaunchTemplateCommand,
+  type DescribeLaunchTemplateVersionsCommandInput
+} from '@aws-sdk/client-ec2'
+import { DescribeParametersCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { mockClient } from 'aws-sdk-client-mock'
+import { publish } from '../src/modes/publish.ts'
+import { awsError } from './support/aws-error.ts'
+import { testStep, type Given } from './support/step.ts'
+
+const ec2 = mockClient(EC2Client)
+const ssm = mockClient(SSMClient)
+const IMAGE = 'ami-0123456789abcdef0'
+const OLD = 'ami-0fedcba9876543210'
+const TEMPLATE = 'lt-0123456789abcdef0'
+
+function step(given: Given) {
+  const made = testStep({ mode: 'publish', 'image-id': IMAGE, ...given })
+  made.release.add({ region: 'us-east-1', imageId: IMAGE, name: 'web-2', origin: 'given', state: 'available', snapshotIds: [] })
+  return made
+}
+
+/** Template 'web': default version 3 launching `defaultImage`, latest version `latest`. */
+function serveTemplate(defaultImage: string, latest = 3, latestImage = defaultImage): void {
+  ec2.on(DescribeLaunchTemplatesCommand).resolves({
+    LaunchTemplates: [{ LaunchTemplateId: TEMPLATE, LaunchTemplateName: 'web', DefaultVersionNumber: 3, LatestVersionNumber: latest }]
+  })
+  ec2.on(DescribeLaunchTemplateVersionsCommand).callsFake((input: DescribeLaunchTemplateVersionsCommandInput) => {
+    const version = input.Versions?.[0]
+    const raw = version === '3' ? defaultImage : latestImage
+    const image = input.ResolveAlias && raw.startsWith('resolve:ssm:') ? IMAGE : raw
+    return { LaunchTemplateVersions: [{ VersionNumber: Number(version), LaunchTemplateData: { ImageId: image } }] }
+  })
+  ec2.on(CreateLaunchTemplateVersionCommand).resolves({ LaunchTemplateVersion: { VersionNumber: latest + 1 } })
+  ec2.on(ModifyLaunchTemplateCommand).resolves({})
+}
+
+beforeEach(() => {
+  ec2.reset()
+  ssm.reset()
+  ssm.on(DescribeParametersCommand).resolves({ Parameters: [{ Name: '/images/web', Tier: 'Standard' }] })
+})
+
+describe('publish to an SSM parameter', () => {
+  it('fails with the reason, naming the region and what the parameter still holds, when SSM never stores the value', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: OLD, Version: 3, Type: 'String', DataType: 'aws:ec2:image' } })
+    ssm.on(PutParameterCommand).resolves({ Version: 4 })
+    const s = step({ 'ssm-parameter': '/images/web' })
+    await expect(publish(s)).rejects.toThrow(
+      new RegExp(
+        `us-east-1: SSM did not store ${IMAGE} in parameter /images/web in us-east-1: PutParameter answered version 4, but SSM's check of data type aws:ec2:image refused the value .* The parameter still holds ${OLD}`
+      )
+    )
+    expect(ssm.commandCalls(PutParameterCommand)[0]!.args[0].input).toEqual({
+      Name: '/images/web',
+      Value: IMAGE,
+      Type: 'String',
+      DataType: 'aws:ec2:image',
+      Overwrite: true
+    })
+    // It looked again for about a minute before giving up, and the summary says it was not stored.
+    expect(s.sleeps.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(60_000)
+    expect(s.release.published.get('us-east-1')?.parameter).toEqual({ name: '/images/web', imageId: IMAGE, before: OLD, changed: true })
+  })
+
+  it('reports success only once SSM has stored the new version', async () => {
+    let reads = 0
+    ssm.on(GetParameterCommand).callsFake(() => {
+      reads++
+      // Before the put, and once after it while SSM is still checking: the old value.
+      const stored = reads >= 3
+      return { Parameter: { Value: stored ? IMAGE : OLD, Version: stored ? 4 : 3, Type: 'String', DataType: 'aws:ec2:image' } }
+    })
+    ssm.on(PutParameterCommand).resolves({ Version: 4 })
+    const s = step({ 'ssm-parameter': '/images/web' })
+    await publish(s)
+    expect(s.release.published.get('us-east-1')?.parameter).toEqual({
+      name: '/images/web',
+      imageId: IMAGE,
+      before: OLD,
+      version: 4,
+      changed: true
+    })
+    expect(s.log.text()).toContain(`SSM parameter /images/web in us-east-1 now holds ${IMAGE} (version 4; was ${OLD})`)
+  })
+
+  it('keeps an advanced parameter advanced when it overwrites it', async () => {
+    ssm.on(DescribeParametersCommand).resolves({ Parameters: [{ Name: '/images/web', Tier: 'Advanced' }] })
+    let stored = false
+    ssm.on(GetParameterCommand).callsFake(() => ({
+      Parameter: { Value: stored ? IMAGE : OLD, Version: stored ? 4 : 3, Type: 'String', DataType: 'aws:ec2:image' }
+    }))
+    ssm.on(PutParameterCommand).callsFake(() => {
+      stored = true
+      return { Version: 4 }
+    })
+    await publish(step({ 'ssm-parameter': '/images/web' }))
+    expect(ssm.commandCalls(PutParameterCommand)[0]!.args[0].input.Tier).toBe('Advanced')
+  })
+
+  it('leaves a parameter that already holds the image alone: no new parameter version', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: IMAGE, Version: 7, Type: 'String', DataType: 'aws:ec2:image' } })
+    const s = step({ 'ssm-parameter': '/images/web' })
+    await publish(s)
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0)
+    expect(s.release.published.get('us-east-1')?.parameter).toMatchObject({ version: 7, changed: false })
+  })
+
+  it('names the IAM permission when the role may not write the parameter', async () => {
+    ssm.on(GetParameterCommand).rejects(awsError('ParameterNotFound'))
+    ssm.on(PutParameterCommand).rejects(awsError('AccessDeniedException', 'not authorized to perform: ssm:PutParameter'))
+    await expect(publish(step({ 'ssm-parameter': '/images/web' }))).rejects.toThrow(
+      /PutParameter in us-east-1 for parameter \/images\/web failed: AccessDeniedException: .* the credentials lack the IAM permission ssm:PutParameter/
+    )
+  })
+})
+
+describe('publish to a launch template', () => {
+  it('adds a version from the default with only the image, makes it the default, and sends the same ClientToken on a re-run attempt', async () => {
+    serveTemplate(OLD, 5)
+    const first = step({ 'launch-template': 'web' })
+    await publish(first)
+    const sent = ec2.commandCalls(CreateLaunchTemplateVersionCommand)[0]!.args[0].input
+    expect(sent).toMatchObject({ LaunchTemplateId: TEMPLATE, SourceVersion: '3', LaunchTemplateData: { ImageId: IMAGE } })
+    expect(Object.keys(sent.LaunchTemplateData!)).toEqual(['ImageId'])
+    expect(ec2.commandCalls(ModifyLaunchTemplateCommand)[0]!.args[0].input).toEqual({ LaunchTemplateId: TEMPLATE, DefaultVersion: '6' })
+    expect(first.release.published.get('us-east-1')?.launchTemplate).toMatchObject({
+      version: 6,
+      isDefault: true,
+      previousDefault: 3,
+      previousImage: OLD
+    })
+
+    const again = step({ 'launch-template': 'web' })
+    again.run = { ...again.run, runAttempt: '2' }
+    await publish(again)
+    expect(ec2.commandCalls(CreateLaunchTemplateVersionCommand)[1]!.args[0].input.ClientToken).toBe(sent.ClientToken)
+  })
+
+  it('adds no version when the default takes its image from a parameter that now holds the image', async () => {
+    serveTemplate('resolve:ssm:/images/web')
+    const s = step({ 'launch-template': 'web' })
+    await publish(s)
+    expect(ec2.commandCalls(CreateLaunchTemplateVersionCommand)).toHaveLength(0)
+    expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 3, isDefault: true, changed: false })
+  })
+
+  it('with launch-template-default false, adds a version and leaves the default; a latest version with the image is already published', async () => {
+    serveTemplate(OLD, 5)
+    const s = step({ 'launch-template': 'web', 'launch-template-default': 'false' })
+    await publish(s)
+    expect(ec2.commandCalls(ModifyLaunchTemplateCommand)).toHaveLength(0)
+    expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: false, changed: true })
+
+    ec2.reset()
+    serveTemplate(OLD, 6, IMAGE)
+    const again = step({ 'launch-template': 'web', 'launch-template-default': 'false' })
+    await publish(again)
+    expect(ec2.commandCalls(CreateLaunchTemplateVersionCommand)).toHaveLength(0)
+    expect(again.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: false, changed: false })
+  })
+
+  it('in a dry run checks both calls with DryRun and changes nothing', async () => {
+    serveTemplate(OLD, 5)
+    ec2.on(CreateLaunchTemplateVersionCommand).rejects(awsError('DryRunOperation'))
+    ec2.on(ModifyLaunchTemplateCommand).rejects(awsError('DryRunOperation'))
+    ssm.on(GetParameterCommand).rejects(awsError('ParameterNotFound'))
+    const s = step({ 'launch-template': 'web', 'ssm-parameter': '/images/web', 'dry-run': 'true' })
+    await publish(s)
+    expect(ec2.commandCalls(CreateLaunchTemplateVersionCommand)[0]!.args[0].input.DryRun).toBe(true)
+    expect(ec2.commandCalls(ModifyLaunchTemplateCommand)[0]!.args[0].input.DryRun).toBe(true)
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0)
+    expect(s.log.text()).toContain('SSM has no dry run, so ssm:PutParameter is not checked')
+  })
+})
