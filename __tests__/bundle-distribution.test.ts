@@ -31,7 +31,8 @@ describe('sharing, deprecation and protection', () => {
           AWS_ACCESS_KEY_ID: 'testing',
           AWS_SECRET_ACCESS_KEY: 'testing',
           AWS_REGION: 'us-east-1',
-          AWS_ENDPOINT_URL_EC2: world.front.endpoint
+          AWS_ENDPOINT_URL_EC2: world.front.endpoint,
+          AWS_ENDPOINT_URL_SSM: world.front.endpoint
         }
       }
     )
@@ -79,7 +80,8 @@ describe('sharing, deprecation and protection', () => {
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
       AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_EC2: world.front.endpoint
+      AWS_ENDPOINT_URL_EC2: world.front.endpoint,
+      AWS_ENDPOINT_URL_SSM: world.front.endpoint
     }
     const built = await runAction({ mode: 'build, copy, wait', 'instance-id': builder, name: 'web-3.0.1', regions: 'eu-west-1' }, { env })
     const tagged = await runAction({ mode: 'tag', 'image-ids': built.outputs['image-ids']!, 'deregistration-protection': 'true' }, { env })

@@ -35,7 +35,8 @@ describe('the bundle pruning a dozen releases', () => {
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
       AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_EC2: world.front.endpoint
+      AWS_ENDPOINT_URL_EC2: world.front.endpoint,
+      AWS_ENDPOINT_URL_SSM: world.front.endpoint
     }
     const before = await state()
     const snapshotsOf = new Map<string, string[]>()

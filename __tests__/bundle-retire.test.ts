@@ -23,6 +23,7 @@ const env = (runId = '7'): Record<string, string> => ({
   AWS_SECRET_ACCESS_KEY: 'testing',
   AWS_REGION: 'us-east-1',
   AWS_ENDPOINT_URL_EC2: world.front.endpoint,
+  AWS_ENDPOINT_URL_SSM: world.front.endpoint,
   GITHUB_REPOSITORY: 'acme/images',
   GITHUB_RUN_ID: runId,
   GITHUB_RUN_ATTEMPT: '1'

@@ -47,7 +47,8 @@ describe('images that share snapshots, retired together', () => {
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
       AWS_REGION: REGION,
-      AWS_ENDPOINT_URL_EC2: world.front.endpoint
+      AWS_ENDPOINT_URL_EC2: world.front.endpoint,
+      AWS_ENDPOINT_URL_SSM: world.front.endpoint
     }
     // keep: 1 keeps the newest image, pair 0's first; its partner goes, but their snapshot stays.
     const inputs = { mode: 'prune', 'prune-tags': 'App=pair', 'prune-regions': REGION, keep: '1' }

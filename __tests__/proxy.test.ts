@@ -19,6 +19,7 @@ const env = (extra: Record<string, string>) => ({
   AWS_SECRET_ACCESS_KEY: 'testing',
   AWS_REGION: 'us-east-1',
   AWS_ENDPOINT_URL_EC2: world.front.endpoint,
+  AWS_ENDPOINT_URL_SSM: world.front.endpoint,
   ...extra
 })
 

@@ -15,6 +15,7 @@ import {
   type DescribeImagesCommandInput,
   type Image
 } from '@aws-sdk/client-ec2'
+import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { mockClient } from 'aws-sdk-client-mock'
 import { Aws } from '../src/aws/client.ts'
 import { prune } from '../src/modes/prune.ts'
@@ -22,6 +23,8 @@ import { testStep } from './support/step.ts'
 import { awsError } from './support/aws-error.ts'
 
 const ec2Mock = mockClient(EC2Client)
+// Without DescribeImageReferences prune reads SSM parameters too: none here.
+const ssmMock = mockClient(SSMClient)
 const NOW = Date.parse('2026-11-24T10:00:00Z')
 // Pacing is not under test here: a bucket that never runs dry.
 const UNPACED = { capacity: 1e9, refillPerSecond: 1e9 }
@@ -82,6 +85,8 @@ async function callsFor(count: number, server: Server, dryRun = false): Promise<
 }
 
 beforeEach(() => {
+  ssmMock.reset()
+  ssmMock.on(DescribeParametersCommand).resolves({ Parameters: [] })
   ec2Mock.reset()
 })
 
@@ -107,7 +112,9 @@ describe('the EC2 calls a prune of N images makes', () => {
       DescribeInstances: Math.ceil(n / 200),
       DescribeLaunchTemplates: 1,
       DescribeLaunchTemplateVersions: TEMPLATES.length,
-      DescribeSnapshots: Math.ceil(n / 200)
+      DescribeSnapshots: Math.ceil(n / 200),
+      // SSM parameters of data type aws:ec2:image, which DescribeImageReferences would have covered.
+      'ssm:DescribeParameters': 1
     })
     expect(await callsFor(100, server)).toEqual({ ...describes(100), DeregisterImage: 100 })
     expect(await callsFor(1000, server)).toEqual({ ...describes(1000), DeregisterImage: 1000 })

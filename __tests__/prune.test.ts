@@ -13,6 +13,7 @@ import {
   EC2Client,
   type Image
 } from '@aws-sdk/client-ec2'
+import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { mockClient } from 'aws-sdk-client-mock'
 import { Aws } from '../src/aws/client.ts'
 import { prune } from '../src/modes/prune.ts'
@@ -20,6 +21,8 @@ import { testStep } from './support/step.ts'
 import { awsError } from './support/aws-error.ts'
 
 const ec2 = mockClient(EC2Client)
+// Without DescribeImageReferences prune reads SSM parameters too: none here.
+const ssmMock = mockClient(SSMClient)
 const DAY = 86_400_000
 const NOW = Date.parse('2026-11-24T10:00:00Z')
 
@@ -37,6 +40,8 @@ function image(n: number, daysOld: number): Image {
 const pruneStep = (extra: Record<string, string> = {}) => testStep({ mode: 'prune', 'prune-name': 'web-*', keep: '1', ...extra })
 
 beforeEach(() => {
+  ssmMock.reset()
+  ssmMock.on(DescribeParametersCommand).resolves({ Parameters: [] })
   ec2.reset()
   ec2.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
   ec2.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [] })

@@ -9,12 +9,15 @@ import {
   EC2Client,
   type LaunchTemplateVersion
 } from '@aws-sdk/client-ec2'
+import { DescribeParametersCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { mockClient } from 'aws-sdk-client-mock'
 import { Aws } from '../src/aws/client.ts'
 import { describeReference, findUsage } from '../src/aws/usage.ts'
 import { awsError } from './support/aws-error.ts'
 
 const ec2Mock = mockClient(EC2Client)
+// Without DescribeImageReferences prune reads SSM parameters too: none here.
+const ssmMock = mockClient(SSMClient)
 const REGION = 'us-east-1'
 const ids = (count: number) => Array.from({ length: count }, (_, i) => `ami-${(i + 1).toString(16).padStart(17, '0')}`)
 
@@ -25,6 +28,8 @@ function templateVersion(id: string, version: number, imageId: string, isDefault
 const check = (imageIds: string[]) => findUsage(new Aws({ maxAttempts: 1 }), REGION, imageIds)
 
 beforeEach(() => {
+  ssmMock.reset()
+  ssmMock.on(DescribeParametersCommand).resolves({ Parameters: [] })
   ec2Mock.reset()
   ec2Mock.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
   ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [] })
@@ -124,9 +129,30 @@ describe('in-use checks without DescribeImageReferences', () => {
     const usage = await check([image])
     expect(usage.users.get(image)).toEqual(['instance i-0123456789abcdef0 (stopped)'])
     expect(usage.method).toMatch(
-      /^DescribeInstances, because DescribeImageReferences failed: .*SSM parameters and Image Builder recipes that name an image are not checked\) and every version of every launch template/s
+      /^DescribeInstances and SSM parameters of data type aws:ec2:image \(DescribeParameters, GetParameters\), because DescribeImageReferences failed: .*Image Builder recipes that name an image are not checked\) and every version of every launch template/s
     )
     expect(ec2Mock.commandCalls(DescribeImageReferencesCommand)).toHaveLength(1)
+  })
+
+  it('without DescribeImageReferences, keeps an image that an aws:ec2:image SSM parameter holds, and says so when SSM cannot be read', async () => {
+    const [image, other] = ids(2) as [string, string]
+    ec2Mock.on(DescribeImageReferencesCommand).rejects(awsError('UnauthorizedOperation'))
+    ssmMock.on(DescribeParametersCommand).resolves({
+      Parameters: [
+        { Name: '/images/web/latest', DataType: 'aws:ec2:image' },
+        { Name: '/notes/web', DataType: 'text' }
+      ]
+    })
+    ssmMock.on(GetParametersCommand).resolves({ Parameters: [{ Name: '/images/web/latest', Value: image, DataType: 'aws:ec2:image' }] })
+    const usage = await check([image, other])
+    expect(usage.users.get(image)).toEqual(['SSM parameter /images/web/latest'])
+    expect(usage.users.has(other)).toBe(false)
+    expect(ssmMock.commandCalls(GetParametersCommand)[0]!.args[0].input.Names).toEqual(['/images/web/latest'])
+
+    ssmMock.on(DescribeParametersCommand).rejects(awsError('AccessDeniedException', 'not authorized to perform: ssm:DescribeParameters'))
+    const denied = await check([image])
+    expect(denied.users.has(image)).toBe(false)
+    expect(denied.method).toMatch(/DescribeInstances and not SSM parameters \(DescribeParameters in us-east-1 .*ssm:DescribeParameters/)
   })
 
   it('keeps an image that an old version of a launch template pins, neither default nor latest, listing every page of every template', async () => {

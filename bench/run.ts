@@ -39,7 +39,8 @@ const bench: Bench = {
     AWS_SECRET_ACCESS_KEY: 'testing',
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_EC2: front.endpoint
+    AWS_ENDPOINT_URL_EC2: front.endpoint,
+    AWS_ENDPOINT_URL_SSM: front.endpoint
   }
 }
 const results: { startup?: StartupFigures; release?: ReleaseFigures[]; wait?: WaitFigures; prune?: PruneFigures[] } = {}

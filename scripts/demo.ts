@@ -1,12 +1,23 @@
 // npm run demo: the main job on a local EC2 API. Starts moto (and the front that gives it EC2's
-// pending states and rules), launches a builder instance, seeds three older releases in three
-// regions — one of them still used by an instance — then runs the bundled action exactly as the
-// runner would: build, copy to two regions, wait, tag, and prune the releases that are due.
-import { CopyImageCommand, CreateImageCommand, EC2Client, RunInstancesCommand, type Tag } from '@aws-sdk/client-ec2'
+// and SSM's rules), launches a builder instance, seeds four older releases in three regions — one
+// still used by an instance, one disabled long ago — and a launch template in each region, then
+// runs the bundled action exactly as the runner would: the release (build, copy to two regions,
+// wait, tag, publish to an SSM parameter and the launch template, disable the releases that are
+// due), then the scheduled cleanup that deregisters what has been disabled for a month.
+import {
+  CopyImageCommand,
+  CreateImageCommand,
+  CreateLaunchTemplateCommand,
+  CreateTagsCommand,
+  DisableImageCommand,
+  EC2Client,
+  RunInstancesCommand,
+  type Tag
+} from '@aws-sdk/client-ec2'
 import { startFront } from '../__tests__/support/ec2-front.ts'
 import { launchBuilder } from '../__tests__/support/ec2-env.ts'
 import { startMoto } from '../__tests__/support/moto.ts'
-import { runAction } from '../__tests__/support/runner.ts'
+import { runAction, type StepResult } from '../__tests__/support/runner.ts'
 
 const SOURCE = 'us-east-1'
 const COPIES = ['us-west-2', 'eu-west-1']
@@ -15,71 +26,94 @@ const DAY = 86_400_000
 const moto = await startMoto()
 const front = await startFront(moto.endpoint, { pendingMs: 4000 })
 try {
-  heading(`Local EC2 API: moto at ${moto.endpoint}, behind the front at ${front.endpoint}`)
+  heading(`Local AWS APIs: moto at ${moto.endpoint}, behind the front at ${front.endpoint}`)
   const builder = await launchBuilder(front.endpoint, SOURCE)
   console.log(`Builder instance ${builder} is running in ${SOURCE}.`)
+  const seeded = await seedOlderReleases(builder)
+  console.log(`Instance ${seeded.instanceId} runs web-1.0.0 in ${SOURCE}, so prune must keep that image there.`)
+  console.log(`web-0.9.0 was disabled 40 days ago in every region: the scheduled cleanup deregisters it.`)
+  console.log(`Launch template 'web' in ${[SOURCE, ...COPIES].join(', ')} launches web-1.2.0 (its version 1).`)
 
-  const inUse = await seedOlderReleases(builder)
-  console.log(`Instance ${inUse.instanceId} runs web-1.0.0 in ${SOURCE}, so prune must keep that image there.`)
+  heading('The release: node dist/index.js, as the runner does')
+  const release = await step({
+    mode: 'build, copy, wait, tag, publish, prune',
+    'instance-id': builder,
+    name: 'web-2.0.0',
+    description: 'Web server 2.0.0',
+    regions: COPIES.join(', '),
+    tags: 'App=web\nVersion=2.0.0',
+    'ssm-parameter': '/images/web/latest',
+    'launch-template': 'web',
+    'prune-name': 'web-*',
+    'prune-tags': 'App=web',
+    keep: '2',
+    'older-than': '7d',
+    retire: 'disable'
+  })
 
-  heading('Running the action: node dist/index.js, as the runner does')
-  const result = await runAction(
-    {
-      mode: 'build, copy, wait, tag, prune',
-      'instance-id': builder,
-      name: 'web-2.0.0',
-      description: 'Web server 2.0.0',
-      regions: COPIES.join(', '),
-      tags: 'App=web\nVersion=2.0.0',
-      'prune-name': 'web-*',
-      'prune-tags': 'App=web',
-      keep: '2',
-      'older-than': '7d'
-    },
-    {
-      echo: true,
-      env: {
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
-        AWS_REGION: SOURCE,
-        AWS_ENDPOINT_URL_EC2: front.endpoint,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        GITHUB_REPOSITORY: 'acme/web-images',
-        GITHUB_RUN_ID: '7001',
-        GITHUB_RUN_ATTEMPT: '1',
-        GITHUB_SHA: '3f2c1a9e8d7b6a5c4f3e2d1c0b9a8f7e6d5c4b3a',
-        GITHUB_REF: 'refs/tags/v2.0.0',
-        GITHUB_WORKFLOW: 'Release image'
-      }
-    }
-  )
+  heading('The scheduled cleanup: deregister what has been disabled for 30 days')
+  const cleanup = await step({
+    mode: 'prune',
+    'prune-name': 'web-*',
+    'prune-tags': 'App=web',
+    'prune-regions': [SOURCE, ...COPIES].join(', '),
+    keep: '2',
+    'older-than': '30d',
+    retire: 'deregister'
+  })
 
-  heading('Outputs')
-  for (const [name, value] of Object.entries(result.outputs)) console.log(`${name} = ${value}`)
-  heading('Job summary')
-  console.log(result.summary)
+  const failed = [release, cleanup].find((result) => result.exitCode !== 0)
   console.log(
-    `\nThe step ${result.exitCode === 0 ? 'succeeded' : `failed (exit code ${result.exitCode})`}; ${front.calls.length} EC2 calls went through the front.`
+    `\nBoth steps ${failed ? `did not succeed (exit code ${failed.exitCode})` : 'succeeded'}; ${front.calls.length} EC2 and SSM calls went through the front.`
   )
-  process.exitCode = result.exitCode ?? 1
+  process.exitCode = failed ? (failed.exitCode ?? 1) : 0
 } finally {
   await front.stop()
   await moto.stop()
 }
 
+/** Runs the bundle with the demo's environment, then prints its outputs and job summary. */
+async function step(inputs: Record<string, string>): Promise<StepResult> {
+  const result = await runAction(inputs, {
+    echo: true,
+    env: {
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_REGION: SOURCE,
+      AWS_ENDPOINT_URL_EC2: front.endpoint,
+      AWS_ENDPOINT_URL_SSM: front.endpoint,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      GITHUB_REPOSITORY: 'acme/web-images',
+      GITHUB_RUN_ID: '7001',
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_SHA: '3f2c1a9e8d7b6a5c4f3e2d1c0b9a8f7e6d5c4b3a',
+      GITHUB_REF: 'refs/tags/v2.0.0',
+      GITHUB_WORKFLOW: 'Release image'
+    }
+  })
+  heading('Outputs')
+  for (const [name, value] of Object.entries(result.outputs)) console.log(`${name} = ${value}`)
+  heading('Job summary')
+  console.log(result.summary)
+  return result
+}
+
 /**
- * Three older releases, made the way the action makes them (tags at creation, copies in every
- * region), dated 40, 25 and 10 days ago, and an instance still running the oldest.
+ * Four older releases, made the way the action makes them (tags at creation, copies in every
+ * region), dated 90, 40, 25 and 10 days ago; the oldest disabled 40 days ago by an earlier cleanup
+ * (as its ami-pipeline:disabled-at tag says), an instance still running web-1.0.0, and a launch
+ * template per region launching web-1.2.0.
  */
 async function seedOlderReleases(builder: string): Promise<{ instanceId: string }> {
   const clients = new Map([SOURCE, ...COPIES].map((region) => [region, client(region)]))
   const ages: [string, number][] = [
+    ['web-0.9.0', 90],
     ['web-1.0.0', 40],
     ['web-1.1.0', 25],
     ['web-1.2.0', 10]
   ]
   front.configure({ pendingMs: 0 })
-  let oldest = ''
+  const byName = new Map<string, Map<string, string>>()
   for (const [name, days] of ages) {
     const tags: Tag[] = [
       { Key: 'App', Value: 'web' },
@@ -92,19 +126,33 @@ async function seedOlderReleases(builder: string): Promise<{ instanceId: string 
     const made = await clients.get(SOURCE)!.send(new CreateImageCommand({ InstanceId: builder, Name: name, TagSpecifications: specs }))
     const created = new Date(Date.now() - days * DAY).toISOString()
     front.setCreationDate(made.ImageId!, SOURCE, created)
-    oldest ||= made.ImageId!
+    const ids = new Map([[SOURCE, made.ImageId!]])
     for (const region of COPIES) {
       const copy = await clients
         .get(region)!
         .send(new CopyImageCommand({ SourceImageId: made.ImageId, SourceRegion: SOURCE, Name: name, TagSpecifications: specs }))
       front.setCreationDate(copy.ImageId!, region, created)
+      ids.set(region, copy.ImageId!)
     }
+    byName.set(name, ids)
     console.log(`Seeded release ${name} (${days} days old) in ${[SOURCE, ...COPIES].join(', ')}.`)
+  }
+  for (const [region, ec2] of clients) {
+    const disabled = byName.get('web-0.9.0')!.get(region)!
+    await ec2.send(new DisableImageCommand({ ImageId: disabled }))
+    const at = new Date(Date.now() - 40 * DAY).toISOString()
+    await ec2.send(new CreateTagsCommand({ Resources: [disabled], Tags: [{ Key: 'ami-pipeline:disabled-at', Value: at }] }))
+    await ec2.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: 'web',
+        LaunchTemplateData: { ImageId: byName.get('web-1.2.0')!.get(region)!, InstanceType: 't3.small' }
+      })
+    )
   }
   front.configure({ pendingMs: 4000 })
   const run = await clients
     .get(SOURCE)!
-    .send(new RunInstancesCommand({ ImageId: oldest, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))
+    .send(new RunInstancesCommand({ ImageId: byName.get('web-1.0.0')!.get(SOURCE)!, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))
   for (const c of clients.values()) c.destroy()
   return { instanceId: run.Instances![0]!.InstanceId! }
 }

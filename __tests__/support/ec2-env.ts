@@ -16,6 +16,7 @@ export function useEndpoint(endpoint: string): void {
     AWS_SECRET_ACCESS_KEY: 'testing',
     AWS_REGION: 'us-east-1',
     AWS_ENDPOINT_URL_EC2: endpoint,
+    AWS_ENDPOINT_URL_SSM: endpoint,
     AWS_EC2_METADATA_DISABLED: 'true'
   })
 }

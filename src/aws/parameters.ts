@@ -1,7 +1,8 @@
 // SSM Parameter Store calls for publish. The SSM SDK is imported here on first use only, so a step
 // that does not publish to SSM never loads it.
+import { errorMessage } from '../errors.ts'
 import type { Aws } from './client.ts'
-import { hasCode } from './errors.ts'
+import { AwsError, hasCode } from './errors.ts'
 
 const sdk = () => import('@aws-sdk/client-ssm')
 
@@ -73,4 +74,49 @@ export async function putImageParameter(
     )
   )
   return result.Version ?? 0
+}
+
+/**
+ * SSM parameters of data type aws:ec2:image that hold these images, for prune when
+ * DescribeImageReferences is not available (it covers SSM parameters itself). Every parameter is
+ * listed (50 a page) and the image ones read 10 at a time; the listing filters on the client,
+ * since not every endpoint takes a DataType filter. When SSM cannot be read, says why instead.
+ */
+export async function parameterUsers(
+  aws: Aws,
+  region: string,
+  imageIds: readonly string[]
+): Promise<{ users: Map<string, string[]> } | { unavailable: string }> {
+  const { DescribeParametersCommand, GetParametersCommand } = await sdk()
+  const wanted = new Set(imageIds)
+  const users = new Map<string, string[]>()
+  try {
+    const names: string[] = []
+    let nextToken: string | undefined
+    do {
+      const token = nextToken
+      const page = await aws.ssm(region, 'DescribeParameters', 'every SSM parameter', (client) =>
+        client.send(new DescribeParametersCommand({ MaxResults: 50, NextToken: token }))
+      )
+      for (const parameter of page.Parameters ?? [])
+        if (parameter.DataType === 'aws:ec2:image' && parameter.Name) names.push(parameter.Name)
+      nextToken = page.NextToken || undefined
+    } while (nextToken !== undefined)
+    for (let at = 0; at < names.length; at += 10) {
+      const batch = names.slice(at, at + 10)
+      const { Parameters } = await aws.ssm(region, 'GetParameters', `parameters ${batch.join(', ')}`, (client) =>
+        client.send(new GetParametersCommand({ Names: batch }))
+      )
+      for (const parameter of Parameters ?? []) {
+        if (!parameter.Value || !wanted.has(parameter.Value)) continue
+        users.set(parameter.Value, [...(users.get(parameter.Value) ?? []), `SSM parameter ${parameter.Name}`])
+      }
+    }
+    return { users }
+  } catch (error) {
+    // Beyond what the contract's fallback promises (instances and launch templates), so SSM being
+    // out of reach — no permission, or no endpoint for it beside a local EC2 one — is said, not fatal.
+    if (!(error instanceof AwsError)) throw error
+    return { unavailable: errorMessage(error) }
+  }
 }

@@ -13,6 +13,7 @@ import {
 import { errorMessage } from '../errors.ts'
 import type { Aws } from './client.ts'
 import { hasCode } from './errors.ts'
+import { parameterUsers } from './parameters.ts'
 import { isUncodedAnswer, isUnknownOperation } from './retry.ts'
 
 export interface Usage {
@@ -78,11 +79,18 @@ async function referencesOrInstances(aws: Aws, region: string, imageIds: readonl
     }
   } catch (error) {
     if (!unavailable(error)) throw error
+    // publish writes aws:ec2:image parameters, and a rollback points one at an older image: those
+    // are read here too, since DescribeImageReferences is what would have covered them.
+    const [instances, parameters] = await Promise.all([instanceUsers(aws, region, imageIds), parameterUsers(aws, region, imageIds)])
+    const users = instances
+    if ('users' in parameters) for (const [imageId, list] of parameters.users) for (const user of list) add(users, imageId, user)
+    const ssm =
+      'users' in parameters
+        ? 'SSM parameters of data type aws:ec2:image (DescribeParameters, GetParameters)'
+        : `not SSM parameters (${parameters.unavailable})`
     return {
-      users: await instanceUsers(aws, region, imageIds),
-      method:
-        `DescribeInstances, because DescribeImageReferences failed: ${errorMessage(error)} ` +
-        '(so SSM parameters and Image Builder recipes that name an image are not checked)'
+      users,
+      method: `DescribeInstances and ${ssm}, because DescribeImageReferences failed: ${errorMessage(error)} (so Image Builder recipes that name an image are not checked)`
     }
   }
 }
