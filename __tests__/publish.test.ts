@@ -12,6 +12,7 @@ import {
 import { DescribeParametersCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { mockClient } from 'aws-sdk-client-mock'
 import { publish } from '../src/modes/publish.ts'
+import { outputsOf } from '../src/report.ts'
 import { awsError } from './support/aws-error.ts'
 import { testStep, type Given } from './support/step.ts'
 
@@ -142,6 +143,22 @@ describe('publish to a launch template', () => {
     again.run = { ...again.run, runAttempt: '2' }
     await publish(again)
     expect(ec2.commandCalls(CreateLaunchTemplateVersionCommand)[1]!.args[0].input.ClientToken).toBe(sent.ClientToken)
+  })
+
+  it('reports the new version, not as the default, when making it the default fails; a failed version request names no version', async () => {
+    serveTemplate(OLD, 5)
+    ec2.on(ModifyLaunchTemplateCommand).rejects(awsError('UnauthorizedOperation'))
+    const s = step({ 'launch-template': 'web' })
+    await expect(publish(s)).rejects.toThrow(/ModifyLaunchTemplate in us-east-1 .* ec2:ModifyLaunchTemplate/)
+    expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: false, changed: true })
+    expect(JSON.parse(outputsOf(s.release)['launch-template-versions'])).toEqual({ 'us-east-1': 6 })
+
+    ec2.reset()
+    serveTemplate(OLD, 5)
+    ec2.on(CreateLaunchTemplateVersionCommand).rejects(awsError('UnauthorizedOperation'))
+    const failed = step({ 'launch-template': 'web' })
+    await expect(publish(failed)).rejects.toThrow(/CreateLaunchTemplateVersion/)
+    expect(JSON.parse(outputsOf(failed.release)['launch-template-versions'])).toEqual({})
   })
 
   it('adds no version when the default takes its image from a parameter that now holds the image', async () => {

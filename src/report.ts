@@ -101,7 +101,7 @@ export function summaryOf(release: Release, plan: Plan | undefined, failure: str
       const state = image.stateReason && image.state !== 'available' ? `${image.state}: ${image.stateReason}` : image.state
       const d = image.distribution
       const distribution = distributed
-        ? ` ${d?.sharedWith.join(', ') || '—'} | ${d?.deprecateAt ?? '—'} | ${d?.protected ? 'yes' : 'no'} |`
+        ? ` ${d?.sharedWith.join(', ') || '—'}${d?.snapshotsSharedWith ? ' (snapshots too)' : ''} | ${d?.deprecateAt ?? '—'} | ${d?.protected ? 'yes' : 'no'} |`
         : ''
       lines.push(
         `| ${image.region} | ${linked(image.region, image.imageId)} | ${cell(image.name)} | ${cell(state)} | ${image.origin} | ${image.snapshotIds.join(', ') || '—'} |${distribution}`
@@ -152,8 +152,12 @@ function publishedSection(release: Release, dryRun: boolean): string[] {
     }
     if (launchTemplate) {
       const t = launchTemplate
-      const version = t.changed && dryRun ? 'a new version' : `version ${t.version}`
-      const now = `${version}${t.isDefault ? ' (default)' : ''}: ${t.imageId}${t.changed ? '' : ', unchanged'}`
+      const now =
+        t.changed && dryRun
+          ? `a new version${t.isDefault ? ' (default)' : ''}: ${t.imageId}`
+          : t.version > 0
+            ? `version ${t.version}${t.isDefault ? ' (default)' : ''}: ${t.imageId}${t.changed ? '' : ', unchanged'}`
+            : `— (${t.imageId} not published)`
       lines.push(
         `| ${region} | launch template ${cell(t.name)} (${t.id}) | ${now} | default version ${t.previousDefault}: ${cell(t.previousImage ?? '—')} |`
       )

@@ -148,8 +148,9 @@ async function publishTemplate(step: Step, targets: RegionTargets, published: Pu
     imageId,
     previousDefault: info.defaultVersion,
     ...(defaultImage !== undefined && { previousImage: defaultImage }),
-    version: info.defaultVersion,
-    isDefault: true,
+    // 0 until a version is known to launch the image: the output names only such versions.
+    version: 0,
+    isDefault: false,
     changed: false
   }
   published.launchTemplate = record
@@ -159,6 +160,7 @@ async function publishTemplate(step: Step, targets: RegionTargets, published: Pu
     ? await versionImage(step.aws, region, info.id, info.defaultVersion, true)
     : defaultImage
   if (defaultLaunches === imageId) {
+    Object.assign(record, { version: info.defaultVersion, isDefault: true })
     step.log.info(`Default version ${info.defaultVersion} of ${where} already launches ${imageId}: no new version.`)
     return
   }
@@ -184,15 +186,20 @@ async function publishTemplate(step: Step, targets: RegionTargets, published: Pu
     },
     step.plan.dryRun
   )
-  if (makeDefault) await setDefaultVersion(step.aws, region, info.id, version || info.defaultVersion, step.plan.dryRun)
   if (step.plan.dryRun) {
+    if (makeDefault) await setDefaultVersion(step.aws, region, info.id, info.defaultVersion, true)
     Object.assign(record, { changed: true, isDefault: makeDefault })
     step.log.info(
       `Dry run: a version of ${where} from version ${info.defaultVersion} with ${imageId}${makeDefault ? ', made the default,' : ''} would be allowed; none was made.`
     )
     return
   }
-  Object.assign(record, { version, isDefault: makeDefault, changed: true })
+  // Recorded before it is made the default: if that fails, the summary still names the new version.
+  Object.assign(record, { version, changed: true })
+  if (makeDefault) {
+    await setDefaultVersion(step.aws, region, info.id, version, false)
+    record.isDefault = true
+  }
   step.log.info(
     `Added version ${version} of ${where}: version ${info.defaultVersion} with ${imageId}${makeDefault ? ', now the default' : ' (the default is still ' + info.defaultVersion + ')'}.`
   )
