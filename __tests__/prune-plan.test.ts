@@ -205,16 +205,19 @@ describe('deregistration protection', () => {
           image('b', 200, { lastLaunchedTime: iso(120) }),
           image('c', 60),
           image('d', 120),
+          image('g', 200, { lastLaunchedTime: iso(90.5) }),
           image('e', 5),
           image('f', 4)
         ],
         { unusedForMs: 90 * DAY }
       )
       expect(decisions).toMatchObject({
-        a: 'keep: launched an instance 10d ago, within unused-for 90d',
+        a: 'keep: launched an instance 10d ago, within unused-for 90d and the day EC2 may report a launch late',
         b: 'retire: older than 0s, unused for over 90d and beyond the newest 2',
-        c: 'keep: created (never launched an instance) 60d ago, within unused-for 90d',
-        d: 'retire: older than 0s, unused for over 90d and beyond the newest 2'
+        c: 'keep: created (never launched an instance) 60d ago, within unused-for 90d and the day EC2 may report a launch late',
+        d: 'retire: older than 0s, unused for over 90d and beyond the newest 2',
+        // A launch EC2 has not reported yet may be up to a day newer.
+        g: expect.stringMatching(/^keep: launched an instance 90d12h ago, within unused-for 90d/)
       })
     })
   })

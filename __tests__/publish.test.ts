@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-ec2'
 import { DescribeParametersCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { mockClient } from 'aws-sdk-client-mock'
+import { mappingsToKeep } from '../src/aws/launch-templates.ts'
 import { publish } from '../src/modes/publish.ts'
 import { outputsOf } from '../src/report.ts'
 import { awsError } from './support/aws-error.ts'
@@ -56,7 +57,7 @@ describe('publish to an SSM parameter', () => {
     const s = step({ 'ssm-parameter': '/images/web' })
     await expect(publish(s)).rejects.toThrow(
       new RegExp(
-        `us-east-1: SSM did not store ${IMAGE} in parameter /images/web in us-east-1: PutParameter answered version 4, but SSM's check of data type aws:ec2:image refused the value .* The parameter still holds ${OLD}`
+        `us-east-1: SSM has not stored ${IMAGE} in parameter /images/web in us-east-1 after 5m30s: PutParameter answered version 4, but SSM.s check of data type aws:ec2:image refused the value .* The parameter held ${OLD} before`
       )
     )
     expect(ssm.commandCalls(PutParameterCommand)[0]!.args[0].input).toEqual({
@@ -64,10 +65,12 @@ describe('publish to an SSM parameter', () => {
       Value: IMAGE,
       Type: 'String',
       DataType: 'aws:ec2:image',
-      Overwrite: true
+      Overwrite: true,
+      // Its own tier: without one SSM would apply the account's default tier setting.
+      Tier: 'Standard'
     })
     // It looked again for about a minute before giving up, and the summary says it was not stored.
-    expect(s.sleeps.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(60_000)
+    expect(s.sleeps.reduce((a, b) => a + b, 0)).toBe(330_000)
     expect(s.release.published.get('us-east-1')?.parameter).toEqual({ name: '/images/web', imageId: IMAGE, before: OLD, changed: true })
   })
 
@@ -112,6 +115,20 @@ describe('publish to an SSM parameter', () => {
     await publish(s)
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0)
     expect(s.release.published.get('us-east-1')?.parameter).toMatchObject({ version: 7, changed: false })
+  })
+
+  it('confirms by the value itself when the PutParameter reply was lost and its retry refused', async () => {
+    let stored = false
+    ssm.on(GetParameterCommand).callsFake(() => ({
+      Parameter: { Value: stored ? IMAGE : OLD, Version: stored ? 4 : 3, Type: 'String', DataType: 'aws:ec2:image' }
+    }))
+    ssm.on(PutParameterCommand).callsFake(() => {
+      stored = true
+      throw awsError('InternalServerError', 'validation is still in process')
+    })
+    const s = step({ 'ssm-parameter': '/images/web' })
+    await publish(s)
+    expect(s.release.published.get('us-east-1')?.parameter).toMatchObject({ version: 4, changed: true })
   })
 
   it('names the IAM permission when the role may not write the parameter', async () => {
@@ -195,5 +212,20 @@ describe('publish to a launch template', () => {
     expect(ec2.commandCalls(ModifyLaunchTemplateCommand)[0]!.args[0].input.DryRun).toBe(true)
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0)
     expect(s.log.text()).toContain('SSM has no dry run, so ssm:PutParameter is not checked')
+  })
+})
+
+describe('the block device mappings of a new version', () => {
+  it('are given again when the source names snapshots, which SourceVersion would drop, and left to SourceVersion otherwise', () => {
+    const withSnapshot = {
+      ImageId: OLD,
+      BlockDeviceMappings: [
+        { DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30, VolumeType: 'gp3' as const } },
+        { DeviceName: '/dev/xvdb', Ebs: { SnapshotId: 'snap-0123456789abcdef0', DeleteOnTermination: true } }
+      ]
+    }
+    expect(mappingsToKeep(withSnapshot)).toEqual(withSnapshot.BlockDeviceMappings)
+    expect(mappingsToKeep({ ImageId: OLD, BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30 } }] })).toBeUndefined()
+    expect(mappingsToKeep(undefined)).toBeUndefined()
   })
 })

@@ -37,10 +37,12 @@ describe('retiring in place', () => {
     const step = testStep({ mode: 'prune', 'prune-name': 'web-*', retire: 'disable' })
     ec2.on(DisableImageCommand).rejects(awsError('UnauthorizedOperation'))
     ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: IMAGE, State: 'available' }] })
+    ec2.on(CreateTagsCommand).resolves({})
     const failures = await stageImages(step, 'us-east-1', [{ imageId: IMAGE, name: 'web-1' }], 'disable')
     expect(failures).toEqual([expect.stringMatching(new RegExp(`^${IMAGE} 'web-1' in us-east-1: DisableImage .* ec2:DisableImage`))])
     expect(step.release.pruned.size).toBe(0)
-    expect(ec2.commandCalls(CreateTagsCommand)).toHaveLength(0)
+    // The tag went first, so that a disabled image always says when; on an enabled one it means nothing.
+    expect(ec2.commandCalls(CreateTagsCommand)).toHaveLength(1)
   })
 
   it('deprecates at a whole minute at least a minute ahead, which EC2 accepts as "now"', async () => {

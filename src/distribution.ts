@@ -23,16 +23,24 @@ export async function distribute(step: Step, images: readonly ReleaseImage[]): P
   await Promise.all(
     [...Map.groupBy(images, (image) => image.region)].map(async ([, regionImages]) => {
       for (const image of regionImages) {
-        if (sharing) await shareImage(step.aws, image.region, image.imageId, shares, dryRun)
-        if (plan.shareSnapshots) await shareSnapshots(step, image, dryRun)
-        if (deprecateAt) await deprecateImage(step.aws, image.region, image.imageId, deprecateAt, dryRun)
-        if (plan.deregistrationProtection) await protectImage(step.aws, image.region, image.imageId, dryRun)
-        if (dryRun) continue
-        image.distribution = {
-          sharedWith: [...shares.accounts, ...shares.organizations, ...shares.organizationalUnits],
-          ...(plan.shareSnapshots && { snapshotsSharedWith: [...shares.accounts] }),
-          protected: plan.deregistrationProtection,
-          ...(deprecateAt && { deprecateAt: deprecateAt.toISOString() })
+        // Recorded call by call: if a later one fails, the summary still shows what was done.
+        const done: NonNullable<ReleaseImage['distribution']> = { sharedWith: [], protected: false }
+        if (!dryRun) image.distribution = done
+        if (sharing) {
+          await shareImage(step.aws, image.region, image.imageId, shares, dryRun)
+          done.sharedWith = [...shares.accounts, ...shares.organizations, ...shares.organizationalUnits]
+        }
+        if (plan.shareSnapshots) {
+          await shareSnapshots(step, image, dryRun)
+          done.snapshotsSharedWith = [...shares.accounts]
+        }
+        if (deprecateAt) {
+          await deprecateImage(step.aws, image.region, image.imageId, deprecateAt, dryRun)
+          done.deprecateAt = deprecateAt.toISOString()
+        }
+        if (plan.deregistrationProtection) {
+          await protectImage(step.aws, image.region, image.imageId, dryRun)
+          done.protected = true
         }
       }
     })

@@ -6,7 +6,7 @@ import { Agent as HttpsAgent } from 'node:https'
 import { EC2Client } from '@aws-sdk/client-ec2'
 import type { SSMClient } from '@aws-sdk/client-ssm'
 import { AwsError, hasCode, type Service } from './errors.ts'
-import { EC2_BUCKETS, kindOf, pacingFor, SSM_BUCKETS, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
+import { EC2_BUCKETS, kindOf, pacingFor, SSM_BUCKETS, SSM_LISTING, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
 import { StepRetryStrategy } from './retry.ts'
 
 export interface AwsOptions {
@@ -65,7 +65,7 @@ export class Aws {
     send: (client: Client) => Promise<Output>
   ): Promise<Output> {
     this.options.signal?.throwIfAborted()
-    await this.bucket(service, region, kindOf(operation)).take()
+    await this.bucket(service, region, service === 'ssm' && operation === 'DescribeParameters' ? 'listing' : kindOf(operation)).take()
     // A call may wait a while for its token; the job may have been cancelled meanwhile.
     this.options.signal?.throwIfAborted()
     const counted = service === 'ec2' ? operation : `${service}:${operation}`
@@ -184,12 +184,12 @@ export class Aws {
     return { ...this.agents, connectionTimeout: 10_000, requestTimeout: 60_000 }
   }
 
-  private bucket(service: Service, region: string, kind: CallKind): TokenBucket {
+  private bucket(service: Service, region: string, kind: CallKind | 'listing'): TokenBucket {
     const key = `${service} ${region} ${kind}`
     let bucket = this.buckets.get(key)
     if (!bucket) {
       const shapes = service === 'ssm' ? SSM_BUCKETS : (this.options.buckets ?? EC2_BUCKETS)
-      bucket = new TokenBucket(pacingFor(shapes[kind]))
+      bucket = new TokenBucket(pacingFor(kind === 'listing' ? SSM_LISTING : shapes[kind]))
       this.buckets.set(key, bucket)
     }
     return bucket

@@ -1,6 +1,7 @@
 // Launch permissions, deprecation and deregistration protection: the calls that make an image
 // usable by others, and safe from accidental removal.
 import {
+  DescribeImageAttributeCommand,
   EnableImageDeprecationCommand,
   EnableImageDeregistrationProtectionCommand,
   ModifyImageAttributeCommand,
@@ -67,5 +68,20 @@ export async function shareSnapshot(
   const send = dryRun ? aws.check.bind(aws) : aws.call.bind(aws)
   await send(region, 'ModifySnapshotAttribute', `snapshot ${snapshotId}`, (client) =>
     client.send(new ModifySnapshotAttributeCommand(input))
+  )
+}
+
+/**
+ * Who besides the owner may launch the image (DescribeImageAttribute launchPermission): accounts,
+ * organizations, OUs, or `all` for a public image. Empty when it is not shared.
+ */
+export async function sharedWith(aws: Aws, region: string, imageId: string): Promise<string[]> {
+  const { LaunchPermissions } = await aws.call(region, 'DescribeImageAttribute', `image ${imageId}`, (client) =>
+    client.send(new DescribeImageAttributeCommand({ ImageId: imageId, Attribute: 'launchPermission' }))
+  )
+  return (LaunchPermissions ?? []).flatMap((permission) =>
+    [permission.UserId, permission.OrganizationArn, permission.OrganizationalUnitArn, permission.Group].filter(
+      (who): who is string => typeof who === 'string' && who !== ''
+    )
   )
 }

@@ -40,10 +40,10 @@ function hintFor(code: string, operation: string, detail: string, service: Servi
     return `the credentials lack the IAM permission ${service}:${operation}; add it to the role's policy (the README lists the policy per mode)`
   }
   if (code === 'ThrottlingException') {
-    return 'SSM kept throttling after every retry; Parameter Store allows 3 PutParameter calls a second per account and region by default'
+    return "SSM kept throttling after every retry; other jobs in this account and region share Parameter Store's request limits"
   }
   if (code === 'ParameterMaxVersionLimitExceeded') {
-    return 'SSM keeps 100 versions of a parameter and would have to drop the oldest, which has a label: remove the label (UnlabelParameterVersion) or delete old versions'
+    return 'SSM keeps 100 versions of a parameter and would have to drop the oldest, which has a label: move the label to a newer version (LabelParameterVersion) or remove it (UnlabelParameterVersion)'
   }
   if (code === 'HierarchyTypeMismatchException' || code === 'UnsupportedParameterType') {
     return 'the existing parameter is of another type; publish writes a String parameter of data type aws:ec2:image: choose another ssm-parameter, or delete the old one first'

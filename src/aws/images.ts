@@ -99,10 +99,14 @@ export async function findOwnImageByName(aws: Aws, region: string, name: string)
  */
 export const VISIBILITY_PAUSES_MS = [1000, 2000, 4000, 8000, 15_000, 30_000] as const
 
-export async function eventually<T>(look: () => Promise<T | undefined>, pause: (ms: number) => Promise<void>): Promise<T | undefined> {
+export async function eventually<T>(
+  look: () => Promise<T | undefined>,
+  pause: (ms: number) => Promise<void>,
+  pauses: readonly number[] = VISIBILITY_PAUSES_MS
+): Promise<T | undefined> {
   for (let attempt = 0; ; attempt++) {
     const found = await look()
-    const wait = VISIBILITY_PAUSES_MS[attempt]
+    const wait = pauses[attempt]
     if (found !== undefined || wait === undefined) return found
     await pause(wait)
   }

@@ -4,7 +4,9 @@ import {
   CreateLaunchTemplateVersionCommand,
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
-  ModifyLaunchTemplateCommand
+  ModifyLaunchTemplateCommand,
+  type LaunchTemplateBlockDeviceMappingRequest,
+  type ResponseLaunchTemplateData
 } from '@aws-sdk/client-ec2'
 import type { Aws } from './client.ts'
 import { hasCode } from './errors.ts'
@@ -43,10 +45,7 @@ export async function describeTemplate(aws: Aws, region: string, nameOrId: strin
   }
 }
 
-/**
- * The image a version launches: as written (`resolve` false: an image id, or `resolve:ssm:…`), or
- * as EC2 resolves it now (ResolveAlias).
- */
+/** The image a version launches: as written, or as EC2 resolves it now (see versionData). */
 export async function versionImage(
   aws: Aws,
   region: string,
@@ -54,6 +53,20 @@ export async function versionImage(
   version: number,
   resolve: boolean
 ): Promise<string | undefined> {
+  return (await versionData(aws, region, templateId, version, resolve))?.ImageId
+}
+
+/**
+ * A version's launch data; its image as written (`resolve` false: an image id, or `resolve:ssm:…`),
+ * or as EC2 resolves it now (ResolveAlias).
+ */
+export async function versionData(
+  aws: Aws,
+  region: string,
+  templateId: string,
+  version: number,
+  resolve: boolean
+): Promise<ResponseLaunchTemplateData | undefined> {
   const { LaunchTemplateVersions } = await aws.call(
     region,
     'DescribeLaunchTemplateVersions',
@@ -67,13 +80,26 @@ export async function versionImage(
         })
       )
   )
-  return LaunchTemplateVersions?.[0]?.LaunchTemplateData?.ImageId
+  return LaunchTemplateVersions?.[0]?.LaunchTemplateData
+}
+
+/**
+ * CreateLaunchTemplateVersion with SourceVersion ignores the snapshots of the source's block device
+ * mappings "unless they are explicitly included" (EC2 API Reference, SourceVersion): a source that
+ * names snapshots has its mappings given again, as they are, so that only the image changes.
+ */
+export function mappingsToKeep(source: ResponseLaunchTemplateData | undefined): LaunchTemplateBlockDeviceMappingRequest[] | undefined {
+  const mappings = source?.BlockDeviceMappings ?? []
+  if (!mappings.some((mapping) => mapping.Ebs?.SnapshotId)) return undefined
+  return mappings.map(({ Ebs, ...mapping }) => ({ ...mapping, ...(Ebs && { Ebs: { ...Ebs } }) }))
 }
 
 export interface NewVersion {
   templateId: string
   sourceVersion: number
   imageId: string
+  /** The source's block device mappings, when they name snapshots (see mappingsToKeep). */
+  blockDeviceMappings?: LaunchTemplateBlockDeviceMappingRequest[] | undefined
   description: string
   /** Same token, same request: EC2 answers a repeat with the version it made the first time. */
   clientToken: string
@@ -84,7 +110,10 @@ export async function createVersion(aws: Aws, region: string, version: NewVersio
   const input = {
     LaunchTemplateId: version.templateId,
     SourceVersion: String(version.sourceVersion),
-    LaunchTemplateData: { ImageId: version.imageId },
+    LaunchTemplateData: {
+      ImageId: version.imageId,
+      ...(version.blockDeviceMappings && { BlockDeviceMappings: version.blockDeviceMappings })
+    },
     VersionDescription: version.description,
     ClientToken: version.clientToken
   }

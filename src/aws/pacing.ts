@@ -16,13 +16,18 @@ export const EC2_BUCKETS: Readonly<Record<CallKind, BucketShape>> = {
 }
 
 /**
- * SSM Parameter Store's default throughput per account and region (AWS General Reference, "AWS
- * Systems Manager endpoints and quotas"): GetParameter and its kin 40 per second, PutParameter 3.
+ * SSM Parameter Store per account and region. GetParameter, GetParameters and GetParametersByPath
+ * share 40 per second by default (AWS General Reference, "AWS Systems Manager endpoints and
+ * quotas"). PutParameter's rate is not published; 3 per second is what AWS Support has quoted for
+ * standard throughput, and pacing at it only costs a step that writes several regions a second.
  */
 export const SSM_BUCKETS: Readonly<Record<CallKind, BucketShape>> = {
   describe: { capacity: 40, refillPerSecond: 40 },
   change: { capacity: 3, refillPerSecond: 3 }
 }
+
+/** DescribeParameters' rate is unpublished and known to be low: it is paced on its own, slowly. */
+export const SSM_LISTING: BucketShape = { capacity: 2, refillPerSecond: 2 }
 
 export type CallKind = 'describe' | 'change'
 

@@ -37,8 +37,8 @@ export async function readParameter(aws: Aws, region: string, name: string): Pro
 }
 
 /**
- * The parameter's tier, which an overwrite must repeat: SSM never turns an advanced parameter back
- * into a standard one, and an overwrite without a tier takes the account's default tier.
+ * The parameter's tier, which an overwrite repeats: without one SSM applies the account's default
+ * tier setting (SSM API Reference, PutParameter, Tier), and an advanced parameter never goes back.
  */
 export async function parameterTier(aws: Aws, region: string, name: string): Promise<string | undefined> {
   const { DescribeParametersCommand } = await sdk()
@@ -69,7 +69,9 @@ export async function putImageParameter(
         Type: 'String',
         DataType: 'aws:ec2:image',
         Overwrite: true,
-        ...(tier === 'Advanced' && { Tier: 'Advanced' })
+        // Without a tier SSM applies the account's default tier setting, which may be Advanced (and an
+        // advanced parameter never goes back): an existing parameter keeps its own.
+        ...((tier === 'Standard' || tier === 'Advanced') && { Tier: tier })
       })
     )
   )
@@ -114,9 +116,10 @@ export async function parameterUsers(
     }
     return { users }
   } catch (error) {
-    // Beyond what the contract's fallback promises (instances and launch templates), so SSM being
-    // out of reach — no permission, or no endpoint for it beside a local EC2 one — is said, not fatal.
-    if (!(error instanceof AwsError)) throw error
+    // Credentials without SSM read access are said (and warned about) rather than fatal: the
+    // contract's fallback is instances and launch templates. Anything else — throttling past every
+    // retry, SSM failing — fails the prune: nothing is retired unchecked.
+    if (!(error instanceof AwsError) || !hasCode(error, 'AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation')) throw error
     return { unavailable: errorMessage(error) }
   }
 }

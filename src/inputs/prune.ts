@@ -56,7 +56,7 @@ function readRetire(value: string): Retirement {
     throw new InputError(
       'retire',
       value,
-      'expected deregister (with snapshots per delete-snapshots), disable (DisableImage: reversible) or deprecate (deprecated now)'
+      'expected deregister (with snapshots per delete-snapshots), disable (DisableImage: the owner can enable it again) or deprecate (deprecated now)'
     )
   }
   return retire

@@ -6,11 +6,13 @@ import type { InputName, PublishPlan } from './spec.ts'
 /**
  * SSM parameter names (SSM User Guide, "Requirements and constraints for parameter names"):
  * letters, digits and . - _ , with / between the levels of a hierarchy (which must then start with
- * /), at most 15 levels, at most 1011 characters, never beginning with aws or ssm.
+ * /), at most 15 levels, never beginning with aws or ssm. The 1011-character limit counts the ARN
+ * before the name too ("arn:aws-iso-b:ssm:us-isob-east-1:111122223333:parameter" and the like, up
+ * to about 60 characters), so names are held to 950.
  */
-const PARAMETER = /^[A-Za-z0-9_.\-/]{1,1011}$/
+const PARAMETER = /^[A-Za-z0-9_.\-/]{1,950}$/
 const PARAMETER_RULE =
-  'expected a parameter name such as /images/web/latest: letters, digits, . - _ and / (a name with / starts with /), at most 15 levels, not starting with aws or ssm'
+  'expected a parameter name such as /images/web/latest: at most 950 letters, digits, . - _ and / (a name with / starts with /), at most 15 levels, not starting with aws or ssm'
 
 /** EC2 API Reference, CreateLaunchTemplate: names are 3–128 of letters, digits and ( ) . / - _. */
 const TEMPLATE_NAME = /^[A-Za-z0-9().\-/_]{3,128}$/

@@ -25,13 +25,13 @@ export async function build(step: Step): Promise<void> {
     // and a copy of it in another region is this run's copy.
     const holder = await findOwnImageByName(aws, region, build.name)
     const ownSource = holder && madeByThisRun(step, holder, started) ? holder.imageId : undefined
+    // Nothing is removed that the step could not then replace: CreateImage is checked first.
+    if (!plan.dryRun && !ownSource) await checkCreateImage(step, image)
     await replaceExisting(step, (image, where) => (where === region ? image.imageId === ownSource : isRunsCopy(step, image, ownSource)))
   }
 
   if (plan.dryRun) {
-    await aws.check(region, 'CreateImage', `instance ${build.instanceId}`, (client) =>
-      client.send(new CreateImageCommand({ ...createImageInput(image), DryRun: true }))
-    )
+    await checkCreateImage(step, image)
     log.info(`Dry run: CreateImage of ${build.instanceId} as '${build.name}' in ${region} would be allowed; no image was made.`)
     return
   }
@@ -68,6 +68,13 @@ export async function build(step: Step): Promise<void> {
     }
     if (!(await adopt(step, taken, started))) throw error
   }
+}
+
+/** CreateImage with DryRun: the permission, and the builder instance in a state EC2 can image. */
+async function checkCreateImage(step: Step, image: NewImage): Promise<void> {
+  await step.aws.check(step.plan.region, 'CreateImage', `instance ${image.instanceId}`, (client) =>
+    client.send(new CreateImageCommand({ ...createImageInput(image), DryRun: true }))
+  )
 }
 
 /**

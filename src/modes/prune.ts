@@ -2,7 +2,7 @@
 // once. The whole plan is made first — every matching image kept (and why) or retired — and is
 // refused whole past max-deletions; only then is anything deregistered.
 import { DeleteSnapshotCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2'
-import { deprecateImage } from '../aws/distribution.ts'
+import { deprecateImage, sharedWith } from '../aws/distribution.ts'
 import { errorMessage, StepError } from '../errors.ts'
 import { describeSelectors, disableImage, listOwnImages, type ImageInfo } from '../aws/images.ts'
 import { snapshotUsers } from '../aws/snapshots.ts'
@@ -90,7 +90,26 @@ async function planFor(step: Step, region: string): Promise<RegionPlan> {
     decision.reason = `in use by ${users.join(', ')}`
     step.log.notice(`Keeping ${decision.imageId} '${decision.name}' in ${region}: it is in use by ${users.join(', ')}.`)
   }
+  if (rules.retire === 'disable') await keepShared(step, region, candidates)
   return { region, decisions, images: new Map(found.map((image) => [image.imageId, image])) }
+}
+
+/**
+ * DisableImage removes every launch permission, and EnableImage does not give them back (EC2 API
+ * Reference, DisableImage and EnableImage); what other accounts launch from the image is invisible
+ * to this account's in-use checks. So a shared image is never disabled: disabling it would silently
+ * break the accounts it is shared with, and "reversible" would not hold for them.
+ */
+async function keepShared(step: Step, region: string, candidates: readonly PruneDecision[]): Promise<void> {
+  for (const decision of candidates.filter((candidate) => candidate.action === 'retire')) {
+    const shared = await sharedWith(step.aws, region, decision.imageId)
+    if (shared.length === 0) continue
+    decision.action = 'keep'
+    decision.reason = `shared with ${shared.join(', ')}: DisableImage would remove those launch permissions, and EnableImage does not restore them`
+    step.log.notice(
+      `Keeping ${decision.imageId} '${decision.name}' in ${region}: it is shared with ${shared.join(', ')}, and disabling it would take that away for good. Stop sharing it first, or retire it with retire: deregister.`
+    )
+  }
 }
 
 /**

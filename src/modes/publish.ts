@@ -5,18 +5,41 @@
 // older release's images is a rollback, done the same way.
 import { createHash } from 'node:crypto'
 import { StepError, errorMessage } from '../errors.ts'
+import { hasCode } from '../aws/errors.ts'
 import { eventually } from '../aws/images.ts'
-import { createVersion, describeTemplate, setDefaultVersion, versionImage, type TemplateInfo } from '../aws/launch-templates.ts'
+import {
+  createVersion,
+  describeTemplate,
+  mappingsToKeep,
+  setDefaultVersion,
+  versionData,
+  versionImage,
+  type TemplateInfo
+} from '../aws/launch-templates.ts'
 import { parameterTier, putImageParameter, readParameter, type ParameterState } from '../aws/parameters.ts'
 import type { Published, ReleaseImage } from '../release.ts'
-import type { Step } from '../step.ts'
+import { formatDuration, type Step } from '../step.ts'
 import { waitForImages } from './wait.ts'
+
+/**
+ * How long to look for the value SSM stores: its check of aws:ec2:image "can take up to a few
+ * minutes" (SSM User Guide, "Native parameter support for Amazon Machine Image IDs"), so about five
+ * and a half minutes, polling every 30 s after the first few seconds.
+ */
+const CONFIRM_PAUSES_MS = [1000, 2000, 4000, 8000, 15_000, ...Array<number>(10).fill(30_000)]
 
 /** What one region's targets hold before anything changes. */
 interface RegionTargets {
   image: ReleaseImage
   parameter?: ParameterState | undefined
-  template?: { info: TemplateInfo; defaultImage: string | undefined; latestImage: string | undefined } | undefined
+  template?:
+    | {
+        info: TemplateInfo
+        defaultImage: string | undefined
+        latestImage: string | undefined
+        keepMappings: ReturnType<typeof mappingsToKeep>
+      }
+    | undefined
 }
 
 export async function publish(step: Step): Promise<void> {
@@ -27,6 +50,10 @@ export async function publish(step: Step): Promise<void> {
     return
   }
   if (!plan.dryRun) await waitForImages(step, images)
+  const templates = plan.publish!.launchTemplates
+  const untemplated = images.filter((image) => templates.size > 0 && !templates.has(image.region)).map((image) => image.region)
+  if (untemplated.length > 0)
+    log.info(`launch-template names no template for ${untemplated.join(', ')}: no launch template is changed there.`)
 
   const looked = await Promise.allSettled(images.map((image) => readTargets(step, image)))
   const problems = looked.flatMap((result) => (result.status === 'rejected' ? [errorMessage(result.reason)] : []))
@@ -65,13 +92,13 @@ async function readTargets(step: Step, image: ReleaseImage): Promise<RegionTarge
   if (wanted !== undefined) {
     const info = await describeTemplate(step.aws, region, wanted)
     if (!info) throw new StepError(`launch-template: there is no launch template '${wanted}' in ${region} (names and ids are per region)`)
-    const [defaultImage, latestImage] = await Promise.all([
-      versionImage(step.aws, region, info.id, info.defaultVersion, false),
+    const [defaultData, latestImage] = await Promise.all([
+      versionData(step.aws, region, info.id, info.defaultVersion, false),
       rules.makeDefault || info.latestVersion === info.defaultVersion
         ? undefined
         : versionImage(step.aws, region, info.id, info.latestVersion, true)
     ])
-    targets.template = { info, defaultImage, latestImage }
+    targets.template = { info, defaultImage: defaultData?.ImageId, latestImage, keepMappings: mappingsToKeep(defaultData) }
   }
   return targets
 }
@@ -108,19 +135,43 @@ async function publishParameter(step: Step, { image, parameter }: RegionTargets,
     return
   }
   const tier = parameter ? await parameterTier(step.aws, region, name) : undefined
-  const version = await putImageParameter(step.aws, region, name, imageId, tier)
+  let version = 0
+  let refused: unknown
+  try {
+    version = await putImageParameter(step.aws, region, name, imageId, tier)
+  } catch (error) {
+    // A reply lost after SSM took the value, retried into "validation still in process", looks
+    // like a failure but may land: what SSM stores decides. A refusal on its face does not.
+    if (
+      hasCode(
+        error,
+        'AccessDeniedException',
+        'ValidationException',
+        'ParameterLimitExceeded',
+        'ParameterMaxVersionLimitExceeded',
+        'HierarchyTypeMismatchException',
+        'UnsupportedParameterType'
+      )
+    )
+      throw error
+    refused = error
+  }
   const stored = await eventually(
     async () => {
       const now = await readParameter(step.aws, region, name)
-      return now && now.version >= version ? now : undefined
+      // The version PutParameter announced, or (its answer lost) the value itself.
+      const landed = version > 0 ? now && now.version >= version : now?.value === imageId
+      return landed ? now : undefined
     },
-    (ms) => step.sleep(ms, step.signal)
+    (ms) => step.sleep(ms, step.signal),
+    CONFIRM_PAUSES_MS
   )
   if (!stored) {
+    const answered = refused === undefined ? `PutParameter answered version ${version}` : `PutParameter failed (${errorMessage(refused)})`
     throw new StepError(
-      `SSM did not store ${imageId} in parameter ${name} in ${region}: PutParameter answered version ${version}, but SSM's check of data type aws:ec2:image ` +
-        `refused the value (the image must exist in ${region}, be available, and be usable by this account), or has not finished after a minute. ` +
-        `The parameter still holds ${parameter?.value ?? 'nothing'}; Parameter Store's EventBridge events give SSM's reason.`
+      `SSM has not stored ${imageId} in parameter ${name} in ${region} after ${formatDuration(CONFIRM_PAUSES_MS.reduce((a, b) => a + b, 0))}: ${answered}, ` +
+        `but SSM's check of data type aws:ec2:image refused the value (the image must exist in ${region}, be available, and be usable by this account) or is still running. ` +
+        `The parameter held ${parameter?.value ?? 'nothing'} before; Parameter Store's EventBridge events give SSM's reason.`
     )
   }
   if (stored.value !== imageId) {
@@ -140,7 +191,7 @@ async function publishParameter(step: Step, { image, parameter }: RegionTargets,
 async function publishTemplate(step: Step, targets: RegionTargets, published: Published): Promise<void> {
   const { image } = targets
   const { region, imageId } = image
-  const { info, defaultImage, latestImage } = targets.template!
+  const { info, defaultImage, latestImage, keepMappings } = targets.template!
   const makeDefault = step.plan.publish!.makeDefault
   const record: NonNullable<Published['launchTemplate']> = {
     id: info.id,
@@ -181,6 +232,7 @@ async function publishTemplate(step: Step, targets: RegionTargets, published: Pu
       templateId: info.id,
       sourceVersion: info.defaultVersion,
       imageId,
+      blockDeviceMappings: keepMappings,
       description: `${image.name} (${imageId}) by AMI Pipeline`.slice(0, 255),
       clientToken: versionToken(step, region, info.id, info.defaultVersion, imageId)
     },

@@ -12,6 +12,9 @@ import { formatDuration } from '../step.ts'
  */
 export const DISABLED_AT = 'ami-pipeline:disabled-at'
 
+/** How late EC2 may report an instance launch in LastLaunchedTime. */
+const REPORTING_DELAY_MS = 86_400_000
+
 export interface PlanContext {
   rules: PrunePlan
   now: number
@@ -79,12 +82,17 @@ function decide(
     return decision('keep', since.disabled ? `disabled less than ${span}` : `younger than ${span}`)
   }
   if (rules.unusedForMs !== undefined) {
-    // EC2 reports launches up to a day late; never launched means unused since creation.
+    // EC2 reports a launch up to 24 hours late (Image, LastLaunchedTime): a launch it does not show
+    // yet may be a day newer than the one it shows, so a day is added to the span asked for. Never
+    // launched means unused since creation.
     const lastUse = image.lastLaunchedTime ?? image.creationDate
     const idle = now - Date.parse(lastUse)
-    if (Number.isNaN(idle) || idle <= rules.unusedForMs) {
+    if (Number.isNaN(idle) || idle <= rules.unusedForMs + REPORTING_DELAY_MS) {
       const what = image.lastLaunchedTime ? 'launched an instance' : 'created (never launched an instance)'
-      return decision('keep', `${what} ${formatDuration(Math.max(0, idle))} ago, within unused-for ${formatDuration(rules.unusedForMs)}`)
+      return decision(
+        'keep',
+        `${what} ${formatDuration(Math.max(0, idle))} ago, within unused-for ${formatDuration(rules.unusedForMs)} and the day EC2 may report a launch late`
+      )
     }
   }
   const state = image.state === 'available' ? '' : `${image.state} (takes no place among the newest), `

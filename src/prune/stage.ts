@@ -1,5 +1,5 @@
-// The reversible stages of retirement: DisableImage (no launches, snapshots kept, EnableImage undoes
-// it) and deprecation from now (still launchable by id, hidden from listings). Run a few images at a
+// The stages of retirement that keep the image: DisableImage (no launches, snapshots kept; the owner
+// can EnableImage it again) and deprecation from now (still launchable by id, hidden from listings). Run a few images at a
 // time per region, like removal, and stopped the same way by a cancel.
 import { errorMessage } from '../errors.ts'
 import { deprecateImage } from '../aws/distribution.ts'
@@ -25,10 +25,12 @@ export async function stageImages(
     for (let image = queue.shift(); image && !step.signal.aborted; image = queue.shift()) {
       try {
         if (how === 'disable') {
-          await disableImage(step.aws, region, image.imageId)
-          // Recorded as soon as EC2 has done it: the tag below only times the next stage.
-          release.recordRemoved(release.pruned, region, image.imageId, [])
+          // The tag goes first: an image disabled without it (a cancel or a failed CreateTags in
+          // between) would have its grace period counted from its creation by the next stage. On
+          // an image that stays enabled the tag means nothing: only disabled images read it.
           await tagResources(step.aws, region, [image.imageId], new Map([[DISABLED_AT, new Date(step.now()).toISOString()]]))
+          await disableImage(step.aws, region, image.imageId)
+          release.recordRemoved(release.pruned, region, image.imageId, [])
           log.info(`Disabled ${image.imageId} '${image.name}' in ${region}: it launches no instance until EnableImage.`)
         } else {
           // EC2 refuses a deprecation time in the past and keeps it to the minute: the next whole
