@@ -80,7 +80,7 @@ describe('prune', () => {
     expect(reasons[fixture.defaultTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 1 \(default\)/)
     expect(reasons[fixture.latestTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 2/)
     expect(step.log.text()).toMatch(
-      /DescribeInstances, because DescribeImageReferences failed: .*UnauthorizedOperation.* and every version of every launch template/s
+      /DescribeInstances and SSM parameters of data type aws:ec2:image \(DescribeParameters, GetParameters\), because DescribeImageReferences failed: .*UnauthorizedOperation.* and every version of every launch template/s
     )
     expect(await remainingImageIds('us-east-1')).toContain(fixture.instanceUser.imageId)
     // Batched: one DescribeInstances, and one listing of each launch template's versions, not one per image.

@@ -14,6 +14,11 @@ export const HANDLERS: Record<string, Handler> = {
   DescribeInstances: (front, region, params) => paginated(front, region, params, 'reservationSet', undefined, !params.has('InstanceId.1')),
   DescribeLaunchTemplates: (front, region, params) => paginated(front, region, params, 'launchTemplates', undefined, true),
   DescribeLaunchTemplateVersions: describeLaunchTemplateVersions,
+  CreateLaunchTemplateVersion: createLaunchTemplateVersion,
+  ModifyLaunchTemplate: modifyLaunchTemplate,
+  DescribeImageAttribute: describeImageAttribute,
+  ModifyImageAttribute: modifyImageAttribute,
+  ModifySnapshotAttribute: modifySnapshotAttribute,
   DeregisterImage: deregisterImage,
   EnableImageDeprecation: (front, region, params) =>
     setAttribute(front, region, params, 'EnableImageDeprecation', (image) => {
@@ -39,8 +44,22 @@ export const HANDLERS: Record<string, Handler> = {
     }),
   DescribeImageReferences: describeImageReferences,
   RegisterImage: registerImage,
-  DisableImage: (front, region, params) => setAttribute(front, region, params, 'DisableImage', (image) => void (image.disabled = true)),
-  EnableImage: (front, region, params) => setAttribute(front, region, params, 'EnableImage', (image) => void (image.disabled = false)),
+  DisableImage: disableImage,
+  // EC2 API Reference, EnableImage: "Re-enables a disabled AMI." What EC2 answers for an image that
+  // is not disabled is not documented; the front refuses it (IncorrectState, "The resource is in an
+  // incorrect state for the request"), the strict reading, so code never leans on a no-op.
+  EnableImage: (front, region, params) =>
+    setAttribute(
+      front,
+      region,
+      params,
+      'EnableImage',
+      (image) => void (image.disabled = false),
+      (imageId) => {
+        if (!front.images.get(imageId)?.disabled)
+          throw new FrontError(400, 'IncorrectState', `Image ${imageId} is not disabled, so it cannot be re-enabled.`)
+      }
+    ),
   DeleteSnapshot: deleteSnapshot
 }
 
@@ -88,12 +107,7 @@ async function createImage(front: Front, region: string, params: URLSearchParams
 async function copyImage(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
   if (isDryRun(params)) return front.send(region, params)
   const token = params.get('ClientToken')
-  // EC2 developer guide, "Ensuring idempotency": a retry with the same client token "but one or more
-  // of the parameters are different, other than the Region or Availability Zone, ... fails with an
-  // IdempotentParameterMismatch error". So every parameter counts, tags included.
-  const fingerprint = JSON.stringify(
-    [...params].filter(([key]) => !['Action', 'Version', 'ClientToken', 'DryRun'].includes(key)).sort(([a], [b]) => a.localeCompare(b))
-  )
+  const fingerprint = fingerprintOf(params)
   const earlier = token ? front.copyTokens.get(`${region}|${token}`) : undefined
   if (earlier) {
     if (earlier.fingerprint !== fingerprint)
@@ -134,6 +148,17 @@ async function copyImage(front: Front, region: string, params: URLSearchParams):
   return reply
 }
 
+/**
+ * EC2 developer guide, "Ensuring idempotency": a retry with the same client token "but one or more
+ * of the parameters are different, other than the Region or Availability Zone, ... fails with an
+ * IdempotentParameterMismatch error". So every parameter counts, tags included.
+ */
+function fingerprintOf(params: URLSearchParams): string {
+  return JSON.stringify(
+    [...params].filter(([key]) => !['Action', 'Version', 'ClientToken', 'DryRun'].includes(key)).sort(([a], [b]) => a.localeCompare(b))
+  )
+}
+
 /** DescribeImages: pending and failed states, creation dates, encryption, deprecation, protection. */
 async function describeImages(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
   // moto filters on its own state (always available), so the state filter applies to ours instead;
@@ -161,6 +186,10 @@ async function describeImages(front: Front, region: string, params: URLSearchPar
 function overlayImage(front: Front, image: XmlElement): void {
   const imageId = textOf(image, 'imageId') ?? ''
   const overlay = front.images.get(imageId)
+  // Only the front knows when an image last launched (ImageOverlay.lastLaunchedTime): whatever moto
+  // might put there is never shown.
+  image.children = image.children.filter((c) => c.name !== 'lastLaunchedTime')
+  if (overlay?.lastLaunchedTime) image.children.push(leaf('lastLaunchedTime', overlay.lastLaunchedTime))
   if (!overlay) return
   const state = front.stateOf(imageId)
   if (state) {
@@ -341,7 +370,8 @@ async function registerImage(front: Front, region: string, params: URLSearchPara
  * DescribeLaunchTemplateVersions (EC2 API Reference): without a template id or name, only $Latest
  * and $Default may be asked ("You cannot specify numbers"); ResolveAlias "If true, and if a Systems
  * Manager parameter is specified for ImageId, the AMI ID is displayed in the response for imageId".
- * MaxResults is 1 to 200.
+ * MaxResults is 1 to 200. Versions made from a SourceVersion show the data EC2 gave them
+ * (Front.launchTemplateVersions), which moto does not keep.
  */
 async function describeLaunchTemplateVersions(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
   const versions = [...params].filter(([key]) => /^LaunchTemplateVersion\.\d+$/.test(key)).map(([, value]) => value)
@@ -353,6 +383,8 @@ async function describeLaunchTemplateVersions(front: Front, region: string, para
       'Without a launch template id or name, only $Latest and $Default versions can be described.'
     )
   }
+  // moto reads version 0 (or -1) as the latest, and fails on a word; EC2 has versions 1, 2, …
+  for (const version of versions) refuseVersionNumber(version)
   const max = Number(params.get('MaxResults') ?? 200)
   if (params.has('MaxResults') && (max < 1 || max > 200)) throw new FrontError(400, 'InvalidParameterValue', 'MaxResults must be 1 to 200.')
   const resolve = params.get('ResolveAlias') === 'true'
@@ -364,17 +396,297 @@ async function describeLaunchTemplateVersions(front: Front, region: string, para
     rest,
     'launchTemplateVersionSet',
     async (xml) => {
-      if (!resolve) return
-      for (const version of items(xml, 'launchTemplateVersionSet')) {
-        const data = child(version, 'launchTemplateData')
-        const alias = /^resolve:ssm:(.+)$/.exec(data ? (textOf(data, 'imageId') ?? '') : '')?.[1]
-        if (!data || alias === undefined) continue
-        const answer = await front.ssm(region, 'GetParameter', { Name: alias })
-        setText(data, 'imageId', String((answer.Parameter as { Value?: string } | undefined)?.Value ?? ''))
-      }
+      overlayTemplateVersions(front, xml)
+      if (resolve) await resolveAliases(front, region, items(xml, 'launchTemplateVersionSet'))
     },
     true
   )
+}
+
+/** A version number EC2 could have: $Latest, $Default, or 1, 2, … */
+function refuseVersionNumber(version: string): void {
+  if (version === '$Latest' || version === '$Default' || /^[1-9]\d*$/.test(version)) return
+  if (/^-?\d+$/.test(version))
+    throw new FrontError(400, 'InvalidLaunchTemplateId.VersionNotFound', `The specified launch template version ${version} does not exist.`)
+  throw new FrontError(400, 'InvalidParameterValue', `${version} is not a launch template version number, $Latest or $Default.`)
+}
+
+/** Puts the data EC2 gave each version made from a SourceVersion in place of what moto kept. */
+export function overlayTemplateVersions(front: Front, xml: XmlElement): void {
+  for (const version of items(xml, 'launchTemplateVersionSet')) overlayTemplateVersion(front, version)
+}
+
+function overlayTemplateVersion(front: Front, version: XmlElement): void {
+  const data = front.launchTemplateVersions.get(`${textOf(version, 'launchTemplateId')}#${textOf(version, 'versionNumber')}`)
+  if (!data) return
+  version.children = version.children.filter((c) => c.name !== 'launchTemplateData')
+  version.children.push(cloneXml(data))
+}
+
+/** ResolveAlias: a resolve:ssm: image shows as the image the parameter holds now. */
+async function resolveAliases(front: Front, region: string, versions: XmlElement[]): Promise<void> {
+  for (const version of versions) {
+    const data = child(version, 'launchTemplateData')
+    const alias = /^resolve:ssm:(.+)$/.exec(data ? (textOf(data, 'imageId') ?? '') : '')?.[1]
+    if (!data || alias === undefined) continue
+    const answer = await front.ssm(region, 'GetParameter', { Name: alias })
+    setText(data, 'imageId', String((answer.Parameter as { Value?: string } | undefined)?.Value ?? ''))
+  }
+}
+
+function cloneXml(element: XmlElement): XmlElement {
+  return { ...element, children: element.children.map(cloneXml) }
+}
+
+/**
+ * CreateLaunchTemplateVersion (EC2 API Reference), which moto takes in part:
+ * - SourceVersion: "If you specify this parameter, the new version inherits the launch parameters
+ *   from the source version. If you specify additional launch parameters for the new version, they
+ *   overwrite any corresponding launch parameters inherited from the source version." moto ignores
+ *   it, so the front keeps the version's data itself (Front.launchTemplateVersions) and shows it in
+ *   every answer. Also from SourceVersion: "Snapshots applied to the block device mapping are
+ *   ignored when creating a new version unless they are explicitly included" — so inherited block
+ *   device mappings lose their snapshot ids, and mappings given with the call replace the inherited
+ *   list whole (whether EC2 merges a partial list device by device is not documented; replacing is
+ *   the stricter reading, and the two agree when every mapping is given again). Only ImageId and
+ *   BlockDeviceMapping are merged; any other field given with a SourceVersion is refused
+ *   (FrontUnsupported) rather than merged wrongly. A source version that does not exist: InvalidLaunchTemplateId.VersionNotFound (EC2 API
+ *   Reference, error codes: "The specified launch template version does not exist").
+ * - ClientToken: "Unique, case-sensitive identifier you provide to ensure the idempotency of the
+ *   request." The same token with the same parameters answers the first call's version and makes
+ *   none; with any parameter different, IdempotentParameterMismatch (as CopyImage).
+ * - DryRun: checked after the template and source version are found, then answered by moto
+ *   (DryRunOperation, nothing made). A template that does not exist: moto's answer, which is EC2's
+ *   documented InvalidLaunchTemplateId.NotFound (by id) or InvalidLaunchTemplateName.NotFoundException
+ *   (by name).
+ */
+async function createLaunchTemplateVersion(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
+  const dryRun = isDryRun(params)
+  const token = params.get('ClientToken')
+  const fingerprint = fingerprintOf(params)
+  const earlier = token && !dryRun ? front.templateTokens.get(`${region}|${token}`) : undefined
+  if (earlier) {
+    if (earlier.fingerprint !== fingerprint)
+      throw new FrontError(400, 'IdempotentParameterMismatch', `The client token ${token} was used with other parameters.`)
+    return { status: 200, body: earlier.body }
+  }
+  const source = params.get('SourceVersion')
+  let sourceData: XmlElement | undefined
+  if (source !== null) {
+    const others = [...params.keys()].filter(
+      (key) => key.startsWith('LaunchTemplateData.') && !/^LaunchTemplateData\.(ImageId$|BlockDeviceMapping\.)/.test(key)
+    )
+    if (others.length > 0) {
+      throw new FrontError(
+        400,
+        'FrontUnsupported',
+        `The test front merges only LaunchTemplateData.ImageId and BlockDeviceMapping into a SourceVersion; it was also given ${others.join(', ')}.`
+      )
+    }
+    refuseVersionNumber(source)
+    if (!/^\d+$/.test(source))
+      throw new FrontError(400, 'InvalidParameterValue', `SourceVersion takes a version number; ${source} was given.`)
+    const lookup = new URLSearchParams({
+      Action: 'DescribeLaunchTemplateVersions',
+      Version: '2016-11-15',
+      'LaunchTemplateVersion.1': source
+    })
+    for (const key of ['LaunchTemplateId', 'LaunchTemplateName']) if (params.has(key)) lookup.set(key, params.get(key)!)
+    const found = await front.send(region, lookup)
+    if (found.status >= 400) return found
+    const version = items(parseXml(found.body), 'launchTemplateVersionSet')[0]
+    if (!version)
+      throw new FrontError(
+        400,
+        'InvalidLaunchTemplateId.VersionNotFound',
+        `The specified launch template version ${source} does not exist.`
+      )
+    overlayTemplateVersion(front, version)
+    sourceData = cloneXml(child(version, 'launchTemplateData') ?? node('launchTemplateData', []))
+  }
+  if (dryRun) return front.send(region, params)
+  const rest = new URLSearchParams(params)
+  rest.delete('ResolveAlias')
+  const reply = await front.send(region, rest)
+  if (reply.status >= 400) return reply
+  const xml = parseXml(reply.body)
+  const made = child(xml, 'launchTemplateVersion')
+  if (made && sourceData) {
+    for (const mapping of items(sourceData, 'blockDeviceMappingSet')) {
+      const ebs = child(mapping, 'ebs')
+      if (ebs) ebs.children = ebs.children.filter((c) => c.name !== 'snapshotId')
+    }
+    // What the call gave, as moto keeps it (moto keeps exactly the fields given), replaces the
+    // inherited field of the same name.
+    for (const given of child(made, 'launchTemplateData')?.children ?? []) {
+      sourceData.children = sourceData.children.filter((c) => c.name !== given.name)
+      sourceData.children.push(cloneXml(given))
+    }
+    front.launchTemplateVersions.set(`${textOf(made, 'launchTemplateId')}#${textOf(made, 'versionNumber')}`, sourceData)
+    overlayTemplateVersion(front, made)
+  }
+  if (made && params.get('ResolveAlias') === 'true') await resolveAliases(front, region, [made])
+  const body = serializeXml(xml)
+  if (token) front.templateTokens.set(`${region}|${token}`, { fingerprint, body })
+  return { status: reply.status, body }
+}
+
+/**
+ * ModifyLaunchTemplate (EC2 API Reference): the default version is sent as SetDefaultVersion (the
+ * SDK's DefaultVersion), which moto reads. The front looks the template and version up first, so a
+ * DryRun is refused as the call would be, and a missing template by id gets EC2's
+ * InvalidLaunchTemplateId.NotFound (moto answers InvalidLaunchTemplateName.NotFoundException) and a
+ * missing version InvalidLaunchTemplateId.VersionNotFound.
+ */
+async function modifyLaunchTemplate(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
+  const version = params.get('SetDefaultVersion')
+  if (version !== null) {
+    refuseVersionNumber(version)
+    if (!/^\d+$/.test(version))
+      throw new FrontError(400, 'InvalidParameterValue', `SetDefaultVersion takes a version number; ${version} was given.`)
+    const lookup = new URLSearchParams({
+      Action: 'DescribeLaunchTemplateVersions',
+      Version: '2016-11-15',
+      'LaunchTemplateVersion.1': version
+    })
+    for (const key of ['LaunchTemplateId', 'LaunchTemplateName']) if (params.has(key)) lookup.set(key, params.get(key)!)
+    const found = await front.send(region, lookup)
+    if (found.status >= 400) return found
+  }
+  return front.send(region, params)
+}
+
+/**
+ * DescribeImageAttribute, Attribute lastLaunchedTime (EC2 API Reference, DescribeImageAttribute;
+ * Image, lastLaunchedTime): moto fails on it (HTTP 500), so the front answers from its overlay, and
+ * leaves the value out when the image has no reported launch.
+ */
+async function describeImageAttribute(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
+  if (params.get('Attribute') !== 'lastLaunchedTime') return front.send(region, params)
+  const imageId = params.get('ImageId') ?? ''
+  const found = await front.send(region, new URLSearchParams({ Action: 'DescribeImages', Version: '2016-11-15', 'ImageId.1': imageId }))
+  if (found.status >= 400) return found
+  if (isDryRun(params)) throw new FrontError(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.')
+  const launched = front.images.get(imageId)?.lastLaunchedTime
+  return {
+    status: 200,
+    body: okBody('DescribeImageAttribute', [
+      leaf('imageId', imageId),
+      ...(launched ? [node('lastLaunchedTime', [leaf('value', launched)])] : [])
+    ])
+  }
+}
+
+/**
+ * ModifyImageAttribute: EC2 API Reference, DisableImage: "A disabled AMI can't be shared." Adding a
+ * launch permission to a disabled image is refused with InvalidAMIID.Unavailable (error codes: the
+ * AMI "is not in a state from which you can launch an instance or modify attributes"); the code is
+ * the front's choice, EC2 documents none for this case.
+ */
+async function modifyImageAttribute(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
+  const imageId = params.get('ImageId') ?? ''
+  const keys = [...params.keys()]
+  const adds =
+    keys.some((key) => /^LaunchPermission\.Add\.\d+\./.test(key)) ||
+    (params.get('OperationType') === 'add' &&
+      keys.some((key) => /^(UserId|UserGroup|OrganizationArn|OrganizationalUnitArn)\.\d+$/.test(key)))
+  if (adds && front.images.get(imageId)?.disabled)
+    throw new FrontError(400, 'InvalidAMIID.Unavailable', `Image ${imageId} is disabled; a disabled AMI can't be shared.`)
+  return front.send(region, params)
+}
+
+/**
+ * DisableImage (EC2 API Reference; EC2 User Guide, "Disable an AMI"): "Sets the AMI state to
+ * disabled and removes all launch permissions from the AMI ... If an AMI was public or previously
+ * shared, it is made private. If an AMI was shared with an AWS account, organization, or
+ * Organizational Unit, they lose access". Re-enabling does not give them back ("do not regain access
+ * automatically"). moto keeps them, so the front removes them.
+ */
+async function disableImage(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
+  const reply = await setAttribute(front, region, params, 'DisableImage', (image) => {
+    image.disabled = true
+    image.organizationShares = []
+  })
+  const imageId = params.get('ImageId') ?? ''
+  const found = await front.moto(region, 'DescribeImageAttribute', { ImageId: imageId, Attribute: 'launchPermission' })
+  const remove: Record<string, string> = {}
+  items(found, 'launchPermission').forEach((permission, i) => {
+    for (const [element, name] of [
+      ['userId', 'UserId'],
+      ['group', 'Group'],
+      ['organizationArn', 'OrganizationArn'],
+      ['organizationalUnitArn', 'OrganizationalUnitArn']
+    ] as const) {
+      const value = textOf(permission, element)
+      if (value) remove[`LaunchPermission.Remove.${i + 1}.${name}`] = value
+    }
+  })
+  if (Object.keys(remove).length > 0) await front.moto(region, 'ModifyImageAttribute', { ImageId: imageId, ...remove })
+  return reply
+}
+
+/**
+ * ModifySnapshotAttribute, createVolumePermission (EC2 API Reference, ModifySnapshotAttribute;
+ * CreateVolumePermission; EBS User Guide, "Share an Amazon EBS snapshot"):
+ * - A permission names an account (UserId) or the group all, nothing else: organizations and OUs
+ *   cannot be given one (UnknownParameter, EC2's common error for a parameter an action lacks).
+ * - "You may add or remove specified AWS account IDs ... but you cannot do both in a single
+ *   operation" (InvalidParameterCombination; the code is the front's choice).
+ * - "Snapshots encrypted with your default KMS key cannot be shared with other accounts" / "You can't
+ *   share snapshots that are encrypted with the default AWS managed key". EC2 documents no code; it
+ *   answers OperationNotPermitted, "Encrypted snapshots with EBS default key cannot be shared" (as
+ *   reported against the real API, e.g. hashicorp/packer issues 7499 and 8271), and so does the front.
+ *   The front knows a snapshot's key from Front.snapshotKeys ('alias/aws/ebs' is the default key).
+ * - "Encrypted snapshots ... cannot be made public": adding group all to an encrypted snapshot is
+ *   refused with UnsupportedOperation (the front's choice; EC2 answers ModifyImageAttribute's
+ *   equivalent so).
+ * moto ignores the CreateVolumePermission.Add/Remove form (it answers success and changes nothing),
+ * so the front sends it on in the OperationType / UserId.N / UserGroup.N form moto reads. Every
+ * check runs before DryRun, and the snapshot must exist (moto answers a DryRun for any id).
+ */
+async function modifySnapshotAttribute(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
+  const snapshotId = params.get('SnapshotId') ?? ''
+  const organizations = [...params.keys()].filter((key) => /Organization/.test(key))
+  if (organizations.length > 0) {
+    throw new FrontError(
+      400,
+      'UnknownParameter',
+      `createVolumePermission takes account ids (UserId) and the group all only; snapshots cannot be shared with organizations or OUs (${organizations.join(', ')}).`
+    )
+  }
+  const attribute = params.get('Attribute')
+  if (attribute !== null && attribute !== 'createVolumePermission')
+    throw new FrontError(400, 'InvalidParameterValue', `Only createVolumePermission can be modified; ${attribute} was given.`)
+  const listed = (pattern: RegExp) => [...params].filter(([key]) => pattern.test(key)).map(([, value]) => value)
+  const structured = {
+    add: listed(/^CreateVolumePermission\.Add\.\d+\.(UserId|Group)$/),
+    remove: listed(/^CreateVolumePermission\.Remove\.\d+\.(UserId|Group)$/)
+  }
+  const operation = params.get('OperationType')
+  if ((structured.add.length > 0 && structured.remove.length > 0) || (operation && structured.add.length + structured.remove.length > 0)) {
+    throw new FrontError(400, 'InvalidParameterCombination', 'A ModifySnapshotAttribute call either adds or removes permissions, not both.')
+  }
+  const users = [...listed(/^UserId\.\d+$/), ...listed(/^CreateVolumePermission\.(Add|Remove)\.\d+\.UserId$/)]
+  const groups = [...listed(/^UserGroup\.\d+$/), ...listed(/^CreateVolumePermission\.(Add|Remove)\.\d+\.Group$/)]
+  const adding = operation === 'add' || structured.add.length > 0
+  const found = await front.send(
+    region,
+    new URLSearchParams({ Action: 'DescribeSnapshots', Version: '2016-11-15', 'SnapshotId.1': snapshotId })
+  )
+  if (found.status >= 400) return found
+  const key = front.snapshotKeys.get(snapshotId)
+  if (adding && key && users.length > 0 && /(^|:)alias\/aws\/ebs$/.test(key))
+    throw new FrontError(400, 'OperationNotPermitted', 'Encrypted snapshots with EBS default key cannot be shared')
+  if (adding && key && groups.includes('all'))
+    throw new FrontError(400, 'UnsupportedOperation', `Encrypted snapshots can't be shared publicly; ${snapshotId} is encrypted.`)
+  if (operation) return front.send(region, params)
+  const rest = new URLSearchParams()
+  for (const [name, value] of params) if (!name.startsWith('CreateVolumePermission.')) rest.append(name, value)
+  rest.set('Attribute', 'createVolumePermission')
+  rest.set('OperationType', adding ? 'add' : 'remove')
+  users.forEach((user, i) => rest.set(`UserId.${i + 1}`, user))
+  groups.forEach((group, i) => rest.set(`UserGroup.${i + 1}`, group))
+  return front.send(region, rest)
 }
 
 async function setAttribute(
@@ -382,12 +694,14 @@ async function setAttribute(
   region: string,
   params: URLSearchParams,
   action: string,
-  apply: (image: ReturnType<Front['overlay']>) => void
+  apply: (image: ReturnType<Front['overlay']>) => void,
+  check?: (imageId: string) => void
 ): Promise<Reply> {
   const imageId = params.get('ImageId') ?? ''
   await front.moto(region, 'DescribeImages', { 'ImageId.1': imageId }).catch(() => {
     throw new FrontError(400, 'InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`)
   })
+  check?.(imageId)
   if (isDryRun(params)) throw new FrontError(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.')
   apply(front.overlay(imageId, region))
   const value = action === 'EnableImageDeregistrationProtection' ? (front.images.get(imageId)?.protection ?? 'enabled') : 'true'
@@ -451,7 +765,9 @@ async function describeImageReferences(front: Front, region: string, params: URL
     all || types.has('ec2:LaunchTemplate') ? await front.moto(region, 'DescribeLaunchTemplates', { MaxResults: '1000000' }) : leaf('x', '')
   for (const template of items(templates, 'launchTemplates')) {
     const id = textOf(template, 'launchTemplateId') ?? ''
-    const versions = items(await front.moto(region, 'DescribeLaunchTemplateVersions', { LaunchTemplateId: id }), 'launchTemplateVersionSet')
+    const listed = await front.moto(region, 'DescribeLaunchTemplateVersions', { LaunchTemplateId: id })
+    overlayTemplateVersions(front, listed)
+    const versions = items(listed, 'launchTemplateVersionSet')
     const newest = versions.sort((a, b) => Number(textOf(b, 'versionNumber')) - Number(textOf(a, 'versionNumber'))).slice(0, depth)
     for (const version of newest) {
       add(
@@ -467,8 +783,14 @@ async function describeImageReferences(front: Front, region: string, params: URL
   // whose value is the image, and launch templates by their literal image — so code that leans on
   // references is never given more than EC2 promises.
   if (all || types.has('ssm:Parameter')) {
-    const listed = await front.ssm(region, 'DescribeParameters', { MaxResults: 50 })
-    const names = ((listed.Parameters as { Name: string }[] | undefined) ?? []).map((parameter) => parameter.Name)
+    // Every page: moto serves DescribeParameters 10 at a time whatever MaxResults says.
+    const names: string[] = []
+    let nextToken: string | undefined
+    do {
+      const listed = await front.ssm(region, 'DescribeParameters', { MaxResults: 50, ...(nextToken && { NextToken: nextToken }) })
+      names.push(...((listed.Parameters as { Name: string }[] | undefined) ?? []).map((parameter) => parameter.Name))
+      nextToken = typeof listed.NextToken === 'string' && listed.NextToken ? listed.NextToken : undefined
+    } while (nextToken !== undefined)
     for (let at = 0; at < names.length; at += 10) {
       const found = await front.ssm(region, 'GetParameters', { Names: names.slice(at, at + 10) })
       for (const parameter of (found.Parameters as { Name: string; Value: string; DataType?: string }[] | undefined) ?? []) {

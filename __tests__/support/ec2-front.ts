@@ -3,17 +3,26 @@
 // ClientToken ignored, no pagination, no DescribeImageReferences, deprecation or protection). The
 // front adds what EC2 documents, and injects faults — throttling, 5xx, latency, lost replies —
 // from a seeded random source so every run is reproducible. Per-action behaviour lives in
-// ec2-front-actions.ts; this file is the server, the fault injector and the state.
+// ec2-front-actions.ts; this file is the server, the fault injector and the state. SSM calls (JSON
+// protocol, told apart by their x-amz-target header) come through the same server, faults and
+// buckets; what the front adds to them lives in ssm-front.ts.
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http'
 import { HANDLERS } from './ec2-front-actions.ts'
+import { SSM_HANDLERS, flattenInput, ssmErrorBody, SSM_CONTENT_TYPE, type ParameterValidation, type PendingPut } from './ssm-front.ts'
 import { parseXml, serializeXml, type XmlElement } from './xml.ts'
 
 export interface Call {
+  /** The EC2 action, or the SSM operation (PutParameter, GetParameter, …). */
   action: string
   region: string
+  /** Absent for EC2. */
+  service?: 'ssm'
   /** When the call arrived (ms since the epoch). */
   at: number
+  /** EC2: the query parameters. SSM: the JSON input flattened (Tags.1.Key, Overwrite: 'true', …). */
   params: Record<string, string>
+  /** SSM: the JSON input as sent. */
+  input?: Record<string, unknown>
   status: number
   errorCode?: string
 }
@@ -55,10 +64,19 @@ export interface FrontOptions {
    * Default 1000 ms, so that code relying on seeing a new image at once is caught.
    */
   invisibleMs?: number
+  /**
+   * How long SSM takes to validate a PutParameter of data type aws:ec2:image (SSM API Reference,
+   * PutParameter, DataType: "The aws:ec2:image value is validated asynchronously, and the
+   * PutParameter call returns before the validation is complete"). Until then the parameter keeps
+   * its old state. Default 1000 ms.
+   */
+  ssmValidationMs?: number
 }
 
 /** Default of FrontOptions.invisibleMs. */
 export const INVISIBLE_MS = 1000
+/** Default of FrontOptions.ssmValidationMs. */
+export const SSM_VALIDATION_MS = 1000
 
 /** What the front knows of an image that moto does not. */
 export interface ImageOverlay {
@@ -82,6 +100,12 @@ export interface ImageOverlay {
   /** A copy's source, as EC2 reports it in DescribeImages. */
   sourceImageId?: string
   sourceImageRegion?: string
+  /**
+   * EC2 API Reference, Image, lastLaunchedTime: "when the AMI was last used to launch an EC2
+   * instance. When the AMI is used to launch an instance, there is a 24-hour delay before that usage
+   * is reported." So a launch through the front never sets it; tests do, with setLastLaunched.
+   */
+  lastLaunchedTime?: string
 }
 
 export class FrontError extends Error {
@@ -97,6 +121,8 @@ export class FrontError extends Error {
 export interface Reply {
   status: number
   body: string
+  /** text/xml unless said (SSM answers JSON). */
+  contentType?: string
 }
 
 export class Front {
@@ -116,6 +142,22 @@ export class Front {
    */
   readonly imageIndex = new Map<string, Map<string, string[]>>()
   readonly generation = new Map<string, number>()
+  /**
+   * Launch template versions made by CreateLaunchTemplateVersion with SourceVersion, which moto
+   * ignores: `${templateId}#${version}` → the version's launch template data as EC2 would hold it
+   * (the source's, resolved when the version was made, with the image given).
+   */
+  readonly launchTemplateVersions = new Map<string, XmlElement>()
+  /** CreateLaunchTemplateVersion client tokens: `${region}|${token}` → the first call's answer. */
+  readonly templateTokens = new Map<string, { fingerprint: string; body: string }>()
+  /** Every asynchronous aws:ec2:image validation that has finished, in order. */
+  readonly parameterValidations: ParameterValidation[] = []
+  /** aws:ec2:image PutParameter calls answered but not yet validated, per `${region}|${name}`, oldest first. */
+  readonly pendingParameters = new Map<string, PendingPut[]>()
+  /** The validations under way (see settled). */
+  readonly validations = new Set<Promise<void>>()
+  /** Bumped by reset and stop: a validation begun before it does nothing after it. */
+  epoch = 0
   options: FrontOptions
   throttled = 0
   private random: () => number
@@ -145,6 +187,12 @@ export class Front {
     this.deregistering.clear()
     this.imageIndex.clear()
     this.generation.clear()
+    this.launchTemplateVersions.clear()
+    this.templateTokens.clear()
+    this.parameterValidations.length = 0
+    this.pendingParameters.clear()
+    this.validations.clear()
+    this.epoch++
     this.throttled = 0
     this.options = options
     this.configure({})
@@ -166,6 +214,22 @@ export class Front {
     const image = this.overlay(imageId, region)
     image.creationDate = iso
     image.visibleAt = 0
+  }
+
+  /**
+   * When the image last launched an instance, as EC2 reports it a day later (ImageOverlay.lastLaunchedTime).
+   * An image with a reported launch is at least a day old, so it is listed at once.
+   */
+  setLastLaunched(imageId: string, region: string, iso: string): void {
+    if (Number.isNaN(Date.parse(iso))) throw new Error(`setLastLaunched: ${iso} is not an ISO 8601 date-time`)
+    const image = this.overlay(imageId, region)
+    image.lastLaunchedTime = iso
+    image.visibleAt = 0
+  }
+
+  /** Resolves once every aws:ec2:image validation under way has finished (and any it started). */
+  async settled(): Promise<void> {
+    while (this.validations.size > 0) await Promise.allSettled([...this.validations])
   }
 
   /** Whether DescribeImages lists the image yet (eventual consistency). */
@@ -232,6 +296,12 @@ export class Front {
     return body
   }
 
+  /** Forwards an SSM call's body to moto unchanged; moto's answer (errors included) comes back as it is. */
+  async ssmRaw(region: string, operation: string, body: string): Promise<Reply> {
+    const reply = await this.post(region, 'ssm', body, { 'content-type': SSM_CONTENT_TYPE, 'x-amz-target': `AmazonSSM.${operation}` })
+    return { ...reply, contentType: SSM_CONTENT_TYPE }
+  }
+
   private post(region: string, service: string, body: string, headers: Record<string, string>): Promise<Reply> {
     return new Promise((resolve, reject) => {
       const req = httpRequest(
@@ -261,7 +331,7 @@ export class Front {
     this.server = createServer((req, res) => {
       void this.handle(req).then(
         (reply) => {
-          res.writeHead(reply.status, { 'content-type': 'text/xml;charset=UTF-8' })
+          res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/xml;charset=UTF-8' })
           res.end(reply.body)
         },
         (error: unknown) => {
@@ -277,6 +347,7 @@ export class Front {
   }
 
   async stop(): Promise<void> {
+    this.epoch++
     if (!this.server) return
     this.server.closeAllConnections()
     await new Promise<void>((resolve) => this.server!.close(() => resolve()))
@@ -285,12 +356,25 @@ export class Front {
   private async handle(req: IncomingMessage): Promise<Reply> {
     let text = ''
     for await (const chunk of req) text += String(chunk)
+    const region = /Credential=[^/]+\/\d+\/([a-z0-9-]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? 'us-east-1'
+    const target = /^AmazonSSM\.(\w+)$/.exec(String(req.headers['x-amz-target'] ?? ''))?.[1]
+    if (target !== undefined) return this.handleSsm(region, target, text)
     const params = new URLSearchParams(text)
     const action = params.get('Action') ?? ''
-    const region = /Credential=[^/]+\/\d+\/([a-z0-9-]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? 'us-east-1'
     const call: Call = { action, region, at: Date.now(), params: Object.fromEntries(params), status: 0 }
     this.calls.push(call)
-    const reply = await this.reply(call, params)
+    const reply = await this.reply(call, EC2_PROTOCOL, async () => {
+      const changesImages = IMAGE_CHANGES.has(call.action) && params.get('DryRun') !== 'true'
+      try {
+        const handler = HANDLERS[call.action]
+        return handler ? await handler(this, call.region, params) : await this.send(call.region, params)
+      } catch (error) {
+        if (!(error instanceof FrontError)) throw error
+        return { status: error.status, body: errorBody(error.code, error.message) }
+      } finally {
+        if (changesImages) this.imagesChanged(call.region)
+      }
+    })
     call.status = reply.status
     if (reply.status >= 400) {
       const code = /<Code>([^<]+)<\/Code>/.exec(reply.body)?.[1]
@@ -299,7 +383,40 @@ export class Front {
     return reply
   }
 
-  private async reply(call: Call, params: URLSearchParams): Promise<Reply> {
+  /**
+   * An SSM call (JSON protocol: POST, x-amz-target AmazonSSM.<Operation>): recorded like an EC2
+   * one, given the same faults and buckets, answered by ssm-front.ts where it models SSM, else by
+   * moto as it is (moto's JSON errors included).
+   */
+  private async handleSsm(region: string, operation: string, text: string): Promise<Reply> {
+    let input: Record<string, unknown> = {}
+    try {
+      input = JSON.parse(text || '{}') as Record<string, unknown>
+    } catch {
+      // Left to moto, which answers a body it cannot read as SSM does.
+    }
+    const call: Call = { action: operation, service: 'ssm', region, at: Date.now(), params: flattenInput(input), input, status: 0 }
+    this.calls.push(call)
+    const reply = await this.reply(call, SSM_PROTOCOL, async () => {
+      try {
+        const handler = SSM_HANDLERS[operation]
+        return handler ? await handler(this, region, input, text) : await this.ssmRaw(region, operation, text)
+      } catch (error) {
+        // An SSM client reads only JSON errors, so the front's own failures are answered as one too.
+        if (!(error instanceof FrontError))
+          return { status: 500, body: ssmErrorBody('InternalServerError', `front: ${String(error)}`), contentType: SSM_CONTENT_TYPE }
+        return { status: error.status, body: ssmErrorBody(error.code, error.message), contentType: SSM_CONTENT_TYPE }
+      }
+    })
+    call.status = reply.status
+    if (reply.status >= 400) {
+      const code = ssmErrorCode(reply.body)
+      if (code) call.errorCode = code
+    }
+    return reply
+  }
+
+  private async reply(call: Call, protocol: Protocol, dispatch: () => Promise<Reply>): Promise<Reply> {
     const rules = (this.options.faults ?? []).filter(
       (rule) => (!rule.actions || rule.actions.includes(call.action)) && (!rule.regions || rule.regions.includes(call.region))
     )
@@ -310,28 +427,16 @@ export class Front {
     }
     if (!this.takeToken(call)) {
       this.throttled++
-      return { status: 503, body: errorBody('RequestLimitExceeded', 'Request limit exceeded.') }
+      return protocol.throttled()
     }
     for (const rule of rules) {
-      if (rule.throttleRate && this.random() < rule.throttleRate)
-        return { status: 503, body: errorBody('RequestLimitExceeded', 'Request limit exceeded.') }
-      if (rule.errorRate && this.random() < rule.errorRate)
-        return { status: 500, body: errorBody('InternalError', 'An internal error has occurred.') }
+      if (rule.throttleRate && this.random() < rule.throttleRate) return protocol.throttled()
+      if (rule.errorRate && this.random() < rule.errorRate) return protocol.internalError()
     }
     const lost = this.loseReply(call, rules)
-    let reply: Reply
-    const changesImages = IMAGE_CHANGES.has(call.action) && params.get('DryRun') !== 'true'
-    try {
-      const handler = HANDLERS[call.action]
-      reply = handler ? await handler(this, call.region, params) : await this.send(call.region, params)
-    } catch (error) {
-      if (!(error instanceof FrontError)) throw error
-      reply = { status: error.status, body: errorBody(error.code, error.message) }
-    } finally {
-      if (changesImages) this.imagesChanged(call.region)
-    }
+    const reply = await dispatch()
     // A lost reply: the server did the work; the client never hears of it and will retry.
-    if (lost && reply.status < 400) return { status: 500, body: errorBody('InternalError', 'An internal error has occurred.') }
+    if (lost && reply.status < 400) return protocol.internalError()
     return reply
   }
 
@@ -359,7 +464,8 @@ export class Front {
     if (!shapes) return true
     const kind = /^(Describe|Get|List)/.test(call.action) ? 'describe' : 'change'
     const shape = shapes[kind]
-    const key = `${call.region}|${kind}`
+    // SSM has its own quotas (Systems Manager endpoints and quotas), so its buckets are its own.
+    const key = `${call.service ? `${call.service}|` : ''}${call.region}|${kind}`
     const now = Date.now()
     const bucket = this.buckets.get(key) ?? { tokens: shape.capacity, at: now }
     bucket.tokens = Math.min(shape.capacity, bucket.tokens + ((now - bucket.at) / 1000) * shape.refillPerSecond)
@@ -368,6 +474,38 @@ export class Front {
     if (bucket.tokens < 1) return false
     bucket.tokens -= 1
     return true
+  }
+}
+
+/** How each protocol answers the front's own throttling and 5xx. */
+interface Protocol {
+  throttled(): Reply
+  internalError(): Reply
+}
+
+const EC2_PROTOCOL: Protocol = {
+  throttled: () => ({ status: 503, body: errorBody('RequestLimitExceeded', 'Request limit exceeded.') }),
+  internalError: () => ({ status: 500, body: errorBody('InternalError', 'An internal error has occurred.') })
+}
+
+// SSM API Reference, Common Errors: ThrottlingException, "The request was denied due to request
+// throttling", HTTP 400; each action's Errors (PutParameter, GetParameter, …): InternalServerError,
+// "An error occurred on the server side", HTTP 500. Both as JSON-protocol errors (__type, message).
+const SSM_PROTOCOL: Protocol = {
+  throttled: () => ({ status: 400, body: ssmErrorBody('ThrottlingException', 'Rate exceeded'), contentType: SSM_CONTENT_TYPE }),
+  internalError: () => ({
+    status: 500,
+    body: ssmErrorBody('InternalServerError', 'An error occurred on the server side.'),
+    contentType: SSM_CONTENT_TYPE
+  })
+}
+
+function ssmErrorCode(body: string): string | undefined {
+  try {
+    const type = (JSON.parse(body) as { __type?: unknown }).__type
+    return typeof type === 'string' ? type.split('#').at(-1) : undefined
+  } catch {
+    return undefined
   }
 }
 
