@@ -7,8 +7,10 @@ import {
   CreateTagsCommand,
   DescribeSnapshotAttributeCommand,
   EC2Client,
-  EnableImageDeregistrationProtectionCommand
+  EnableImageDeregistrationProtectionCommand,
+  ModifyImageAttributeCommand
 } from '@aws-sdk/client-ec2'
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { launchBuilder, ownImages, ownSnapshots, snapshotIdsOf, tagsOf } from './support/ec2-env.ts'
 import { runAction } from './support/runner.ts'
 import { seedImage, type Seeded } from './support/seed.ts'
@@ -109,6 +111,33 @@ describe('staged retirement through the bundle', () => {
     )
     const deleted = (JSON.parse(late.outputs['pruned-snapshot-ids']!) as Record<string, string[]>)['us-east-1']!
     expect(deleted).toHaveLength(3)
+  })
+
+  it('never disables a shared image: EC2 would take its launch permissions away for good', async () => {
+    const images = await fiveReleases()
+    const shared = images[0]!.imageId
+    await withEc2('us-east-1', (client) =>
+      client.send(new ModifyImageAttributeCommand({ ImageId: shared, LaunchPermission: { Add: [{ UserId: '444455556666' }] } }))
+    )
+    const step = await runAction({ mode: 'prune', 'prune-tags': 'App=web', keep: '2', retire: 'disable' }, { env: env() })
+    expect(step.errors).toEqual([])
+    expect(pruned(step).sort()).toEqual([images[1]!.imageId, images[2]!.imageId].sort())
+    expect(world.front.stateOf(shared)?.state).not.toBe('disabled')
+    expect(step.log).toMatch(new RegExp(`::notice::Keeping ${shared} 'web-0' in us-east-1: it is shared with 444455556666`))
+  })
+
+  it('without DescribeImageReferences, keeps the image an aws:ec2:image SSM parameter holds (a rollback target)', async () => {
+    world.front.configure({ imageReferences: false })
+    const images = await fiveReleases()
+    const target = images[0]!.imageId
+    const ssm = new SSMClient({ region: 'us-east-1', endpoint: world.front.endpoint, credentials })
+    await ssm.send(new PutParameterCommand({ Name: '/images/web/latest', Value: target, Type: 'String', DataType: 'aws:ec2:image' }))
+    ssm.destroy()
+    await world.front.settled()
+    const step = await runAction({ mode: 'prune', 'prune-tags': 'App=web', keep: '2' }, { env: env() })
+    expect(step.errors).toEqual([])
+    expect(pruned(step).sort()).toEqual([images[1]!.imageId, images[2]!.imageId].sort())
+    expect(step.summary).toContain(`in use by SSM parameter /images/web/latest`)
   })
 
   it('deprecates now with retire: deprecate, and leaves the images launchable', async () => {
