@@ -20,7 +20,7 @@ const world = useWorld()
 const DAY = 86_400_000
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' }
 
-const env = (runId = '7'): Record<string, string> => ({
+const env = (runId = '7', attempt = '1'): Record<string, string> => ({
   AWS_ACCESS_KEY_ID: 'testing',
   AWS_SECRET_ACCESS_KEY: 'testing',
   AWS_REGION: 'us-east-1',
@@ -28,7 +28,7 @@ const env = (runId = '7'): Record<string, string> => ({
   AWS_ENDPOINT_URL_SSM: world.front.endpoint,
   GITHUB_REPOSITORY: 'acme/images',
   GITHUB_RUN_ID: runId,
-  GITHUB_RUN_ATTEMPT: '1'
+  GITHUB_RUN_ATTEMPT: attempt
 })
 
 async function withEc2<T>(region: string, use: (client: EC2Client) => Promise<T>, endpoint = world.front.endpoint): Promise<T> {
@@ -186,6 +186,18 @@ describe('if-exists: replace through the bundle', () => {
     expect(step.summary).toContain('### Replaced (same name, if-exists: replace)')
     expect(step.summary).toContain(old.imageId)
     expect(step.summary).toContain(oldCopy.imageId)
+
+    // A re-run attempt adopts what attempt 1 made: its own images are never "replaced".
+    const before = world.front.calls.length
+    const rerun = await runAction(
+      { mode: 'build, copy, wait', 'instance-id': builder, name: 'web-1', regions: 'eu-west-1', 'if-exists': 'replace' },
+      { env: env('7', '2') }
+    )
+    expect(rerun.errors).toEqual([])
+    expect(JSON.parse(rerun.outputs['image-ids']!)).toEqual(made)
+    const changed = world.front.calls.slice(before).filter((call) => !/^(Describe|Get)/.test(call.action) && call.params.DryRun !== 'true')
+    expect(changed).toEqual([])
+    expect(rerun.summary).not.toContain('### Replaced')
   })
 
   it('refuses, changing nothing, when the image to replace is in use in one region or protected in another, naming them and the users', async () => {
