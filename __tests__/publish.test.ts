@@ -178,6 +178,20 @@ describe('publish to a launch template', () => {
     expect(JSON.parse(outputsOf(failed.release)['launch-template-versions'])).toEqual({})
   })
 
+  it('never makes a version EC2 reports not valid the default, and names it', async () => {
+    serveTemplate(OLD, 5)
+    ec2.on(CreateLaunchTemplateVersionCommand).resolves({
+      LaunchTemplateVersion: { VersionNumber: 6 },
+      Warning: { Errors: [{ Code: 'InvalidInstanceType', Message: 'The instance type t9.huge does not exist' }] }
+    })
+    const s = step({ 'launch-template': 'web' })
+    await expect(publish(s)).rejects.toThrow(
+      /EC2 made version 6 but reports it not valid: InvalidInstanceType: The instance type t9.huge does not exist/
+    )
+    expect(ec2.commandCalls(ModifyLaunchTemplateCommand)).toHaveLength(0)
+    expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: false })
+  })
+
   it('adds no version when the default takes its image from a parameter that now holds the image', async () => {
     serveTemplate('resolve:ssm:/images/web')
     const s = step({ 'launch-template': 'web' })
@@ -216,16 +230,26 @@ describe('publish to a launch template', () => {
 })
 
 describe('the block device mappings of a new version', () => {
-  it('are given again when the source names snapshots, which SourceVersion would drop, and left to SourceVersion otherwise', () => {
-    const withSnapshot = {
-      ImageId: OLD,
-      BlockDeviceMappings: [
-        { DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30, VolumeType: 'gp3' as const } },
-        { DeviceName: '/dev/xvdb', Ebs: { SnapshotId: 'snap-0123456789abcdef0', DeleteOnTermination: true } }
-      ]
-    }
-    expect(mappingsToKeep(withSnapshot)).toEqual(withSnapshot.BlockDeviceMappings)
-    expect(mappingsToKeep({ ImageId: OLD, BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30 } }] })).toBeUndefined()
-    expect(mappingsToKeep(undefined)).toBeUndefined()
+  const template = {
+    ImageId: OLD,
+    BlockDeviceMappings: [
+      { DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0aaaaaaaaaaaaaaaa', VolumeSize: 30, VolumeType: 'gp3' as const } },
+      { DeviceName: '/dev/xvdb', Ebs: { SnapshotId: 'snap-0bbbbbbbbbbbbbbbb', DeleteOnTermination: true } }
+    ]
+  }
+
+  it("are given again when a mapping names a snapshot the old image does not have, without the old image's own snapshots", () => {
+    expect(mappingsToKeep(template, new Set(['snap-0aaaaaaaaaaaaaaaa']))).toEqual([
+      { DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30, VolumeType: 'gp3' } },
+      { DeviceName: '/dev/xvdb', Ebs: { SnapshotId: 'snap-0bbbbbbbbbbbbbbbb', DeleteOnTermination: true } }
+    ])
+  })
+
+  it("are left to SourceVersion (which drops every snapshot) when they name only the old image's snapshots, or the old image is unknown", () => {
+    expect(mappingsToKeep(template, new Set(['snap-0aaaaaaaaaaaaaaaa', 'snap-0bbbbbbbbbbbbbbbb']))).toBeUndefined()
+    expect(mappingsToKeep(template, undefined)).toBeUndefined()
+    expect(
+      mappingsToKeep({ ImageId: OLD, BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30 } }] }, new Set())
+    ).toBeUndefined()
   })
 })

@@ -152,6 +152,9 @@ describe('in-use checks without DescribeImageReferences', () => {
     ssmMock.on(DescribeParametersCommand).rejects(awsError('AccessDeniedException', 'not authorized to perform: ssm:DescribeParameters'))
     const denied = await check([image])
     expect(denied.users.has(image)).toBe(false)
+    expect(denied.warning).toMatch(
+      /SSM parameters were not checked in us-east-1, so an image that only an SSM parameter names .* may be retired/
+    )
     expect(denied.method).toMatch(/DescribeInstances and not SSM parameters \(DescribeParameters in us-east-1 .*ssm:DescribeParameters/)
   })
 

@@ -85,13 +85,31 @@ export async function versionData(
 
 /**
  * CreateLaunchTemplateVersion with SourceVersion ignores the snapshots of the source's block device
- * mappings "unless they are explicitly included" (EC2 API Reference, SourceVersion): a source that
- * names snapshots has its mappings given again, as they are, so that only the image changes.
+ * mappings "unless they are explicitly included" (EC2 API Reference, SourceVersion). That is right
+ * for a mapping of the old image's own snapshot (a template made from an instance names its root
+ * snapshot): carried over, the new version would launch the new image on the old image's disk. A
+ * snapshot the old image does not have (a data volume someone added) is meant to stay: when there
+ * is one, every mapping is given again, without the old image's snapshots. `oldSnapshots` undefined
+ * (the old image could not be described) leaves EC2's rule alone.
  */
-export function mappingsToKeep(source: ResponseLaunchTemplateData | undefined): LaunchTemplateBlockDeviceMappingRequest[] | undefined {
+export function mappingsToKeep(
+  source: ResponseLaunchTemplateData | undefined,
+  oldSnapshots: ReadonlySet<string> | undefined
+): LaunchTemplateBlockDeviceMappingRequest[] | undefined {
   const mappings = source?.BlockDeviceMappings ?? []
-  if (!mappings.some((mapping) => mapping.Ebs?.SnapshotId)) return undefined
-  return mappings.map(({ Ebs, ...mapping }) => ({ ...mapping, ...(Ebs && { Ebs: { ...Ebs } }) }))
+  const added = (snapshotId: string | undefined): boolean =>
+    snapshotId !== undefined && oldSnapshots !== undefined && !oldSnapshots.has(snapshotId)
+  if (!mappings.some((mapping) => added(mapping.Ebs?.SnapshotId))) return undefined
+  return mappings.map(({ Ebs, ...mapping }) => {
+    if (!Ebs) return mapping
+    const { SnapshotId, ...ebs } = Ebs
+    return { ...mapping, Ebs: added(SnapshotId) ? { ...ebs, SnapshotId } : ebs }
+  })
+}
+
+/** Whether a version's mappings name snapshots that a new version from it would lose. */
+export function namesSnapshots(source: ResponseLaunchTemplateData | undefined): boolean {
+  return (source?.BlockDeviceMappings ?? []).some((mapping) => mapping.Ebs?.SnapshotId)
 }
 
 export interface NewVersion {
@@ -129,7 +147,20 @@ export async function createVersion(aws: Aws, region: string, version: NewVersio
   )
   const number = result.LaunchTemplateVersion?.VersionNumber
   if (!number) throw new Error(`CreateLaunchTemplateVersion in ${region} for ${resource} returned no version number`)
+  // EC2 API Reference, CreateLaunchTemplateVersion, Warning: a version whose parameters are not
+  // valid is still made, with an error per issue. Such a version is never made the default.
+  const problems = (result.Warning?.Errors ?? []).map((problem) => `${problem.Code ?? 'error'}: ${problem.Message ?? ''}`.trim())
+  if (problems.length > 0) throw new InvalidVersion(number, problems)
   return number
+}
+
+/** EC2 made the version but says its parameters are not valid. */
+export class InvalidVersion extends Error {
+  readonly version: number
+  constructor(version: number, problems: readonly string[]) {
+    super(`EC2 made version ${version} but reports it not valid: ${problems.join('; ')}`)
+    this.version = version
+  }
 }
 
 export async function setDefaultVersion(aws: Aws, region: string, templateId: string, version: number, dryRun: boolean): Promise<void> {

@@ -40,12 +40,26 @@ export async function readParameter(aws: Aws, region: string, name: string): Pro
  * The parameter's tier, which an overwrite repeats: without one SSM applies the account's default
  * tier setting (SSM API Reference, PutParameter, Tier), and an advanced parameter never goes back.
  */
-export async function parameterTier(aws: Aws, region: string, name: string): Promise<string | undefined> {
+export async function parameterTier(aws: Aws, region: string, name: string): Promise<string> {
   const { DescribeParametersCommand } = await sdk()
-  const { Parameters } = await aws.ssm(region, 'DescribeParameters', `parameter ${name}`, (client) =>
-    client.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [name] }] }))
+  // A page may hold fewer items than asked, even none, with a NextToken (SSM API Reference,
+  // DescribeParameters): the filter is followed to its end.
+  let nextToken: string | undefined
+  do {
+    const token = nextToken
+    const page = await aws.ssm(region, 'DescribeParameters', `parameter ${name}`, (client) =>
+      client.send(
+        new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [name] }], NextToken: token })
+      )
+    )
+    const tier = page.Parameters?.find((parameter) => parameter.Name === name)?.Tier
+    if (tier) return tier
+    nextToken = page.NextToken || undefined
+  } while (nextToken !== undefined)
+  // Overwriting without a tier could make it an advanced parameter for good: never guessed.
+  throw new Error(
+    `DescribeParameters in ${region} does not list the tier of the existing parameter ${name}; publish will not overwrite it without one`
   )
-  return Parameters?.find((parameter) => parameter.Name === name)?.Tier
 }
 
 /**

@@ -21,6 +21,8 @@ export interface Usage {
   users: Map<string, string[]>
   /** How usage was found, and why that way: for the log. */
   method: string
+  /** Something the user should act on: a kind of user that could not be checked. */
+  warning?: string
 }
 
 // Every state but terminated: a stopped instance still needs its image to start again.
@@ -68,7 +70,7 @@ export async function findUsage(aws: Aws, region: string, imageIds: readonly str
       list.filter((user) => !list.some((other) => other.startsWith(`${user} version `)))
     )
   const templatesChecked = 'every version of every launch template (DescribeLaunchTemplateVersions, with resolve:ssm: images resolved)'
-  return { users, method: `${found.method} and ${templatesChecked}` }
+  return { users, method: `${found.method} and ${templatesChecked}`, ...(found.warning !== undefined && { warning: found.warning }) }
 }
 
 async function referencesOrInstances(aws: Aws, region: string, imageIds: readonly string[]): Promise<Usage> {
@@ -90,7 +92,10 @@ async function referencesOrInstances(aws: Aws, region: string, imageIds: readonl
         : `not SSM parameters (${parameters.unavailable})`
     return {
       users,
-      method: `DescribeInstances and ${ssm}, because DescribeImageReferences failed: ${errorMessage(error)} (so Image Builder recipes that name an image are not checked)`
+      method: `DescribeInstances and ${ssm}, because DescribeImageReferences failed: ${errorMessage(error)} (so Image Builder recipes that name an image are not checked)`,
+      ...('unavailable' in parameters && {
+        warning: `SSM parameters were not checked in ${region}, so an image that only an SSM parameter names (a rollback target, say) may be retired: ${parameters.unavailable}. Allow ec2:DescribeImageReferences, or ssm:DescribeParameters and ssm:GetParameters.`
+      })
     }
   }
 }

@@ -26,7 +26,7 @@ export async function build(step: Step): Promise<void> {
     const holder = await findOwnImageByName(aws, region, build.name)
     const ownSource = holder && madeByThisRun(step, holder, started) ? holder.imageId : undefined
     // Nothing is removed that the step could not then replace: CreateImage is checked first.
-    if (!plan.dryRun && !ownSource) await checkCreateImage(step, image)
+    if (!plan.dryRun && !ownSource) await checkCreateImage(step, image, true)
     await replaceExisting(step, (image, where) => (where === region ? image.imageId === ownSource : isRunsCopy(step, image, ownSource)))
   }
 
@@ -70,11 +70,18 @@ export async function build(step: Step): Promise<void> {
   }
 }
 
-/** CreateImage with DryRun: the permission, and the builder instance in a state EC2 can image. */
-async function checkCreateImage(step: Step, image: NewImage): Promise<void> {
-  await step.aws.check(step.plan.region, 'CreateImage', `instance ${image.instanceId}`, (client) =>
-    client.send(new CreateImageCommand({ ...createImageInput(image), DryRun: true }))
-  )
+/**
+ * CreateImage with DryRun: EC2 checks the permission (API Reference, DryRun). Before a replace the
+ * old image still holds the name, so a name refusal there is expected and passes.
+ */
+async function checkCreateImage(step: Step, image: NewImage, nameTaken = false): Promise<void> {
+  try {
+    await step.aws.check(step.plan.region, 'CreateImage', `instance ${image.instanceId}`, (client) =>
+      client.send(new CreateImageCommand({ ...createImageInput(image), DryRun: true }))
+    )
+  } catch (error) {
+    if (!(nameTaken && hasCode(error, 'InvalidAMIName.Duplicate'))) throw error
+  }
 }
 
 /**

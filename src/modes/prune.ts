@@ -1,13 +1,13 @@
 // prune: retires old images this account owns that match the selectors, in every prune region at
 // once. The whole plan is made first — every matching image kept (and why) or retired — and is
 // refused whole past max-deletions; only then is anything deregistered.
-import { DeleteSnapshotCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2'
+import { CreateTagsCommand, DeleteSnapshotCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2'
 import { deprecateImage, sharedWith } from '../aws/distribution.ts'
 import { errorMessage, StepError } from '../errors.ts'
 import { describeSelectors, disableImage, listOwnImages, type ImageInfo } from '../aws/images.ts'
 import { snapshotUsers } from '../aws/snapshots.ts'
 import { findUsage } from '../aws/usage.ts'
-import { planRegion } from '../prune/plan.ts'
+import { DISABLED_AT, planRegion } from '../prune/plan.ts'
 import { stageImages } from '../prune/stage.ts'
 import { removeImages } from '../removal.ts'
 import type { PruneDecision, Retired } from '../release.ts'
@@ -83,6 +83,7 @@ async function planFor(step: Step, region: string): Promise<RegionPlan> {
     candidates.map((decision) => decision.imageId)
   )
   if (candidates.length > 0) step.log.info(`In-use check in ${region} for ${candidates.length} candidates: ${usage.method}.`)
+  if (candidates.length > 0 && usage.warning) step.log.warning(usage.warning)
   for (const decision of candidates) {
     const users = usage.users.get(decision.imageId)
     if (!users) continue
@@ -165,8 +166,13 @@ async function checkRetiring(step: Step, plans: readonly RegionPlan[]): Promise<
     if (how !== 'deregister') {
       for (const imageId of retiring) step.release.recordRemoved(step.release.pruned, plan.region, imageId, [])
       try {
-        if (how === 'disable') await disableImage(step.aws, plan.region, retiring[0]!, true)
-        else await deprecateImage(step.aws, plan.region, retiring[0]!, new Date(step.now() + 120_000), true)
+        if (how === 'disable') {
+          // The disabled-at tag goes on first, then DisableImage: both are checked.
+          await step.aws.check(plan.region, 'CreateTags', `image ${retiring[0]!}`, (client) =>
+            client.send(new CreateTagsCommand({ Resources: [retiring[0]!], Tags: [{ Key: DISABLED_AT, Value: 'dry-run' }], DryRun: true }))
+          )
+          await disableImage(step.aws, plan.region, retiring[0]!, true)
+        } else await deprecateImage(step.aws, plan.region, retiring[0]!, new Date(step.now() + 120_000), true)
       } catch (error) {
         throw new StepError(`Dry run: the plan stands, but retiring in ${plan.region} would fail: ${errorMessage(error)}`)
       }

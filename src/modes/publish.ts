@@ -6,11 +6,14 @@
 import { createHash } from 'node:crypto'
 import { StepError, errorMessage } from '../errors.ts'
 import { hasCode } from '../aws/errors.ts'
-import { eventually } from '../aws/images.ts'
+import { describeImages, eventually } from '../aws/images.ts'
+import type { ResponseLaunchTemplateData } from '@aws-sdk/client-ec2'
 import {
   createVersion,
   describeTemplate,
+  InvalidVersion,
   mappingsToKeep,
+  namesSnapshots,
   setDefaultVersion,
   versionData,
   versionImage,
@@ -98,9 +101,22 @@ async function readTargets(step: Step, image: ReleaseImage): Promise<RegionTarge
         ? undefined
         : versionImage(step.aws, region, info.id, info.latestVersion, true)
     ])
-    targets.template = { info, defaultImage: defaultData?.ImageId, latestImage, keepMappings: mappingsToKeep(defaultData) }
+    targets.template = {
+      info,
+      defaultImage: defaultData?.ImageId,
+      latestImage,
+      keepMappings: mappingsToKeep(defaultData, namesSnapshots(defaultData) ? await snapshotsOf(step, region, defaultData) : undefined)
+    }
   }
   return targets
+}
+
+/** The snapshots of the image a version launches now, or undefined if that image cannot be described. */
+async function snapshotsOf(step: Step, region: string, data: ResponseLaunchTemplateData | undefined): Promise<Set<string> | undefined> {
+  const imageId = data?.ImageId?.startsWith('resolve:ssm:') ? undefined : data?.ImageId
+  if (!imageId) return undefined
+  const [image] = await describeImages(step.aws, region, [imageId])
+  return image ? new Set(image.snapshotIds) : undefined
 }
 
 async function publishRegion(step: Step, targets: RegionTargets): Promise<void> {
@@ -142,25 +158,17 @@ async function publishParameter(step: Step, { image, parameter }: RegionTargets,
   } catch (error) {
     // A reply lost after SSM took the value, retried into "validation still in process", looks
     // like a failure but may land: what SSM stores decides. A refusal on its face does not.
-    if (
-      hasCode(
-        error,
-        'AccessDeniedException',
-        'ValidationException',
-        'ParameterLimitExceeded',
-        'ParameterMaxVersionLimitExceeded',
-        'HierarchyTypeMismatchException',
-        'UnsupportedParameterType'
-      )
-    )
-      throw error
+    if (isRefusal(error)) throw error
     refused = error
   }
   const stored = await eventually(
     async () => {
       const now = await readParameter(step.aws, region, name)
       // The version PutParameter announced, or (its answer lost) the value itself.
-      const landed = version > 0 ? now && now.version >= version : now?.value === imageId
+      // The version PutParameter announced — or, since a refused put before ours may leave its
+      // number unused, our value at any version newer than the one before.
+      const landed =
+        (version > 0 && now !== undefined && now.version >= version) || (now?.value === imageId && now.version > (parameter?.version ?? 0))
       return landed ? now : undefined
     },
     (ms) => step.sleep(ms, step.signal),
@@ -225,19 +233,26 @@ async function publishTemplate(step: Step, targets: RegionTargets, published: Pu
       `Default version ${info.defaultVersion} of ${where} takes its image from ${defaultImage}; the new version names ${imageId} itself.`
     )
   }
-  const version = await createVersion(
-    step.aws,
-    region,
-    {
-      templateId: info.id,
-      sourceVersion: info.defaultVersion,
-      imageId,
-      blockDeviceMappings: keepMappings,
-      description: `${image.name} (${imageId}) by AMI Pipeline`.slice(0, 255),
-      clientToken: versionToken(step, region, info.id, info.defaultVersion, imageId)
-    },
-    step.plan.dryRun
-  )
+  let version: number
+  try {
+    version = await createVersion(
+      step.aws,
+      region,
+      {
+        templateId: info.id,
+        sourceVersion: info.defaultVersion,
+        imageId,
+        blockDeviceMappings: keepMappings,
+        description: `${image.name} (${imageId}) by AMI Pipeline`.slice(0, 255),
+        clientToken: versionToken(step, region, info.id, info.defaultVersion, imageId)
+      },
+      step.plan.dryRun
+    )
+  } catch (error) {
+    if (!(error instanceof InvalidVersion)) throw error
+    Object.assign(record, { version: error.version, changed: true })
+    throw new StepError(`${error.message}. It was not made the default of ${where}; fix the template (or delete that version) and re-run.`)
+  }
   if (step.plan.dryRun) {
     if (makeDefault) await setDefaultVersion(step.aws, region, info.id, info.defaultVersion, true)
     Object.assign(record, { changed: true, isDefault: makeDefault })
@@ -255,6 +270,17 @@ async function publishTemplate(step: Step, targets: RegionTargets, published: Pu
   step.log.info(
     `Added version ${version} of ${where}: version ${info.defaultVersion} with ${imageId}${makeDefault ? ', now the default' : ' (the default is still ' + info.defaultVersion + ')'}.`
   )
+}
+
+/**
+ * SSM said no on its face: any 4xx but throttling that outlasted the retries. A 5xx, a timeout or
+ * throttling is ambiguous — the put may have landed — and what SSM stores decides.
+ */
+function isRefusal(error: unknown): boolean {
+  type WithStatus = { $metadata?: { httpStatusCode?: number } }
+  const status = ((error as { cause?: WithStatus }).cause ?? (error as WithStatus)).$metadata?.httpStatusCode
+  if (hasCode(error, 'ThrottlingException')) return false
+  return (status !== undefined && status >= 400 && status < 500) || hasCode(error, 'AccessDeniedException', 'ValidationException')
 }
 
 /**
