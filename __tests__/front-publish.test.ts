@@ -142,7 +142,8 @@ describe('the test front: SSM', () => {
   it('never stores an aws:ec2:image value that is malformed, unknown, pending, failed, disabled or deregistered', async () => {
     world.front.configure({ ssmValidationMs: 100, pendingMs: 60_000 })
     const pending = await image('pending-1')
-    world.front.configure({ ssmValidationMs: 100, pendingMs: 0 })
+    // Each refused value would otherwise hold the parameter for five minutes (the next test pins that).
+    world.front.configure({ ssmValidationMs: 100, pendingMs: 0, ssmRetryAfterMs: 0 })
     const [good, failed, disabled, gone] = [
       await image('good-1'),
       await image('failed-1'),
@@ -200,21 +201,31 @@ describe('the test front: SSM', () => {
     expect((await parameter('/golden/typed'))?.Value).toBe(id)
   })
 
-  it('validates puts to one parameter one by one, in the order they were answered', async () => {
-    world.front.configure({ ssmValidationMs: 200 })
+  it('refuses a put while another to the parameter is being validated, and for five minutes from one whose value failed', async () => {
+    world.front.configure({ ssmValidationMs: 200, ssmRetryAfterMs: 1500 })
     const [a, c] = [await image('order-a'), await image('order-c')]
-    const answers = [
-      await putImage('/golden/order', a, {}),
-      await putImage('/golden/order', 'ami-0000000000000000b'),
-      await putImage('/golden/order', c)
-    ]
-    expect(answers.map((answer) => answer.Version)).toEqual([1, 2, 3])
+    expect((await putImage('/golden/order', a, {})).Version).toBe(1)
+    const stillInProcess = { name: 'ValidationException', message: expect.stringMatching(/validation is still in process/) }
+    // Any put, of either data type, while the first is validated.
+    await expect(putImage('/golden/order', c)).rejects.toMatchObject(stillInProcess)
+    await expect(ssm().send(new PutParameterCommand({ Name: '/golden/order', Value: 'x', Overwrite: true }))).rejects.toMatchObject(
+      stillInProcess
+    )
     await world.front.settled()
-    expect(world.front.parameterValidations.map((v) => [v.value, v.version, v.ok, v.storedVersion])).toEqual([
-      [a, 1, true, 1],
-      ['ami-0000000000000000b', 2, false, undefined],
-      // The refused put's version was never used, so the next one is stored one lower than announced.
-      [c, 3, true, 2]
+    const refusedAt = Date.now()
+    expect((await putImage('/golden/order', 'ami-0000000000000000b')).Version).toBe(2)
+    await world.front.settled()
+    await expect(putImage('/golden/order', c)).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringMatching(/try again after five minutes/)
+    })
+    await sleep(Math.max(0, refusedAt + 1600 - Date.now()))
+    expect((await putImage('/golden/order', c)).Version).toBe(2)
+    await world.front.settled()
+    expect(world.front.parameterValidations.map((v) => [v.value, v.version, v.ok])).toEqual([
+      [a, 1, true],
+      ['ami-0000000000000000b', 2, false],
+      [c, 2, true]
     ])
     expect(await parameter('/golden/order')).toMatchObject({ Value: c, Version: 2 })
   })

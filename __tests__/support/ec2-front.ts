@@ -71,12 +71,20 @@ export interface FrontOptions {
    * its old state. Default 1000 ms.
    */
   ssmValidationMs?: number
+  /**
+   * After an aws:ec2:image value fails its check, how long from that put until the parameter takes
+   * another (SSM User Guide, "Troubleshooting Parameter Store": "you can try again after five minutes
+   * have passed from the original attempt"). Default five minutes.
+   */
+  ssmRetryAfterMs?: number
 }
 
 /** Default of FrontOptions.invisibleMs. */
 export const INVISIBLE_MS = 1000
 /** Default of FrontOptions.ssmValidationMs. */
 export const SSM_VALIDATION_MS = 1000
+/** Default of FrontOptions.ssmRetryAfterMs. */
+export const SSM_RETRY_AFTER_MS = 300_000
 
 /** What the front knows of an image that moto does not. */
 export interface ImageOverlay {
@@ -154,6 +162,8 @@ export class Front {
   readonly parameterValidations: ParameterValidation[] = []
   /** aws:ec2:image PutParameter calls answered but not yet validated, per `${region}|${name}`, oldest first. */
   readonly pendingParameters = new Map<string, PendingPut[]>()
+  /** Per `${region}|${name}`: until when a parameter whose value failed its check takes no put. */
+  readonly parameterLockouts = new Map<string, number>()
   /** The validations under way (see settled). */
   readonly validations = new Set<Promise<void>>()
   /** Bumped by reset and stop: a validation begun before it does nothing after it. */
@@ -191,6 +201,7 @@ export class Front {
     this.templateTokens.clear()
     this.parameterValidations.length = 0
     this.pendingParameters.clear()
+    this.parameterLockouts.clear()
     this.validations.clear()
     this.epoch++
     this.throttled = 0

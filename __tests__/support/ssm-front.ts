@@ -2,7 +2,7 @@
 // parameter at once, without looking at the image, and lets a parameter change to or from that data
 // type. SSM validates such a value after it has answered, and stores nothing when the check fails.
 // Operations without a handler go to moto unchanged.
-import { FrontError, SSM_VALIDATION_MS, type Front, type Reply } from './ec2-front.ts'
+import { FrontError, SSM_RETRY_AFTER_MS, SSM_VALIDATION_MS, type Front, type Reply } from './ec2-front.ts'
 import { HANDLERS } from './ec2-front-actions.ts'
 import { items, parseXml, textOf } from './xml.ts'
 
@@ -34,7 +34,8 @@ export interface PendingPut {
   type: string
   dataType: string
   tier: string
-  /** When the validation runs (ms since the epoch). */
+  /** When SSM answered it, and when the validation runs (ms since the epoch). */
+  answeredAt: number
   due: number
   /** Settles when this put's validation has finished. */
   done: Promise<void>
@@ -80,10 +81,10 @@ export function flattenInput(input: unknown, prefix = ''): Record<string, string
  * parameter will not be created or updated." So the front answers such a put itself, at once, with
  * the version and tier it would have; the parameter keeps its old state (GetParameter, GetParameters,
  * GetParameterHistory all show it) for ssmValidationMs; then the value is checked and, if it passes,
- * the put is carried out by moto. Puts to one parameter are validated one by one, in the order they
- * were answered, each on its own. What SSM checks at once is checked at once: data type changes,
- * the type aws:ec2:image needs, and moto's own synchronous checks, which it would otherwise only make
- * when the put reaches it.
+ * the put is carried out by moto. While a put is being validated, and for five minutes after one
+ * that failed, the parameter takes no other put (the troubleshooting quote below). What SSM checks
+ * at once is checked at once: data type changes, the type aws:ec2:image needs, and moto's own
+ * synchronous checks, which it would otherwise only make when the put reaches it.
  */
 async function putParameter(front: Front, region: string, input: Record<string, unknown>, body: string): Promise<Reply> {
   const name = typeof input.Name === 'string' ? input.Name : ''
@@ -100,13 +101,26 @@ async function putParameter(front: Front, region: string, input: Record<string, 
       'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.'
     )
   }
-  // Judged against the newest state the parameter will have: a put still being validated counts.
-  const latest = front.pendingParameters.get(key)?.at(-1) ?? stored
-  if (latest && latest.dataType !== dataType && (FIXED_DATA_TYPES.has(latest.dataType) || FIXED_DATA_TYPES.has(dataType))) {
+  // SSM User Guide, "Troubleshooting Parameter Store": "If you attempt to create or update the
+  // parameter again before the validation process completes, the system reports that validation is
+  // still in process. If the parameter isn't created or updated successfully, you can try again
+  // after five minutes have passed from the original attempt." Any put, of any data type, is refused
+  // then. The error code is not documented: the front answers ValidationException, a 400 like SSM's
+  // other refusals of a put.
+  const lockedUntil = front.parameterLockouts.get(key) ?? 0
+  if ((front.pendingParameters.get(key)?.length ?? 0) > 0 || Date.now() < lockedUntil) {
     throw new FrontError(
       400,
       'ValidationException',
-      `Parameter ${name} has data type ${latest.dataType}; it cannot be changed to ${dataType} (a parameter can't change to or from ` +
+      `Parameter ${name}: validation is still in process` +
+        (Date.now() < lockedUntil ? ' (the last value failed validation: try again after five minutes have passed from that attempt)' : '.')
+    )
+  }
+  if (stored && stored.dataType !== dataType && (FIXED_DATA_TYPES.has(stored.dataType) || FIXED_DATA_TYPES.has(dataType))) {
+    throw new FrontError(
+      400,
+      'ValidationException',
+      `Parameter ${name} has data type ${stored.dataType}; it cannot be changed to ${dataType} (a parameter can't change to or from ` +
         `aws:ec2:image or aws:ssm:integration).`
     )
   }
@@ -134,15 +148,15 @@ async function putParameter(front: Front, region: string, input: Record<string, 
   // SSM User Guide, "Understanding parameter types": "For String parameters, however, you can specify
   // the data type as aws:ec2:image"; SSM API Reference, PutParameter, DataType: "The data type for a
   // String parameter." Only String, then; an overwrite without Type keeps the type it had.
-  const type = typeof input.Type === 'string' ? input.Type : latest?.type
+  const type = typeof input.Type === 'string' ? input.Type : stored?.type
   if (!type) throw new FrontError(400, 'ValidationException', 'A parameter type is required when you create a parameter.')
   if (type !== 'String') {
     throw new FrontError(400, 'ValidationException', `Data type ${IMAGE} is only for parameters of type String; ${name} would be ${type}.`)
   }
 
-  const version = (latest?.version ?? 0) + 1
+  const version = (stored?.version ?? 0) + 1
   // An overwrite without a tier keeps the parameter's tier (moto does the same); a new one is Standard.
-  const tier = typeof input.Tier === 'string' ? input.Tier : (latest?.tier ?? 'Standard')
+  const tier = typeof input.Tier === 'string' ? input.Tier : (stored?.tier ?? 'Standard')
   const pending = front.pendingParameters.get(key) ?? []
   front.pendingParameters.set(key, pending)
   const previous = pending.at(-1)?.done ?? Promise.resolve()
@@ -152,6 +166,7 @@ async function putParameter(front: Front, region: string, input: Record<string, 
     type,
     dataType,
     tier,
+    answeredAt: Date.now(),
     due: Date.now() + (front.options.ssmValidationMs ?? SSM_VALIDATION_MS),
     done: Promise.resolve()
   }
@@ -214,9 +229,11 @@ function finish(
 ): void {
   if (front.epoch !== epoch) return
   const value = String(entry.input.Value)
-  const pending = front.pendingParameters.get(`${region}|${name}`) ?? []
+  const key = `${region}|${name}`
+  if (reason !== undefined) front.parameterLockouts.set(key, entry.answeredAt + (front.options.ssmRetryAfterMs ?? SSM_RETRY_AFTER_MS))
+  const pending = front.pendingParameters.get(key) ?? []
   if (pending.includes(entry)) pending.splice(pending.indexOf(entry), 1)
-  if (pending.length === 0) front.pendingParameters.delete(`${region}|${name}`)
+  if (pending.length === 0) front.pendingParameters.delete(key)
   front.parameterValidations.push({
     region,
     name,
