@@ -160,6 +160,33 @@ describe('publish through the bundle', () => {
     }
   })
 
+  it('publishes once when every changing reply is lost: a retried PutParameter that meets its own put still being validated is confirmed, not refused', async () => {
+    await Promise.all(REGIONS.map((region) => template(region)))
+    const builder = await launchBuilder(world.front.endpoint)
+    const made = await runAction(
+      { mode: 'build, copy, wait', 'instance-id': builder, name: 'web-1', regions: 'eu-west-1' },
+      { env: env({ id: '401' }) }
+    )
+    expect(made.errors).toEqual([])
+    world.front.configure({
+      faults: [{ actions: ['PutParameter', 'CreateLaunchTemplateVersion', 'ModifyLaunchTemplate'], lostReplyFirst: 1 }]
+    })
+    const before = world.front.calls.length
+    const step = await runAction(
+      { mode: 'publish', 'image-ids': made.outputs['image-ids']!, 'ssm-parameter': PARAMETER, 'launch-template': 'web' },
+      { env: env({ id: '402' }) }
+    )
+    expect(step.errors).toEqual([])
+    const images = ids(made)
+    for (const region of REGIONS) {
+      expect(await parameter(region)).toEqual({ value: images[region], version: 1 })
+      // The SDK's retry of PutParameter was refused while the first put was being validated.
+      const puts = world.front.calls.slice(before).filter((call) => call.action === 'PutParameter' && call.region === region)
+      expect(puts.map((call) => call.status)).toEqual([500, 400])
+    }
+    expect(JSON.parse(step.outputs['launch-template-versions']!)).toEqual({ 'us-east-1': 2, 'eu-west-1': 2 })
+  })
+
   it('refuses before any change when a region has no such launch template, naming the region', async () => {
     await template('us-east-1')
     const builder = await launchBuilder(world.front.endpoint)

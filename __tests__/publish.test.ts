@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from '@jest/globals'
 import {
   CreateLaunchTemplateVersionCommand,
   DescribeLaunchTemplatesCommand,
+  DescribeImagesCommand,
   DescribeLaunchTemplateVersionsCommand,
   EC2Client,
   ModifyLaunchTemplateCommand,
@@ -51,13 +52,14 @@ beforeEach(() => {
 })
 
 describe('publish to an SSM parameter', () => {
-  it('fails with the reason, naming the region and what the parameter still holds, when SSM never stores the value', async () => {
+  it('fails naming the region, what the parameter held and where SSM gives its reason, when SSM never shows the value', async () => {
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: OLD, Version: 3, Type: 'String', DataType: 'aws:ec2:image' } })
     ssm.on(PutParameterCommand).resolves({ Version: 4 })
     const s = step({ 'ssm-parameter': '/images/web' })
     await expect(publish(s)).rejects.toThrow(
       new RegExp(
-        `us-east-1: SSM has not stored ${IMAGE} in parameter /images/web in us-east-1 after 5m30s: PutParameter answered version 4, but SSM.s check of data type aws:ec2:image refused the value .* The parameter held ${OLD} before`
+        `us-east-1: SSM has not shown ${IMAGE} in parameter /images/web in us-east-1 after 5m30s: PutParameter answered version 4\\. .*` +
+          `SSM may still store it, or its check refused it: it gives its reason only in Parameter Store's EventBridge events\\. The parameter held ${OLD} before`
       )
     )
     expect(ssm.commandCalls(PutParameterCommand)[0]!.args[0].input).toEqual({
@@ -69,9 +71,41 @@ describe('publish to an SSM parameter', () => {
       // Its own tier: without one SSM would apply the account's default tier setting.
       Tier: 'Standard'
     })
-    // It looked again for about a minute before giving up, and the summary says it was not stored.
+    // It looked again for five and a half minutes before giving up, and the summary says it is not confirmed.
     expect(s.sleeps.reduce((a, b) => a + b, 0)).toBe(330_000)
+    expect(s.release.published.get('us-east-1')?.parameter).toEqual({
+      name: '/images/web',
+      imageId: IMAGE,
+      before: OLD,
+      changed: true,
+      unconfirmed: true
+    })
+  })
+
+  it('fails at once with SSM’s words when its first answer refuses the put, as while another value is being validated', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: OLD, Version: 3, Type: 'String', DataType: 'aws:ec2:image' } })
+    ssm
+      .on(PutParameterCommand)
+      .rejects(
+        awsError('ValidationException', 'Parameter /images/web: validation is still in process.', { httpStatusCode: 400, attempts: 1 })
+      )
+    const s = step({ 'ssm-parameter': '/images/web' })
+    await expect(publish(s)).rejects.toThrow(
+      /PutParameter in us-east-1 for parameter \/images\/web failed: ValidationException: .*still in process/
+    )
+    expect(s.sleeps).toEqual([])
     expect(s.release.published.get('us-east-1')?.parameter).toEqual({ name: '/images/web', imageId: IMAGE, before: OLD, changed: true })
+  })
+
+  it('refuses, before any put, a value the parameter’s AllowedPattern does not take', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: OLD, Version: 3, Type: 'String', DataType: 'aws:ec2:image' } })
+    ssm
+      .on(DescribeParametersCommand)
+      .resolves({ Parameters: [{ Name: '/images/web', Tier: 'Standard', AllowedPattern: '^ami-[0-9a-f]{8}$' }] })
+    await expect(publish(step({ 'ssm-parameter': '/images/web' }))).rejects.toThrow(
+      `Nothing was published: ssm-parameter /images/web in us-east-1 only takes values matching its AllowedPattern ^ami-[0-9a-f]{8}$, and ${IMAGE} does not`
+    )
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0)
   })
 
   it('reports success only once SSM has stored the new version', async () => {
@@ -124,7 +158,8 @@ describe('publish to an SSM parameter', () => {
     }))
     ssm.on(PutParameterCommand).callsFake(() => {
       stored = true
-      throw awsError('InternalServerError', 'validation is still in process')
+      // The first attempt's answer was lost; the SDK's retry met our own put still being validated.
+      throw awsError('ValidationException', 'validation is still in process', { httpStatusCode: 400, attempts: 2 })
     })
     const s = step({ 'ssm-parameter': '/images/web' })
     await publish(s)
@@ -133,7 +168,9 @@ describe('publish to an SSM parameter', () => {
 
   it('names the IAM permission when the role may not write the parameter', async () => {
     ssm.on(GetParameterCommand).rejects(awsError('ParameterNotFound'))
-    ssm.on(PutParameterCommand).rejects(awsError('AccessDeniedException', 'not authorized to perform: ssm:PutParameter'))
+    ssm
+      .on(PutParameterCommand)
+      .rejects(awsError('AccessDeniedException', 'not authorized to perform: ssm:PutParameter', { httpStatusCode: 400, attempts: 1 }))
     await expect(publish(step({ 'ssm-parameter': '/images/web' }))).rejects.toThrow(
       /PutParameter in us-east-1 for parameter \/images\/web failed: AccessDeniedException: .* the credentials lack the IAM permission ssm:PutParameter/
     )
@@ -189,12 +226,108 @@ describe('publish to a launch template', () => {
       /EC2 made version 6 but reports it not valid: InvalidInstanceType: The instance type t9.huge does not exist/
     )
     expect(ec2.commandCalls(ModifyLaunchTemplateCommand)).toHaveLength(0)
-    expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: false })
+    expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: false, invalid: true })
+    // Not "the version that now launches the image": the output leaves it out.
+    expect(JSON.parse(outputsOf(s.release)['launch-template-versions'])).toEqual({})
   })
 
   it('adds no version when the default takes its image from a parameter that now holds the image', async () => {
     serveTemplate('resolve:ssm:/images/web')
     const s = step({ 'launch-template': 'web' })
+    await publish(s)
+    expect(ec2.commandCalls(CreateLaunchTemplateVersionCommand)).toHaveLength(0)
+    expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 3, isDefault: true, changed: false })
+  })
+
+  it('starts from the default the template has when the version is made, not the one it had before SSM was confirmed', async () => {
+    serveTemplate(OLD, 5)
+    let looks = 0
+    ec2.on(DescribeLaunchTemplatesCommand).callsFake(() => {
+      looks++
+      // Someone made version 5 the default while the step waited on SSM.
+      const defaultVersion = looks === 1 ? 3 : 5
+      return {
+        LaunchTemplates: [
+          { LaunchTemplateId: TEMPLATE, LaunchTemplateName: 'web', DefaultVersionNumber: defaultVersion, LatestVersionNumber: 5 }
+        ]
+      }
+    })
+    const s = step({ 'launch-template': 'web' })
+    await publish(s)
+    expect(ec2.commandCalls(CreateLaunchTemplateVersionCommand)[0]!.args[0].input.SourceVersion).toBe('5')
+    expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ previousDefault: 5, version: 6, isDefault: true })
+  })
+
+  it('reports a version EC2 made although CreateLaunchTemplateVersion failed, and a default EC2 set although ModifyLaunchTemplate failed', async () => {
+    serveTemplate(OLD, 5)
+    ec2
+      .on(CreateLaunchTemplateVersionCommand)
+      .rejects(awsError('InternalError', 'An internal error has occurred', { httpStatusCode: 500, attempts: 12 }))
+    ec2.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: TEMPLATE, MinVersion: '6' }).resolves({
+      LaunchTemplateVersions: [{ VersionNumber: 6, LaunchTemplateData: { ImageId: IMAGE } }]
+    })
+    const lost = step({ 'launch-template': 'web' })
+    await expect(publish(lost)).rejects.toThrow(/EC2 made version 6 of launch template web .* all the same; it was not made the default/)
+    expect(lost.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, changed: true, isDefault: false })
+    expect(JSON.parse(outputsOf(lost.release)['launch-template-versions'])).toEqual({ 'us-east-1': 6 })
+
+    ec2.reset()
+    serveTemplate(OLD, 5)
+    let defaultVersion = 3
+    ec2.on(DescribeLaunchTemplatesCommand).callsFake(() => ({
+      LaunchTemplates: [
+        { LaunchTemplateId: TEMPLATE, LaunchTemplateName: 'web', DefaultVersionNumber: defaultVersion, LatestVersionNumber: 6 }
+      ]
+    }))
+    ec2.on(ModifyLaunchTemplateCommand).callsFake(() => {
+      defaultVersion = 6
+      throw awsError('InternalError', 'An internal error has occurred', { httpStatusCode: 500, attempts: 12 })
+    })
+    const answerLost = step({ 'launch-template': 'web' })
+    await publish(answerLost)
+    expect(answerLost.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: true })
+  })
+
+  it('keeps a data volume’s snapshot when the default takes its image from another parameter, whose image it resolves', async () => {
+    const rootSnapshot = 'snap-0aaaaaaaaaaaaaaaa'
+    const dataSnapshot = 'snap-0dddddddddddddddd'
+    ec2.on(DescribeLaunchTemplatesCommand).resolves({
+      LaunchTemplates: [{ LaunchTemplateId: TEMPLATE, LaunchTemplateName: 'web', DefaultVersionNumber: 3, LatestVersionNumber: 3 }]
+    })
+    ec2.on(DescribeLaunchTemplateVersionsCommand).callsFake((input: DescribeLaunchTemplateVersionsCommandInput) => ({
+      LaunchTemplateVersions: [
+        {
+          VersionNumber: 3,
+          LaunchTemplateData: {
+            ImageId: input.ResolveAlias ? OLD : 'resolve:ssm:/base/ami',
+            BlockDeviceMappings: [
+              { DeviceName: '/dev/xvda', Ebs: { SnapshotId: rootSnapshot } },
+              { DeviceName: '/dev/sdf', Ebs: { SnapshotId: dataSnapshot } }
+            ]
+          }
+        }
+      ]
+    }))
+    ec2.on(DescribeImagesCommand).resolves({
+      Images: [{ ImageId: OLD, State: 'available', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: rootSnapshot } }] }]
+    })
+    ec2.on(CreateLaunchTemplateVersionCommand).resolves({ LaunchTemplateVersion: { VersionNumber: 4 } })
+    ec2.on(ModifyLaunchTemplateCommand).resolves({})
+    await publish(step({ 'launch-template': 'web' }))
+    expect(ec2.commandCalls(CreateLaunchTemplateVersionCommand)[0]!.args[0].input.LaunchTemplateData!.BlockDeviceMappings).toEqual([
+      { DeviceName: '/dev/xvda', Ebs: {} },
+      { DeviceName: '/dev/sdf', Ebs: { SnapshotId: dataSnapshot } }
+    ])
+  })
+
+  it('in a dry run, adds no version to a default that reads the very parameter the step publishes', async () => {
+    serveTemplate('resolve:ssm:/images/web')
+    ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
+      // The parameter still holds the old image: a dry run does not set it.
+      LaunchTemplateVersions: [{ VersionNumber: 3, LaunchTemplateData: { ImageId: 'resolve:ssm:/images/web' } }]
+    })
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: OLD, Version: 3, Type: 'String', DataType: 'aws:ec2:image' } })
+    const s = step({ 'launch-template': 'web', 'ssm-parameter': '/images/web', 'dry-run': 'true' })
     await publish(s)
     expect(ec2.commandCalls(CreateLaunchTemplateVersionCommand)).toHaveLength(0)
     expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 3, isDefault: true, changed: false })

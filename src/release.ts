@@ -49,9 +49,11 @@ export interface Published {
     imageId: string
     /** The value before, if the parameter existed. */
     before?: string
-    /** The version that holds the image (unset in a dry run, or if SSM never stored it). */
+    /** The version that holds the image (unset in a dry run, or if SSM has not stored it). */
     version?: number
     changed: boolean
+    /** SSM had not shown the value when the step stopped waiting: it may still store it. */
+    unconfirmed?: boolean
   }
   launchTemplate?: {
     id: string
@@ -60,10 +62,14 @@ export interface Published {
     previousDefault: number
     /** The previous default's image, as written (an id, or resolve:ssm:…). */
     previousImage?: string
-    /** The version that launches the image now. */
+    /** The version that launches the image now (0: none is known to). */
     version: number
     isDefault: boolean
     changed: boolean
+    /** EC2 made the version but reports it not valid: it is never made the default, nor output. */
+    invalid?: boolean
+    /** What the step could not find out (EC2 had not answered when it stopped). */
+    unconfirmed?: string
   }
 }
 

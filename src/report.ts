@@ -79,7 +79,9 @@ export function outputsOf(release: Release): Outputs {
     'launch-template-versions': JSON.stringify(
       Object.fromEntries(
         [...release.published].flatMap(([region, published]) =>
-          published.launchTemplate && published.launchTemplate.version > 0 ? [[region, published.launchTemplate.version]] : []
+          published.launchTemplate && published.launchTemplate.version > 0 && !published.launchTemplate.invalid
+            ? [[region, published.launchTemplate.version]]
+            : []
         )
       )
     )
@@ -147,7 +149,9 @@ function publishedSection(release: Release, dryRun: boolean): string[] {
           ? `${parameter.imageId} (version ${parameter.version})`
           : dryRun
             ? `${parameter.imageId}`
-            : `${parameter.imageId} — not stored`
+            : parameter.unconfirmed
+              ? `${parameter.imageId} — not confirmed: SSM had not shown it yet and may still store it`
+              : `${parameter.imageId} — not stored`
       lines.push(`| ${region} | SSM parameter ${cell(parameter.name)} | ${now} | ${parameter.before ?? '—'} |`)
     }
     if (launchTemplate) {
@@ -155,11 +159,14 @@ function publishedSection(release: Release, dryRun: boolean): string[] {
       const now =
         t.changed && dryRun
           ? `a new version${t.isDefault ? ' (default)' : ''}: ${t.imageId}`
-          : t.version > 0
-            ? `version ${t.version}${t.isDefault ? ' (default)' : ''}: ${t.imageId}${t.changed ? '' : ', unchanged'}`
-            : `— (${t.imageId} not published)`
+          : t.invalid
+            ? `version ${t.version} made, but EC2 reports it not valid: not the default`
+            : t.version > 0
+              ? `version ${t.version}${t.isDefault ? ' (default)' : ''}: ${t.imageId}${t.changed ? '' : ', unchanged'}`
+              : `— (${t.imageId} not published)`
+      const unknown = t.unconfirmed ? ` (${cell(t.unconfirmed)})` : ''
       lines.push(
-        `| ${region} | launch template ${cell(t.name)} (${t.id}) | ${now} | default version ${t.previousDefault}: ${cell(t.previousImage ?? '—')} |`
+        `| ${region} | launch template ${cell(t.name)} (${t.id}) | ${now}${unknown} | default version ${t.previousDefault}: ${cell(t.previousImage ?? '—')} |`
       )
     }
   }

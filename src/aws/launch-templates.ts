@@ -20,9 +20,17 @@ export interface TemplateInfo {
 
 const TEMPLATE_ID = /^lt-[0-9a-f]{17}$/
 
-/** The template named (or with this id) in the region, or undefined if there is none. */
+/**
+ * The template named (or with this id) in the region, or undefined if there is none. A name may
+ * look like an id (EC2's name rule allows lt- and 17 hexadecimal digits): when no template has that
+ * id, the name is tried.
+ */
 export async function describeTemplate(aws: Aws, region: string, nameOrId: string): Promise<TemplateInfo | undefined> {
-  const byId = TEMPLATE_ID.test(nameOrId)
+  const found = TEMPLATE_ID.test(nameOrId) ? await findTemplate(aws, region, nameOrId, true) : undefined
+  return found ?? (await findTemplate(aws, region, nameOrId, false))
+}
+
+async function findTemplate(aws: Aws, region: string, nameOrId: string, byId: boolean): Promise<TemplateInfo | undefined> {
   try {
     const { LaunchTemplates } = await aws.call(region, 'DescribeLaunchTemplates', `launch template ${nameOrId}`, (client) =>
       client.send(new DescribeLaunchTemplatesCommand(byId ? { LaunchTemplateIds: [nameOrId] } : { LaunchTemplateNames: [nameOrId] }))
@@ -43,6 +51,37 @@ export async function describeTemplate(aws: Aws, region: string, nameOrId: strin
       return undefined
     throw error
   }
+}
+
+/**
+ * The newest version after `after` that launches `imageId` as written: what a CreateLaunchTemplateVersion
+ * whose answer was lost may have made (EC2 API Reference, "Ensuring idempotency": a request may
+ * complete even though the caller saw it fail).
+ */
+export async function findVersionWithImage(
+  aws: Aws,
+  region: string,
+  templateId: string,
+  after: number,
+  imageId: string
+): Promise<number | undefined> {
+  let newest: number | undefined
+  const pages = aws.pages(
+    region,
+    'DescribeLaunchTemplateVersions',
+    `launch template ${templateId} versions after ${after}`,
+    (client, token) =>
+      client.send(
+        new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, MinVersion: String(after + 1), NextToken: token })
+      )
+  )
+  for await (const page of pages) {
+    for (const version of page.LaunchTemplateVersions ?? []) {
+      const number = version.VersionNumber ?? 0
+      if (version.LaunchTemplateData?.ImageId === imageId && number > after && number > (newest ?? 0)) newest = number
+    }
+  }
+  return newest
 }
 
 /** The image a version launches: as written, or as EC2 resolves it now (see versionData). */

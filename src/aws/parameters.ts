@@ -36,11 +36,19 @@ export async function readParameter(aws: Aws, region: string, name: string): Pro
   }
 }
 
+/** What an overwrite must respect: the tier it repeats, and the pattern SSM holds a new value to. */
+export interface ParameterRules {
+  tier: string
+  /** AllowedPattern: a regular expression every value must match (SSM API Reference, PutParameter). */
+  allowedPattern?: string
+}
+
 /**
- * The parameter's tier, which an overwrite repeats: without one SSM applies the account's default
- * tier setting (SSM API Reference, PutParameter, Tier), and an advanced parameter never goes back.
+ * The existing parameter's tier and allowed pattern. The tier is repeated on overwrite: without one
+ * SSM applies the account's default tier setting (SSM API Reference, PutParameter, Tier), and an
+ * advanced parameter never goes back.
  */
-export async function parameterTier(aws: Aws, region: string, name: string): Promise<string> {
+export async function parameterRules(aws: Aws, region: string, name: string): Promise<ParameterRules> {
   const { DescribeParametersCommand } = await sdk()
   // A page may hold fewer items than asked, even none, with a NextToken (SSM API Reference,
   // DescribeParameters): the filter is followed to its end.
@@ -52,8 +60,8 @@ export async function parameterTier(aws: Aws, region: string, name: string): Pro
         new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [name] }], NextToken: token })
       )
     )
-    const tier = page.Parameters?.find((parameter) => parameter.Name === name)?.Tier
-    if (tier) return tier
+    const found = page.Parameters?.find((parameter) => parameter.Name === name)
+    if (found?.Tier) return { tier: found.Tier, ...(found.AllowedPattern && { allowedPattern: found.AllowedPattern }) }
     nextToken = page.NextToken || undefined
   } while (nextToken !== undefined)
   // Overwriting without a tier could make it an advanced parameter for good: never guessed.
@@ -65,7 +73,7 @@ export async function parameterTier(aws: Aws, region: string, name: string): Pro
 /**
  * PutParameter of an image id, data type aws:ec2:image (SSM API Reference, PutParameter: SSM checks
  * that the image exists and is available to the account — asynchronously, after answering). Returns
- * the version SSM announced; the value is stored only if the check passes (see confirmParameter).
+ * the version SSM announced; the value is stored only if the check passes, which publish confirms.
  */
 export async function putImageParameter(
   aws: Aws,

@@ -1,0 +1,100 @@
+// publish to an SSM parameter: set it to the region's image unless it holds it already, then wait
+// until SSM has stored the value — its check of aws:ec2:image runs after PutParameter answers, and a
+// value that fails the check is never stored.
+import { StepError, errorMessage } from '../errors.ts'
+import { eventually } from '../aws/images.ts'
+import { putImageParameter, readParameter, type ParameterRules, type ParameterState } from '../aws/parameters.ts'
+import type { Published, ReleaseImage } from '../release.ts'
+import { formatDuration, type Step } from '../step.ts'
+
+/** An existing parameter as publish found it, with what an overwrite must respect. */
+export type ExistingParameter = ParameterState & { rules?: ParameterRules | undefined }
+
+/**
+ * How long to look for the value SSM stores: its check of aws:ec2:image "can take up to a few
+ * minutes" (SSM User Guide, "Native parameter support for Amazon Machine Image IDs"), so about five
+ * and a half minutes, polling every 30 s after the first few seconds.
+ */
+const CONFIRM_PAUSES_MS = [1000, 2000, 4000, 8000, 15_000, ...Array<number>(10).fill(30_000)]
+const CONFIRM_SPAN = formatDuration(CONFIRM_PAUSES_MS.reduce((a, b) => a + b, 0))
+
+export async function publishParameter(
+  step: Step,
+  image: ReleaseImage,
+  parameter: ExistingParameter | undefined,
+  published: Published
+): Promise<void> {
+  const { region, imageId } = image
+  const name = step.plan.publish!.ssmParameter!
+  const record: NonNullable<Published['parameter']> = { name, imageId, changed: false, ...(parameter && { before: parameter.value }) }
+  published.parameter = record
+  if (parameter?.value === imageId) {
+    record.version = parameter.version
+    step.log.info(`SSM parameter ${name} in ${region} already holds ${imageId} (version ${parameter.version}): left alone.`)
+    return
+  }
+  const was = parameter ? `was ${parameter.value}` : 'new'
+  // From here on the parameter changes (or, in a dry run, would).
+  record.changed = true
+  if (step.plan.dryRun) {
+    step.log.info(
+      `Dry run: would set SSM parameter ${name} in ${region} to ${imageId} (${was}); SSM has no dry run, so ssm:PutParameter is not checked.`
+    )
+    return
+  }
+  let version = 0
+  let unanswered: unknown
+  try {
+    version = await putImageParameter(step.aws, region, name, imageId, parameter?.rules?.tier)
+  } catch (error) {
+    if (!mayHaveLanded(error)) throw error
+    unanswered = error
+  }
+  // Until SSM shows the value, nobody knows whether it will: a cancel or a timeout says so.
+  record.unconfirmed = true
+  const stored = await eventually(
+    async () => {
+      const now = await readParameter(step.aws, region, name)
+      // The version PutParameter announced — or, with its answer lost or a refused put before ours
+      // leaving its number unused, our value at any version newer than the one before.
+      const landed =
+        (version > 0 && now !== undefined && now.version >= version) || (now?.value === imageId && now.version > (parameter?.version ?? 0))
+      return landed ? now : undefined
+    },
+    (ms) => step.sleep(ms, step.signal),
+    CONFIRM_PAUSES_MS
+  )
+  if (!stored) {
+    const answered =
+      unanswered === undefined ? `PutParameter answered version ${version}` : `PutParameter failed (${errorMessage(unanswered)})`
+    throw new StepError(
+      `SSM has not shown ${imageId} in parameter ${name} in ${region} after ${CONFIRM_SPAN}: ${answered}. SSM checks an aws:ec2:image value ` +
+        `after it answers and stores it only if the image is available to this account in ${region}; ${imageId} is available there as this step sees it. ` +
+        `SSM may still store it, or its check refused it: it gives its reason only in Parameter Store's EventBridge events. ` +
+        `The parameter held ${parameter?.value ?? 'nothing'} before. Re-run once five minutes have passed: a parameter that holds the image is left alone.`
+    )
+  }
+  delete record.unconfirmed
+  if (stored.value !== imageId) {
+    throw new StepError(
+      `SSM parameter ${name} in ${region} holds ${stored.value} at version ${stored.version}: something else wrote it after this step set ${imageId}.`
+    )
+  }
+  record.version = stored.version
+  step.log.info(`SSM parameter ${name} in ${region} now holds ${imageId} (version ${stored.version}; ${was}).`)
+}
+
+/**
+ * Whether a failed PutParameter may still have been carried out. SSM's answer to the first attempt
+ * is final: any 4xx then means it refused this put (an earlier put to the parameter still being
+ * validated, too — "the system reports that validation is still in process", SSM User Guide,
+ * "Troubleshooting Parameter Store"). Once an attempt went unanswered (a timeout, a 5xx, throttling
+ * that the SDK retried), a later refusal may be SSM answering our own first put, which may land:
+ * what SSM stores decides.
+ */
+function mayHaveLanded(error: unknown): boolean {
+  type Metadata = { $metadata?: { httpStatusCode?: number; attempts?: number } }
+  const { httpStatusCode: status, attempts = 1 } = ((error as { cause?: Metadata }).cause ?? (error as Metadata)).$metadata ?? {}
+  const refusedAtOnce = attempts <= 1 && status !== undefined && status >= 400 && status < 500
+  return !refusedAtOnce
+}

@@ -1,0 +1,184 @@
+// publish to a launch template: a new version that is the current default with only the image
+// changed (SourceVersion), made the default unless launch-template-default is false. The template
+// is read again right before the version is made, so a default changed while this step waited on
+// SSM is the one the new version starts from.
+import { createHash } from 'node:crypto'
+import { StepError, errorMessage } from '../errors.ts'
+import { describeImages } from '../aws/images.ts'
+import {
+  createVersion,
+  describeTemplate,
+  findVersionWithImage,
+  InvalidVersion,
+  mappingsToKeep,
+  namesSnapshots,
+  setDefaultVersion,
+  versionData,
+  versionImage,
+  type TemplateInfo
+} from '../aws/launch-templates.ts'
+import type { Published, ReleaseImage } from '../release.ts'
+import type { Step } from '../step.ts'
+
+type TemplateRecord = NonNullable<Published['launchTemplate']>
+
+export async function publishTemplate(step: Step, image: ReleaseImage, found: TemplateInfo, published: Published): Promise<void> {
+  const { region, imageId } = image
+  const { makeDefault } = step.plan.publish!
+  const info = (await describeTemplate(step.aws, region, found.id)) ?? found
+  const where = `launch template ${info.name} (${info.id}) in ${region}`
+  const defaultData = await versionData(step.aws, region, info.id, info.defaultVersion, false)
+  const defaultImage = defaultData?.ImageId
+  const record: TemplateRecord = {
+    id: info.id,
+    name: info.name,
+    imageId,
+    previousDefault: info.defaultVersion,
+    ...(defaultImage !== undefined && { previousImage: defaultImage }),
+    // 0 until a version is known to launch the image: the output names only such versions.
+    version: 0,
+    isDefault: false,
+    changed: false
+  }
+  published.launchTemplate = record
+
+  const defaultLaunches = await launchedImage(step, image, info, defaultImage)
+  if (defaultLaunches === imageId) {
+    Object.assign(record, { version: info.defaultVersion, isDefault: true })
+    step.log.info(`Default version ${info.defaultVersion} of ${where} already launches ${imageId}: no new version.`)
+    return
+  }
+  if (!makeDefault && info.latestVersion !== info.defaultVersion) {
+    if ((await versionImage(step.aws, region, info.id, info.latestVersion, true)) === imageId) {
+      record.version = info.latestVersion
+      step.log.info(`Latest version ${info.latestVersion} of ${where} already launches ${imageId}: no new version.`)
+      return
+    }
+  }
+  if (defaultImage?.startsWith('resolve:ssm:')) {
+    step.log.warning(
+      `Default version ${info.defaultVersion} of ${where} takes its image from ${defaultImage}; the new version names ${imageId} itself.`
+    )
+  }
+  const oldSnapshots = namesSnapshots(defaultData) ? await snapshotsOf(step, region, defaultLaunches) : undefined
+  let version: number
+  try {
+    version = await createVersion(
+      step.aws,
+      region,
+      {
+        templateId: info.id,
+        sourceVersion: info.defaultVersion,
+        imageId,
+        blockDeviceMappings: mappingsToKeep(defaultData, oldSnapshots),
+        description: `${image.name} (${imageId}) by AMI Pipeline`.slice(0, 255),
+        clientToken: versionToken(step, region, info.id, info.defaultVersion, imageId)
+      },
+      step.plan.dryRun
+    )
+  } catch (error) {
+    throw await versionFailure(step, region, info, record, error)
+  }
+  if (step.plan.dryRun) {
+    if (makeDefault) await setDefaultVersion(step.aws, region, info.id, info.defaultVersion, true)
+    Object.assign(record, { changed: true, isDefault: makeDefault })
+    step.log.info(
+      `Dry run: a version of ${where} from version ${info.defaultVersion} with ${imageId}${makeDefault ? ', made the default,' : ''} would be allowed; none was made.`
+    )
+    return
+  }
+  // Recorded before it is made the default: if that fails, the summary still names the new version.
+  Object.assign(record, { version, changed: true })
+  if (makeDefault) await makeDefaultVersion(step, region, info, record)
+  step.log.info(
+    `Added version ${version} of ${where}: version ${info.defaultVersion} with ${imageId}${makeDefault ? ', now the default' : ` (the default is still ${info.defaultVersion})`}.`
+  )
+}
+
+/**
+ * The image the default version launches now: its image id, or what its resolve:ssm: parameter
+ * holds (ResolveAlias). A dry run has not set ssm-parameter, so a default that reads exactly that
+ * parameter (no version or label pinned) counts as launching the image the parameter would hold.
+ */
+async function launchedImage(
+  step: Step,
+  image: ReleaseImage,
+  info: TemplateInfo,
+  written: string | undefined
+): Promise<string | undefined> {
+  if (!written?.startsWith('resolve:ssm:')) return written
+  const { ssmParameter } = step.plan.publish!
+  if (step.plan.dryRun && ssmParameter !== undefined && written === `resolve:ssm:${ssmParameter}`) return image.imageId
+  return versionImage(step.aws, image.region, info.id, info.defaultVersion, true)
+}
+
+/** The snapshots of the image a version launches, or undefined if that image cannot be described. */
+async function snapshotsOf(step: Step, region: string, imageId: string | undefined): Promise<Set<string> | undefined> {
+  if (!imageId || imageId.startsWith('resolve:ssm:')) return undefined
+  const [image] = await describeImages(step.aws, region, [imageId])
+  return image ? new Set(image.snapshotIds) : undefined
+}
+
+/**
+ * What a failed CreateLaunchTemplateVersion leaves to report. A version EC2 reports not valid is
+ * never made the default. Any other failure may have come after EC2 made the version (a lost
+ * answer, the retries running out; EC2 API Reference, "Ensuring idempotency"): the template's newer
+ * versions are looked at, so that a version this step made is reported, not lost.
+ */
+async function versionFailure(step: Step, region: string, info: TemplateInfo, record: TemplateRecord, error: unknown): Promise<unknown> {
+  const where = `launch template ${info.name} (${info.id}) in ${region}`
+  if (error instanceof InvalidVersion) {
+    Object.assign(record, { version: error.version, changed: true, invalid: true })
+    // A re-run sends the same request (the same ClientToken) and gets the same version back: the
+    // way out is a valid default to start from, which is another request.
+    return new StepError(
+      `${error.message}. It was not made the default of ${where}. Make a valid version the default (or fix what the default, ` +
+        `version ${info.defaultVersion}, holds: the new version copies it) and re-run.`
+    )
+  }
+  if (step.plan.dryRun) return error
+  if (step.signal.aborted) {
+    record.unconfirmed = 'the job was cancelled before EC2 answered CreateLaunchTemplateVersion: it may have made a version'
+    return error
+  }
+  try {
+    const made = await findVersionWithImage(step.aws, region, info.id, info.latestVersion, record.imageId)
+    if (made === undefined) return error
+    Object.assign(record, { version: made, changed: true })
+    return new StepError(
+      `${errorMessage(error)}. EC2 made version ${made} of ${where} all the same; it was not made the default. ` +
+        'A re-run of this workflow run sends the same request, gets that version back and makes it the default.'
+    )
+  } catch (lookup) {
+    record.unconfirmed = `CreateLaunchTemplateVersion failed and the versions could not be listed (${errorMessage(lookup)}): EC2 may have made a version`
+    return error
+  }
+}
+
+/** ModifyLaunchTemplate; a failure whose answer may have been lost is checked against the template. */
+async function makeDefaultVersion(step: Step, region: string, info: TemplateInfo, record: TemplateRecord): Promise<void> {
+  try {
+    await setDefaultVersion(step.aws, region, info.id, record.version, false)
+  } catch (error) {
+    if (step.signal.aborted) {
+      record.unconfirmed = `the job was cancelled before EC2 answered ModifyLaunchTemplate: version ${record.version} may be the default`
+      throw error
+    }
+    const now = await describeTemplate(step.aws, region, info.id).catch(() => undefined)
+    if (now?.defaultVersion !== record.version) throw error
+  }
+  record.isDefault = true
+}
+
+/**
+ * One token per run, template, source version and image: a retried call, or a re-run of the same
+ * workflow run, gets the version the first call made instead of a second one; another source
+ * version or image is another request.
+ */
+function versionToken(step: Step, region: string, templateId: string, sourceVersion: number, imageId: string): string {
+  const { repository, runId } = step.run
+  return createHash('sha256')
+    .update(`ami-pipeline publish|${repository}|${runId}|${region}|${templateId}|${sourceVersion}|${imageId}`)
+    .digest('hex')
+    .slice(0, 64)
+}
