@@ -113,6 +113,44 @@ describe('staged retirement through the bundle', () => {
     expect(deleted).toHaveLength(3)
   })
 
+  it('with only-disabled, the deregister stage removes only what the disable stage disabled, never the shared or lately launched images it kept', async () => {
+    const images = await fiveReleases()
+    const [shared, launched, due] = [images[0]!.imageId, images[1]!.imageId, images[2]!.imageId]
+    await withEc2('us-east-1', (client) =>
+      client.send(new ModifyImageAttributeCommand({ ImageId: shared, LaunchPermission: { Add: [{ UserId: '444455556666' }] } }))
+    )
+    world.front.setLastLaunched(launched, 'us-east-1', new Date(Date.now() - 3 * DAY).toISOString())
+    const disable = await runAction(
+      { mode: 'prune', 'prune-tags': 'App=web', keep: '2', retire: 'disable', 'unused-for': '7d' },
+      { env: env() }
+    )
+    expect(disable.errors).toEqual([])
+    expect(pruned(disable)).toEqual([due])
+    await withEc2('us-east-1', (client) =>
+      client.send(
+        new CreateTagsCommand({
+          Resources: [due],
+          Tags: [{ Key: 'ami-pipeline:disabled-at', Value: new Date(Date.now() - 31 * DAY).toISOString() }]
+        })
+      )
+    )
+    const stage = { mode: 'prune', 'prune-tags': 'App=web', keep: '2', 'older-than': '30d' }
+    // Without only-disabled, a plain deregister would take the two images the first stage kept.
+    const plain = await runAction({ ...stage, 'dry-run': 'true' }, { env: env() })
+    expect(pruned(plain).sort()).toEqual([shared, launched, due].sort())
+
+    const deregister = await runAction({ ...stage, 'only-disabled': 'true' }, { env: env() })
+    expect(deregister.errors).toEqual([])
+    expect(pruned(deregister)).toEqual([due])
+    expect(deregister.summary).toContain(`| ${shared} | web-0 |`)
+    expect(deregister.summary).toMatch(
+      new RegExp(`\\| ${launched} \\| web-1 \\| .* \\| keep \\| available, not disabled \\(only-disabled\\) \\|`)
+    )
+    expect((await ownImages(world.moto.endpoint, 'us-east-1')).map((image) => image.ImageId)).toEqual(
+      expect.arrayContaining([shared, launched])
+    )
+  })
+
   it('never disables a shared image: EC2 would take its launch permissions away for good', async () => {
     const images = await fiveReleases()
     const shared = images[0]!.imageId

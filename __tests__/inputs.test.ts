@@ -144,6 +144,10 @@ describe('readPlan', () => {
   it('reads staged retirement: retire and unused-for', () => {
     const result = plan({ mode: 'prune', 'prune-name': 'web-*', retire: 'Disable', 'unused-for': '90d' })
     expect(result.prune).toMatchObject({ retire: 'disable', unusedForMs: 90 * 86_400_000 })
+    expect(plan({ mode: 'prune', 'prune-name': 'web-*', 'only-disabled': 'TRUE' }).prune).toMatchObject({
+      retire: 'deregister',
+      onlyDisabled: true
+    })
   })
 
   it('reads a time-based copy in minutes', () => {
@@ -162,7 +166,8 @@ describe('readPlan', () => {
       olderThanMs: 0,
       deleteSnapshots: true,
       maxDeletions: 100,
-      retire: 'deregister'
+      retire: 'deregister',
+      onlyDisabled: false
     })
   })
 })

@@ -29,6 +29,7 @@ const rules = (extra: Partial<PrunePlan> = {}): PrunePlan => ({
   deleteSnapshots: true,
   maxDeletions: 100,
   retire: 'deregister',
+  onlyDisabled: false,
   ...extra
 })
 
@@ -195,6 +196,46 @@ describe('deregistration protection', () => {
         b: 'keep: disabled less than 30d (5d since disabled)',
         // Disabled by someone else: no record of when, so its creation counts, as for any image.
         c: 'retire: disabled (takes no place among the newest), older than 30d and beyond the newest 2'
+      })
+    })
+
+    it('with only-disabled, deregisters only what has been disabled long enough and keeps every image that is not disabled', () => {
+      const tagged = (daysAgo: number) => new Map([['ami-pipeline:disabled-at', iso(daysAgo)]])
+      const decisions = plan(
+        [
+          image('a', 400, { state: 'disabled', tags: tagged(40) }),
+          image('b', 400, { state: 'disabled', tags: tagged(5) }),
+          // Kept by the disable stage (shared, or launched lately): never disabled, so never deregistered here.
+          image('c', 300),
+          image('d', 20),
+          image('e', 10)
+        ],
+        { olderThanMs: 30 * DAY, onlyDisabled: true }
+      )
+      expect(decisions).toEqual({
+        e: 'keep: newest 2',
+        d: 'keep: newest 2',
+        c: 'keep: available, not disabled (only-disabled)',
+        b: 'keep: disabled less than 30d (5d since disabled)',
+        a: 'retire: disabled (takes no place among the newest), disabled longer than 30d and beyond the newest 2'
+      })
+    })
+
+    it('counts a disabled image from its last launch when EC2 reports one after its disabled-at tag (it was enabled again since)', () => {
+      const decisions = plan(
+        [
+          // Tagged 60 days ago, enabled for a rollback, launched 10 days ago, disabled again by hand.
+          image('a', 400, { state: 'disabled', tags: new Map([['ami-pipeline:disabled-at', iso(60)]]), lastLaunchedTime: iso(10) }),
+          // Disabled by other means after a launch 50 days ago: its launch is the latest it can have been disabled from.
+          image('b', 400, { state: 'disabled', lastLaunchedTime: iso(50) }),
+          image('d', 20),
+          image('e', 10)
+        ],
+        { olderThanMs: 30 * DAY }
+      )
+      expect(decisions).toMatchObject({
+        a: 'keep: disabled less than 30d: it launched an instance 9d ago, counting the day EC2 may report a launch late',
+        b: 'retire: disabled (takes no place among the newest), disabled longer than 30d and beyond the newest 2'
       })
     })
 

@@ -51,7 +51,7 @@ try {
     retire: 'disable'
   })
 
-  heading('The scheduled cleanup: deregister what has been disabled for 30 days')
+  heading('The scheduled cleanup: deregister what has been disabled for 30 days, and nothing else')
   const cleanup = await step({
     mode: 'prune',
     'prune-name': 'web-*',
@@ -59,7 +59,8 @@ try {
     'prune-regions': [SOURCE, ...COPIES].join(', '),
     keep: '2',
     'older-than': '30d',
-    retire: 'deregister'
+    retire: 'deregister',
+    'only-disabled': 'true'
   })
 
   const failed = [release, cleanup].find((result) => result.exitCode !== 0)

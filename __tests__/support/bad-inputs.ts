@@ -282,6 +282,21 @@ export const BAD_INPUTS: [string, Partial<Record<InputName, string>>, RegExp][] 
     { mode: 'prune', 'prune-name': 'web-*', 'unused-for': 'ninety days' },
     /Input 'unused-for' has the value 'ninety days'/
   ],
+  [
+    'only-disabled with retire: disable',
+    { mode: 'prune', 'prune-name': 'web-*', retire: 'disable', 'only-disabled': 'true' },
+    /Input 'only-disabled' has the value 'true': it selects images already disabled, for retire: deregister to remove them/
+  ],
+  [
+    'a malformed only-disabled',
+    { mode: 'prune', 'prune-name': 'web-*', 'only-disabled': 'yes' },
+    /Input 'only-disabled' has the value 'yes'/
+  ],
+  [
+    'only-disabled without prune',
+    { mode: 'wait', 'image-id': IMAGE, 'only-disabled': 'true' },
+    /Input 'only-disabled'.*applies to mode prune/
+  ],
   ['retire without prune', { mode: 'wait', 'image-id': IMAGE, retire: 'disable' }, /Input 'retire'.*applies to mode prune/],
   ['instance-id without build', { mode: 'wait', 'image-id': IMAGE, 'instance-id': INSTANCE }, /Input 'instance-id' .*applies to mode build/]
 ]

@@ -31,7 +31,15 @@ export function readPrune(raw: (name: InputName) => string, region: string): Pru
     olderThanMs: parseDuration('older-than', raw('older-than') || INPUTS['older-than'].default),
     deleteSnapshots: parseBoolean('delete-snapshots', raw('delete-snapshots'), true),
     maxDeletions: parseCount('max-deletions', raw('max-deletions') || INPUTS['max-deletions'].default, 1, 100_000),
-    retire: readRetire(raw('retire'))
+    retire: readRetire(raw('retire')),
+    onlyDisabled: parseBoolean('only-disabled', raw('only-disabled'), false)
+  }
+  if (plan.onlyDisabled && plan.retire !== 'deregister') {
+    throw new InputError(
+      'only-disabled',
+      raw('only-disabled'),
+      `it selects images already disabled, for retire: deregister to remove them; with retire: ${plan.retire} there is nothing left to do to them`
+    )
   }
   const unused = raw('unused-for')
   if (unused !== '') {

@@ -44,6 +44,7 @@ export const INPUTS = {
   'max-deletions': { modes: ['prune'], default: '100' },
   retire: { modes: ['prune'], default: 'deregister' },
   'unused-for': { modes: ['prune'], default: '' },
+  'only-disabled': { modes: ['prune'], default: 'false' },
   'dry-run': { modes: 'all', default: 'false' }
 } as const satisfies Record<string, { modes: 'all' | readonly Mode[]; default: string }>
 
@@ -103,6 +104,8 @@ export interface PrunePlan {
   retire: Retirement
   /** Only images that launched no instance for this long (LastLaunchedTime, else creation). */
   unusedForMs?: number
+  /** Only disabled images: the second stage of a staged retirement. */
+  onlyDisabled: boolean
 }
 
 export interface Plan {

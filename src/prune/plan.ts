@@ -71,6 +71,7 @@ function decide(
   if (image.state === 'pending') return decision('keep', 'pending: still being made')
   if (rank < rules.keep)
     return decision('keep', `newest ${rules.keep}${rules.groupBy ? ` of ${rules.groupBy}=${group || '(no tag)'}` : ''}`)
+  if (rules.onlyDisabled && image.state !== 'disabled') return decision('keep', `${image.state}, not disabled (only-disabled)`)
   if (image.protected) return decision('keep', 'deregistration protection is on')
   const retired = alreadyRetired(image, rules.retire, now)
   if (retired) return decision('keep', retired)
@@ -78,8 +79,15 @@ function decide(
   const age = now - Date.parse(since.date)
   if (Number.isNaN(age)) return decision('keep', `${since.what} '${since.date}' unreadable`)
   if (age <= rules.olderThanMs) {
-    const span = `${formatDuration(rules.olderThanMs)} (${formatDuration(Math.max(0, age))} ${since.disabled ? 'since disabled' : 'old'})`
-    return decision('keep', since.disabled ? `disabled less than ${span}` : `younger than ${span}`)
+    const ago = formatDuration(Math.max(0, age))
+    const span = formatDuration(rules.olderThanMs)
+    if (since.what === 'last launch') {
+      return decision(
+        'keep',
+        `disabled less than ${span}: it launched an instance ${ago} ago, counting the day EC2 may report a launch late`
+      )
+    }
+    return decision('keep', since.disabled ? `disabled less than ${span} (${ago} since disabled)` : `younger than ${span} (${ago} old)`)
   }
   if (rules.unusedForMs !== undefined) {
     // EC2 reports a launch up to 24 hours late (Image, LastLaunchedTime): a launch it does not show
@@ -112,13 +120,24 @@ function alreadyRetired(image: ImageInfo, retire: PrunePlan['retire'], now: numb
   return deprecated ? `already deprecated (since ${image.deprecationTime})` : undefined
 }
 
-/** What `older-than` measures from: creation, or for a disabled image being deregistered, its disabling by prune. */
+/**
+ * What `older-than` measures from: creation — or, for a disabled image being deregistered, when it
+ * was disabled. EC2 reports no time of disabling: prune's DISABLED_AT tag says when it disabled the
+ * image (an image disabled by other means has none, and counts from creation). The image cannot
+ * have been disabled before it last launched an instance, so a launch that EC2 reports later than
+ * the tag (the image was enabled again, say for a rollback, and disabled anew) moves the start to
+ * that launch, plus the day EC2 may report it late.
+ */
 function ageFrom(image: ImageInfo, retire: PrunePlan['retire']): { date: string; disabled: boolean; what: string } {
-  const disabledAt = image.tags.get(DISABLED_AT)
-  if (retire === 'deregister' && image.state === 'disabled' && disabledAt !== undefined && !Number.isNaN(Date.parse(disabledAt))) {
-    return { date: disabledAt, disabled: true, what: `${DISABLED_AT} tag` }
+  if (retire !== 'deregister' || image.state !== 'disabled') return { date: image.creationDate, disabled: false, what: 'creation date' }
+  const tagged = image.tags.get(DISABLED_AT)
+  const start = tagged !== undefined && !Number.isNaN(Date.parse(tagged)) ? { date: tagged, what: `${DISABLED_AT} tag` } : undefined
+  const launched = image.lastLaunchedTime !== undefined ? Date.parse(image.lastLaunchedTime) + REPORTING_DELAY_MS : Number.NaN
+  const from = start ?? { date: image.creationDate, what: 'creation date' }
+  if (!Number.isNaN(launched) && !(launched <= Date.parse(from.date))) {
+    return { date: new Date(launched).toISOString(), disabled: true, what: 'last launch' }
   }
-  return { date: image.creationDate, disabled: false, what: 'creation date' }
+  return { ...from, disabled: start !== undefined }
 }
 
 /** Newest first by creation date; image id breaks ties so the plan never depends on listing order. */
