@@ -40,6 +40,12 @@ export interface FaultRule {
   /** The first N matching calls per region are carried out, but the client is told 500. */
   lostReplyFirst?: number
   lostReplyRate?: number
+  /**
+   * Matching calls are refused as IAM refuses a call the credentials may not make, DryRun or not
+   * (EC2 API Reference, DryRun: "If you have the required permissions, the error response is
+   * DryRunOperation. Otherwise, it is UnauthorizedOperation"; SSM: AccessDeniedException).
+   */
+  denied?: boolean
 }
 
 export interface Bucket {
@@ -440,6 +446,7 @@ export class Front {
       this.throttled++
       return protocol.throttled()
     }
+    if (rules.some((rule) => rule.denied)) return protocol.denied(call.action)
     for (const rule of rules) {
       if (rule.throttleRate && this.random() < rule.throttleRate) return protocol.throttled()
       if (rule.errorRate && this.random() < rule.errorRate) return protocol.internalError()
@@ -492,11 +499,16 @@ export class Front {
 interface Protocol {
   throttled(): Reply
   internalError(): Reply
+  denied(action: string): Reply
 }
 
 const EC2_PROTOCOL: Protocol = {
   throttled: () => ({ status: 503, body: errorBody('RequestLimitExceeded', 'Request limit exceeded.') }),
-  internalError: () => ({ status: 500, body: errorBody('InternalError', 'An internal error has occurred.') })
+  internalError: () => ({ status: 500, body: errorBody('InternalError', 'An internal error has occurred.') }),
+  denied: (action) => ({
+    status: 403,
+    body: errorBody('UnauthorizedOperation', `You are not authorized to perform this operation. (ec2:${action})`)
+  })
 }
 
 // SSM API Reference, Common Errors: ThrottlingException, "The request was denied due to request
@@ -507,6 +519,11 @@ const SSM_PROTOCOL: Protocol = {
   internalError: () => ({
     status: 500,
     body: ssmErrorBody('InternalServerError', 'An error occurred on the server side.'),
+    contentType: SSM_CONTENT_TYPE
+  }),
+  denied: (action) => ({
+    status: 400,
+    body: ssmErrorBody('AccessDeniedException', `User is not authorized to perform: ssm:${action}`),
     contentType: SSM_CONTENT_TYPE
   })
 }
