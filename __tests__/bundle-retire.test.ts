@@ -264,6 +264,64 @@ describe('if-exists: replace through the bundle', () => {
   })
 })
 
+describe('if-exists: replace never leaves a release half replaced', () => {
+  const replace = (builder: string) => ({
+    mode: 'build, copy, wait',
+    'instance-id': builder,
+    name: 'web-1',
+    regions: 'eu-west-1',
+    'if-exists': 'replace'
+  })
+  const changes = (from: number) =>
+    world.front.calls.slice(from).filter((call) => !/^(Describe|Get)/.test(call.action) && call.params.DryRun !== 'true')
+
+  it('checks the removal in every region with DryRun first: a copy region that refuses it leaves the source region’s image in place', async () => {
+    const builder = await launchBuilder(world.front.endpoint)
+    const euBuilder = await launchBuilder(world.front.endpoint, 'eu-west-1')
+    const old = await seedImage(world.front, 'us-east-1', builder, 'web-1', 3)
+    const oldCopy = await seedImage(world.front, 'eu-west-1', euBuilder, 'web-1', 3)
+    world.front.configure({ faults: [{ actions: ['DeregisterImage'], regions: ['eu-west-1'], denied: true }] })
+    const before = world.front.calls.length
+    const step = await runAction(replace(builder), { env: env() })
+    expect(step.exitCode).toBe(1)
+    expect(step.errors.join('\n')).toMatch(/DeregisterImage in eu-west-1 .* UnauthorizedOperation/)
+    expect(changes(before)).toEqual([])
+    expect(world.front.stateOf(old.imageId)?.state).toBe('available')
+    expect(world.front.stateOf(oldCopy.imageId)?.state).toBe('available')
+  })
+
+  it('refuses to replace an image still being made, which another run may be building', async () => {
+    const builder = await launchBuilder(world.front.endpoint)
+    // Another workflow run's build, from its own builder, still pending.
+    const building = await seedImage(world.front, 'us-east-1', await launchBuilder(world.front.endpoint), 'web-1', 0, {
+      'ami-pipeline:repository': 'acme/images',
+      'ami-pipeline:run-id': '99'
+    })
+    world.front.overlay(building.imageId, 'us-east-1').pendingMs = 60_000
+    expect(world.front.stateOf(building.imageId)?.state).toBe('pending')
+    const before = world.front.calls.length
+    const step = await runAction({ mode: 'build, wait', 'instance-id': builder, name: 'web-1', 'if-exists': 'replace' }, { env: env() })
+    expect(step.exitCode).toBe(1)
+    expect(step.errors.join('\n')).toContain(`${building.imageId} in us-east-1 is still being made (pending)`)
+    expect(changes(before)).toEqual([])
+  })
+
+  it('warns, naming the accounts, when the image it replaces is shared', async () => {
+    const builder = await launchBuilder(world.front.endpoint)
+    const old = await seedImage(world.front, 'us-east-1', builder, 'web-1', 3)
+    await withEc2('us-east-1', (client) =>
+      client.send(new ModifyImageAttributeCommand({ ImageId: old.imageId, LaunchPermission: { Add: [{ UserId: '444455556666' }] } }))
+    )
+    const step = await runAction({ mode: 'build, wait', 'instance-id': builder, name: 'web-1', 'if-exists': 'replace' }, { env: env() })
+    expect(step.errors).toEqual([])
+    expect(step.log).toMatch(
+      new RegExp(
+        `::warning::${old.imageId} 'web-1' in us-east-1 is shared with 444455556666: once it is replaced they can no longer launch it`
+      )
+    )
+  })
+})
+
 describe('share-snapshots through the bundle', () => {
   it('gives the accounts createVolumePermission on every snapshot of every image', async () => {
     const builder = await launchBuilder(world.front.endpoint)

@@ -4,6 +4,7 @@
 // snapshot, deregistered at the same moment, both skip it and it is orphaned. So every snapshot a
 // call did not delete is settled once the region's images are gone: deleted if no image uses it any
 // more, kept (saying which image uses it) if one does.
+import { DeleteSnapshotCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2'
 import { errorMessage } from './errors.ts'
 import { deregisterImage } from './aws/images.ts'
 import { deleteSnapshot, existingSnapshots, snapshotUsers } from './aws/snapshots.ts'
@@ -132,4 +133,24 @@ async function settleSnapshots(
   if (deleted.length > 0)
     log.info(`Deleted snapshots of the removed images in ${region} that no image uses any more: ${deleted.join(', ')}.`)
   return failures
+}
+
+/**
+ * DeregisterImage (and DeleteSnapshot, which DeleteAssociatedSnapshots needs too) with DryRun: EC2
+ * checks the permission (API Reference, DryRun), for this image and snapshot, changing nothing.
+ */
+export async function checkRemoval(
+  step: Step,
+  region: string,
+  imageId: string,
+  snapshotId: string | undefined,
+  deleteSnapshots: boolean
+): Promise<void> {
+  await step.aws.check(region, 'DeregisterImage', `image ${imageId}`, (client) =>
+    client.send(new DeregisterImageCommand({ ImageId: imageId, ...(deleteSnapshots && { DeleteAssociatedSnapshots: true }), DryRun: true }))
+  )
+  if (!deleteSnapshots || snapshotId === undefined) return
+  await step.aws.check(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client) =>
+    client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId, DryRun: true }))
+  )
 }

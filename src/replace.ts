@@ -1,14 +1,22 @@
 // if-exists: replace — Packer's force_deregister plus force_delete_snapshot, made safe: before build
 // makes its image, the same-named image in every region the step writes to (the source region, and
 // each copy's region) is deregistered with its snapshots, after the same checks as prune. One in
-// use or protected refuses the whole step before anything changes, naming it and its users.
-import { DeregisterImageCommand } from '@aws-sdk/client-ec2'
+// use, protected or still being made refuses the whole step before anything changes, naming it and
+// its users; so does a removal EC2 would not allow in any region (checked with DryRun first).
 import { StepError } from './errors.ts'
+import { sharedWith } from './aws/distribution.ts'
 import { findOwnImageByName, type ImageInfo } from './aws/images.ts'
 import { findUsage } from './aws/usage.ts'
 import { madeByRun, PROVENANCE } from './provenance.ts'
-import { removeImages } from './removal.ts'
+import { checkRemoval, removeImages } from './removal.ts'
 import type { Step } from './step.ts'
+
+interface Holder {
+  region: string
+  image: ImageInfo
+  /** Accounts, organizations and OUs it is shared with. */
+  shared: string[]
+}
 
 /**
  * `isOurs` says whether a name holder is this workflow run's own image (a re-run), which build and
@@ -19,32 +27,42 @@ export async function replaceExisting(step: Step, isOurs: (image: ImageInfo, reg
   const name = plan.build!.name
   const regions = [...new Set([plan.region, ...(plan.modes.has('copy') ? plan.copy!.regions : [])])]
   const found = await Promise.all(regions.map(async (region) => ({ region, image: await findOwnImageByName(step.aws, region, name) })))
-  const holders = found.filter(
+  const others = found.filter(
     (entry): entry is { region: string; image: ImageInfo } => entry.image !== undefined && !isOurs(entry.image, entry.region)
   )
-  if (holders.length === 0) return
+  if (others.length === 0) return
 
   const refusals: string[] = []
-  await Promise.all(
-    holders.map(async ({ region, image }) => {
-      if (image.protected) refusals.push(`${image.imageId} in ${region} has deregistration protection on`)
-      const users = (await findUsage(step.aws, region, [image.imageId])).users.get(image.imageId)
-      if (users) refusals.push(`${image.imageId} in ${region} is in use by ${users.join(', ')}`)
+  const holders = await Promise.all(
+    others.map(async ({ region, image }): Promise<Holder> => {
+      const where = `${image.imageId} in ${region}`
+      // Another run may be making it right now: removing it would break that run, not replace a release.
+      if (image.state === 'pending') refusals.push(`${where} is still being made (pending)`)
+      if (image.protected) refusals.push(`${where} has deregistration protection on`)
+      const [usage, shared] = await Promise.all([findUsage(step.aws, region, [image.imageId]), sharedWith(step.aws, region, image.imageId)])
+      const users = usage.users.get(image.imageId)
+      if (users) refusals.push(`${where} is in use by ${users.join(', ')}`)
+      return { region, image, shared }
     })
   )
   if (refusals.length > 0) {
     throw new StepError(
       `if-exists: replace refused: an image named '${name}' cannot be replaced — ${refusals.sort().join('; ')}. Nothing was changed. ` +
-        'Point its users at another image (or turn protection off) first, or build under another name.'
+        'Point its users at another image (or turn protection off, or let the other run finish) first, or build under another name.'
+    )
+  }
+  // A region that would refuse the removal refuses it before any region's image is gone.
+  for (const { region, image } of holders) await checkRemoval(step, region, image.imageId, image.snapshotIds[0], true)
+  for (const { region, image, shared } of holders) {
+    if (shared.length === 0) continue
+    // What the other accounts launch from it cannot be seen from here: they are told, not asked.
+    step.log.warning(
+      `${image.imageId} '${name}' in ${region} is shared with ${shared.join(', ')}: once it is replaced they can no longer launch it, ` +
+        'only the new image, if this step shares it with them (share-accounts and the like).'
     )
   }
   if (plan.dryRun) {
-    for (const { region, image } of holders) {
-      await step.aws.check(region, 'DeregisterImage', `image ${image.imageId}`, (client) =>
-        client.send(new DeregisterImageCommand({ ImageId: image.imageId, DeleteAssociatedSnapshots: true, DryRun: true }))
-      )
-      step.release.recordRemoved(step.release.replaced, region, image.imageId, image.snapshotIds)
-    }
+    for (const { region, image } of holders) step.release.recordRemoved(step.release.replaced, region, image.imageId, image.snapshotIds)
     step.log.info(
       `Dry run: would replace ${holders.map(({ region, image }) => `${image.imageId} in ${region}`).join(', ')} (if-exists: replace).`
     )

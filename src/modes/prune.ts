@@ -1,7 +1,7 @@
 // prune: retires old images this account owns that match the selectors, in every prune region at
 // once. The whole plan is made first — every matching image kept (and why) or retired — and is
 // refused whole past max-deletions; only then is anything deregistered.
-import { CreateTagsCommand, DeleteSnapshotCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2'
+import { CreateTagsCommand } from '@aws-sdk/client-ec2'
 import { deprecateImage, sharedWith } from '../aws/distribution.ts'
 import { errorMessage, StepError } from '../errors.ts'
 import { describeSelectors, disableImage, listOwnImages, type ImageInfo } from '../aws/images.ts'
@@ -9,7 +9,7 @@ import { snapshotUsers } from '../aws/snapshots.ts'
 import { findUsage } from '../aws/usage.ts'
 import { DISABLED_AT, planRegion } from '../prune/plan.ts'
 import { stageImages } from '../prune/stage.ts'
-import { removeImages } from '../removal.ts'
+import { checkRemoval, removeImages } from '../removal.ts'
 import type { PruneDecision, Retired } from '../release.ts'
 import type { Step } from '../step.ts'
 
@@ -184,7 +184,7 @@ async function checkRetiring(step: Step, plans: readonly RegionPlan[]): Promise<
       step.release.recordRemoved(step.release.pruned, plan.region, imageId, own)
     }
     try {
-      await checkPermissions(step, plan.region, retiring[0]!, [...snapshots][0])
+      await checkRemoval(step, plan.region, retiring[0]!, [...snapshots][0], step.plan.prune!.deleteSnapshots)
     } catch (error) {
       throw new StepError(`Dry run: the plan stands, but retiring in ${plan.region} would fail: ${errorMessage(error)}`)
     }
@@ -205,16 +205,4 @@ async function snapshotsThatWouldGo(step: Step, plan: RegionPlan, retiring: read
   for (const [snapshotId, usedBy] of users)
     step.log.info(`Would keep snapshot ${snapshotId} in ${plan.region}: ${usedBy.join(', ')} uses it.`)
   return new Set(all.filter((id) => !users.has(id)))
-}
-
-/** DeregisterImage (and DeleteSnapshot, which DeleteAssociatedSnapshots needs too) with DryRun. */
-async function checkPermissions(step: Step, region: string, imageId: string, snapshotId: string | undefined): Promise<void> {
-  const deleteSnapshots = step.plan.prune!.deleteSnapshots
-  await step.aws.check(region, 'DeregisterImage', `image ${imageId}`, (client) =>
-    client.send(new DeregisterImageCommand({ ImageId: imageId, ...(deleteSnapshots && { DeleteAssociatedSnapshots: true }), DryRun: true }))
-  )
-  if (!deleteSnapshots || snapshotId === undefined) return
-  await step.aws.check(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client) =>
-    client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId, DryRun: true }))
-  )
 }
