@@ -17,6 +17,7 @@ import {
   DescribeSnapshotAttributeCommand,
   DisableImageCommand,
   EnableImageCommand,
+  EnableImageDeprecationCommand,
   ModifyImageAttributeCommand,
   ModifyLaunchTemplateCommand,
   ModifySnapshotAttributeCommand,
@@ -373,6 +374,18 @@ describe('the test front: images and snapshots', () => {
     await expect(
       client().send(new DescribeImageAttributeCommand({ ImageId: 'ami-0123456789abcdef0', Attribute: 'lastLaunchedTime' }))
     ).rejects.toMatchObject({ name: 'InvalidAMIID.NotFound' })
+  })
+
+  it('deprecates at the nearest minute, and refuses a time in the past or more than ten years ahead', async () => {
+    const id = await image('deprecated-1')
+    const soon = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 120_000 + 35_000)
+    await client().send(new EnableImageDeprecationCommand({ ImageId: id, DeprecateAt: soon }))
+    expect((await listed(id)).DeprecationTime).toBe(new Date(soon.getTime() + 25_000).toISOString())
+    for (const at of [new Date(Date.now() - 120_000), new Date(Date.now() + 3653 * 86_400_000)]) {
+      await expect(client().send(new EnableImageDeprecationCommand({ ImageId: id, DeprecateAt: at }))).rejects.toMatchObject({
+        name: 'InvalidParameterValue'
+      })
+    }
   })
 
   it('shares a snapshot with accounts and takes it back, in either request form', async () => {

@@ -20,10 +20,12 @@ export const HANDLERS: Record<string, Handler> = {
   ModifyImageAttribute: modifyImageAttribute,
   ModifySnapshotAttribute: modifySnapshotAttribute,
   DeregisterImage: deregisterImage,
-  EnableImageDeprecation: (front, region, params) =>
-    setAttribute(front, region, params, 'EnableImageDeprecation', (image) => {
-      image.deprecationTime = new Date(params.get('DeprecateAt') ?? '').toISOString().replace(/\.\d+Z$/, '.000Z')
-    }),
+  EnableImageDeprecation: (front, region, params) => {
+    const at = deprecateAt(params.get('DeprecateAt') ?? '')
+    return setAttribute(front, region, params, 'EnableImageDeprecation', (image) => {
+      image.deprecationTime = at.toISOString()
+    })
+  },
   DisableImageDeprecation: (front, region, params) =>
     setAttribute(front, region, params, 'DisableImageDeprecation', (image) => void delete image.deprecationTime),
   EnableImageDeregistrationProtection: (front, region, params) =>
@@ -884,4 +886,20 @@ function takeFilters(params: URLSearchParams, names: string[]): { rest: URLSearc
     filter.values.forEach((value, i) => rest.append(`Filter.${n}.Value.${i + 1}`, value))
   }
   return { rest, taken }
+}
+
+/**
+ * EnableImageDeprecation, DeprecateAt (EC2 API Reference): "If you specify a value for seconds,
+ * Amazon EC2 rounds the seconds to the nearest minute. You can't specify a date in the past. The
+ * upper limit for DeprecateAt is 10 years from now". The rounded time is what is judged.
+ */
+function deprecateAt(text: string): Date {
+  const given = Date.parse(text)
+  if (Number.isNaN(given)) throw new FrontError(400, 'InvalidParameterValue', `DeprecateAt '${text}' is not a date and time.`)
+  const at = new Date(Math.round(given / 60_000) * 60_000)
+  const limit = new Date()
+  limit.setUTCFullYear(limit.getUTCFullYear() + 10)
+  if (at.getTime() < Date.now()) throw new FrontError(400, 'InvalidParameterValue', `DeprecateAt ${at.toISOString()} is in the past.`)
+  if (at > limit) throw new FrontError(400, 'InvalidParameterValue', `DeprecateAt ${at.toISOString()} is more than 10 years from now.`)
+  return at
 }
