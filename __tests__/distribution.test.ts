@@ -3,7 +3,8 @@ import {
   EC2Client,
   EnableImageDeprecationCommand,
   EnableImageDeregistrationProtectionCommand,
-  ModifyImageAttributeCommand
+  ModifyImageAttributeCommand,
+  ModifySnapshotAttributeCommand
 } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
 import { deprecationTime, distribute } from '../src/distribution.ts'
@@ -68,6 +69,20 @@ describe('distribution', () => {
       level: 'notice',
       message: expect.stringMatching(new RegExp(`${COPY} in eu-west-1 is encrypted: .*KMS key.*kms:Decrypt`))
     })
+  })
+
+  it('shares the snapshots before the image: a snapshot EC2 will not share leaves the image unshared', async () => {
+    ec2.on(ModifyImageAttributeCommand).resolves({})
+    ec2
+      .on(ModifySnapshotAttributeCommand)
+      .rejects(awsError('InvalidParameter', 'Snapshots encrypted with the AWS Managed CMK cannot be shared'))
+    const step = distributionStep({ 'share-accounts': '111122223333', 'share-snapshots': 'true' })
+    step.release.get('eu-west-1')!.snapshotIds = ['snap-0123456789abcdef0']
+    await expect(distribute(step, [step.release.get('eu-west-1')!])).rejects.toThrow(
+      /Could not share snapshot snap-0123456789abcdef0 of ami-0fedcba9876543210 in eu-west-1 \(share-snapshots\): .*AWS managed key/
+    )
+    expect(ec2.commandCalls(ModifyImageAttributeCommand)).toHaveLength(0)
+    expect(step.release.get('eu-west-1')?.distribution).toEqual({ sharedWith: [], protected: false })
   })
 
   it('only checks permissions in a dry run', async () => {

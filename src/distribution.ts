@@ -26,13 +26,15 @@ export async function distribute(step: Step, images: readonly ReleaseImage[]): P
         // Recorded call by call: if a later one fails, the summary still shows what was done.
         const done: NonNullable<ReleaseImage['distribution']> = { sharedWith: [], protected: false }
         if (!dryRun) image.distribution = done
-        if (sharing) {
-          await shareImage(step.aws, image.region, image.imageId, shares, dryRun)
-          done.sharedWith = [...shares.accounts, ...shares.organizations, ...shares.organizationalUnits]
-        }
+        // Snapshots first: one EC2 will not share (encrypted with the AWS managed key) fails the
+        // step before any account is given an image it could not copy.
         if (plan.shareSnapshots) {
           await shareSnapshots(step, image, dryRun)
           done.snapshotsSharedWith = [...shares.accounts]
+        }
+        if (sharing) {
+          await shareImage(step.aws, image.region, image.imageId, shares, dryRun)
+          done.sharedWith = [...shares.accounts, ...shares.organizations, ...shares.organizationalUnits]
         }
         if (deprecateAt) {
           await deprecateImage(step.aws, image.region, image.imageId, deprecateAt, dryRun)
