@@ -13,7 +13,27 @@ import { startMoto, type Moto } from './support/moto.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
-const ACTION = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as { inputs: Record<string, unknown> }
+const ACTION = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as {
+  inputs: Record<string, { default?: string }>
+  outputs: Record<string, unknown>
+}
+
+/** The rows of the Markdown table that follows a heading, as trimmed cells. */
+function tableAfter(heading: string): string[][] {
+  const from = README.indexOf(`\n${heading}\n`)
+  const rows: string[][] = []
+  for (const line of README.slice(from + heading.length + 2).split('\n')) {
+    if (line.startsWith('#')) break
+    if (!line.startsWith('|') || /^\|[\s|:-]+\|$/.test(line)) continue
+    rows.push(
+      line
+        .slice(1, -1)
+        .split(/(?<!\\)\|/)
+        .map((cell) => cell.trim())
+    )
+  }
+  return rows.slice(1)
+}
 
 interface Block {
   lang: string
@@ -49,6 +69,23 @@ describe('the README', () => {
   it('has the two commands a newcomer runs, word for word', () => {
     expect(README).toMatch(/^npm run demo$/m)
     expect(README).toMatch(/^npm test$/m)
+  })
+
+  it('lists every input of action.yml once in the Inputs table, with its modes and action.yml default, in four cells', () => {
+    const rows = tableAfter('## Inputs')
+    expect(rows.filter((row) => row.length !== 4)).toEqual([])
+    const names = rows.map((row) => row[0]!.replace(/`/g, ''))
+    expect([...names].sort()).toEqual(Object.keys(ACTION.inputs).sort())
+    for (const [name, , defaultCell] of rows.map((row) => [row[0]!.replace(/`/g, ''), row[1], row[2]!] as const)) {
+      const declared = ACTION.inputs[name]?.default
+      if (declared !== undefined) expect([name, defaultCell]).toEqual([name, `\`${declared}\``])
+    }
+  })
+
+  it('lists every output of action.yml once in the Outputs table, each with its meaning in one cell', () => {
+    const rows = tableAfter('## Outputs')
+    expect(rows.filter((row) => row.length !== 2 || row[1] === '')).toEqual([])
+    expect(rows.map((row) => row[0]!.replace(/`/g, '')).sort()).toEqual(Object.keys(ACTION.outputs).sort())
   })
 
   it.each(of('yaml', 'yml'))('YAML block at %s parses strictly: no errors, no warnings, no duplicate keys', (_, block) => {
