@@ -9,6 +9,7 @@ import { startFront, type Front } from '../__tests__/support/ec2-front.ts'
 import { launchBuilder } from '../__tests__/support/ec2-env.ts'
 import { startMoto } from '../__tests__/support/moto.ts'
 import { measurePrune, type PruneFigures } from './prune.ts'
+import { measurePublish, type PublishFigures } from './publish.ts'
 import { measureRelease, type ReleaseFigures } from './release.ts'
 import { measureStartup, type StartupFigures } from './startup.ts'
 import { measureWait, type WaitFigures } from './wait.ts'
@@ -43,11 +44,18 @@ const bench: Bench = {
     AWS_ENDPOINT_URL_SSM: front.endpoint
   }
 }
-const results: { startup?: StartupFigures; release?: ReleaseFigures[]; wait?: WaitFigures; prune?: PruneFigures[] } = {}
+const results: {
+  startup?: StartupFigures
+  release?: ReleaseFigures[]
+  wait?: WaitFigures
+  publish?: PublishFigures
+  prune?: PruneFigures[]
+} = {}
 try {
   if (wanted('startup')) results.startup = await step('startup', () => measureStartup(bench, ROOT))
   if (wanted('release')) results.release = await step('release', () => measureRelease(bench, ROOT, [1, 4, 8]))
   if (wanted('wait')) results.wait = await step('wait', () => measureWait(bench))
+  if (wanted('publish')) results.publish = await step('publish', () => measurePublish(bench))
   if (wanted('prune')) results.prune = await step('prune', () => measurePrune(bench, [100, 1000]))
 } finally {
   await front.stop()
@@ -121,9 +129,25 @@ function render(r: typeof results): string {
       ''
     )
   }
+  if (r.publish) {
+    const operations = [...new Set(r.publish.runs.flatMap((run) => Object.keys(run.perRegion)))].sort()
+    lines.push(
+      '## 4. Publish',
+      '',
+      `An SSM parameter and a launch template in each of ${r.publish.regions} regions; SSM's check of an \`aws:ec2:image\` value takes 1 s at the front. Calls per region:`,
+      '',
+      `| publish of | wall (s) | ${operations.join(' | ')} |`,
+      `|---|---|${operations.map(() => '---').join('|')}|`
+    )
+    for (const run of r.publish.runs)
+      lines.push(
+        `| ${run.what} | ${run.wallS.toFixed(1)} | ${operations.map((op) => String(Math.round((run.perRegion[op] ?? 0) * 10) / 10)).join(' | ')} |`
+      )
+    lines.push('')
+  }
   if (r.prune) {
     lines.push(
-      '## 4. Prune',
+      '## 5. Prune',
       '',
       'Every image matches and is older than `older-than`; `keep: 0`; none in use. The bound is the time the changing-call refill rate alone imposes: (images − burst) ÷ refill, regions in parallel.',
       '',
