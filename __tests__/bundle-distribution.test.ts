@@ -5,7 +5,7 @@ import { describe, expect, it } from '@jest/globals'
 import { DescribeImageAttributeCommand, DescribeImagesCommand } from '@aws-sdk/client-ec2'
 import { inspector } from './support/ec2-env.ts'
 import { runAction } from './support/runner.ts'
-import { launchBuilder, useWorld } from './support/world.ts'
+import { launchBuilder, useWorld, awsEnv } from './support/world.ts'
 
 const world = useWorld({ pendingMs: 500 })
 const ORG = 'arn:aws:organizations::111122223333:organization/o-abcdefghij'
@@ -28,11 +28,7 @@ describe('sharing, deprecation and protection', () => {
       },
       {
         env: {
-          AWS_ACCESS_KEY_ID: 'testing',
-          AWS_SECRET_ACCESS_KEY: 'testing',
-          AWS_REGION: 'us-east-1',
-          AWS_ENDPOINT_URL_EC2: world.front.endpoint,
-          AWS_ENDPOINT_URL_SSM: world.front.endpoint
+          ...awsEnv(world)
         }
       }
     )
@@ -77,11 +73,7 @@ describe('sharing, deprecation and protection', () => {
   it('applies them to images given by image-ids in a later tag step', async () => {
     const builder = await launchBuilder(world.moto.endpoint)
     const env = {
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_EC2: world.front.endpoint,
-      AWS_ENDPOINT_URL_SSM: world.front.endpoint
+      ...awsEnv(world)
     }
     const built = await runAction({ mode: 'build, copy, wait', 'instance-id': builder, name: 'web-3.0.1', regions: 'eu-west-1' }, { env })
     const tagged = await runAction({ mode: 'tag', 'image-ids': built.outputs['image-ids']!, 'deregistration-protection': 'true' }, { env })

@@ -6,17 +6,13 @@ import { describe, expect, it } from '@jest/globals'
 import { ownImages, ownSnapshots, snapshotIdsOf, tagsOf } from './support/ec2-env.ts'
 import { runAction } from './support/runner.ts'
 import { seedImage } from './support/seed.ts'
-import { launchBuilder, useWorld } from './support/world.ts'
+import { launchBuilder, useWorld, awsEnv } from './support/world.ts'
 
 const world = useWorld({ pendingMs: 300 })
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_EC2: world.front.endpoint,
-    AWS_ENDPOINT_URL_SSM: world.front.endpoint,
+    ...awsEnv(world),
     AWS_EC2_METADATA_DISABLED: 'true',
     GITHUB_REPOSITORY: 'acme/images',
     GITHUB_RUN_ID: '2001',

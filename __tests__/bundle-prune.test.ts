@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals'
 import { ownImages, ownSnapshots, snapshotIdsOf } from './support/ec2-env.ts'
 import { runAction } from './support/runner.ts'
 import { seedDozenReleases } from './support/seed.ts'
-import { useWorld } from './support/world.ts'
+import { useWorld, awsEnv } from './support/world.ts'
 
 const world = useWorld({ pageSize: 7 })
 const REGIONS = ['us-east-1', 'eu-west-1']
@@ -32,11 +32,7 @@ describe('the bundle pruning a dozen releases', () => {
   it('plans under a dry run without changing anything, then retires exactly that plan', async () => {
     const fixture = await seedDozenReleases(world.front, REGIONS)
     const env = {
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_EC2: world.front.endpoint,
-      AWS_ENDPOINT_URL_SSM: world.front.endpoint
+      ...awsEnv(world)
     }
     const before = await state()
     const snapshotsOf = new Map<string, string[]>()

@@ -11,7 +11,7 @@ import {
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { launchBuilder } from './support/ec2-env.ts'
 import { runAction, type StepResult } from './support/runner.ts'
-import { useWorld } from './support/world.ts'
+import { useWorld, awsEnv } from './support/world.ts'
 
 const world = useWorld()
 const REGIONS = ['us-east-1', 'eu-west-1']
@@ -20,11 +20,7 @@ const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' }
 
 function env(run: { id: string; attempt?: string }): Record<string, string> {
   return {
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_EC2: world.front.endpoint,
-    AWS_ENDPOINT_URL_SSM: world.front.endpoint,
+    ...awsEnv(world),
     GITHUB_REPOSITORY: 'acme/images',
     GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
     GITHUB_RUN_ID: run.id,

@@ -14,18 +14,14 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { launchBuilder, ownImages, ownSnapshots, snapshotIdsOf, tagsOf } from './support/ec2-env.ts'
 import { runAction } from './support/runner.ts'
 import { seedImage, type Seeded } from './support/seed.ts'
-import { useWorld } from './support/world.ts'
+import { useWorld, awsEnv } from './support/world.ts'
 
 const world = useWorld()
 const DAY = 86_400_000
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' }
 
 const env = (runId = '7', attempt = '1'): Record<string, string> => ({
-  AWS_ACCESS_KEY_ID: 'testing',
-  AWS_SECRET_ACCESS_KEY: 'testing',
-  AWS_REGION: 'us-east-1',
-  AWS_ENDPOINT_URL_EC2: world.front.endpoint,
-  AWS_ENDPOINT_URL_SSM: world.front.endpoint,
+  ...awsEnv(world),
   GITHUB_REPOSITORY: 'acme/images',
   GITHUB_RUN_ID: runId,
   GITHUB_RUN_ATTEMPT: attempt

@@ -7,7 +7,7 @@ import { CreateTagsCommand, RegisterImageCommand } from '@aws-sdk/client-ec2'
 import { inspector, ownImages, ownSnapshots, snapshotIdsOf } from './support/ec2-env.ts'
 import { runAction } from './support/runner.ts'
 import { seedImage } from './support/seed.ts'
-import { launchBuilder, useWorld } from './support/world.ts'
+import { launchBuilder, useWorld, awsEnv } from './support/world.ts'
 
 const world = useWorld()
 const REGION = 'us-east-1'
@@ -44,11 +44,7 @@ describe('images that share snapshots, retired together', () => {
     const pairs = []
     for (let n = 0; n < 5; n++) pairs.push(await seedPair(instanceId, n))
     const env = {
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_REGION: REGION,
-      AWS_ENDPOINT_URL_EC2: world.front.endpoint,
-      AWS_ENDPOINT_URL_SSM: world.front.endpoint
+      ...awsEnv(world, REGION)
     }
     // keep: 1 keeps the newest image, pair 0's first; its partner goes, but their snapshot stays.
     const inputs = { mode: 'prune', 'prune-tags': 'App=pair', 'prune-regions': REGION, keep: '1' }

@@ -6,7 +6,7 @@ import type { FaultRule } from './support/ec2-front.ts'
 import { ownImages, ownSnapshots, snapshotIdsOf, tagsOf } from './support/ec2-env.ts'
 import { runAction } from './support/runner.ts'
 import { seedDozenReleases } from './support/seed.ts'
-import { launchBuilder, useWorld } from './support/world.ts'
+import { launchBuilder, useWorld, awsEnv } from './support/world.ts'
 
 const world = useWorld()
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1']
@@ -19,11 +19,7 @@ const FAULTS: FaultRule[] = [
 ]
 
 const env = (runAttempt = '1') => ({
-  AWS_ACCESS_KEY_ID: 'testing',
-  AWS_SECRET_ACCESS_KEY: 'testing',
-  AWS_REGION: 'us-east-1',
-  AWS_ENDPOINT_URL_EC2: world.front.endpoint,
-  AWS_ENDPOINT_URL_SSM: world.front.endpoint,
+  ...awsEnv(world),
   GITHUB_REPOSITORY: 'acme/images',
   GITHUB_RUN_ID: '5150',
   GITHUB_RUN_ATTEMPT: runAttempt

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { runAction } from './support/runner.ts'
 import { startProxy, type Proxy } from './support/proxy.ts'
-import { launchBuilder, useWorld } from './support/world.ts'
+import { launchBuilder, useWorld, awsEnv } from './support/world.ts'
 
 const world = useWorld()
 let proxy: Proxy
@@ -15,11 +15,7 @@ afterAll(async () => {
 })
 
 const env = (extra: Record<string, string>) => ({
-  AWS_ACCESS_KEY_ID: 'testing',
-  AWS_SECRET_ACCESS_KEY: 'testing',
-  AWS_REGION: 'us-east-1',
-  AWS_ENDPOINT_URL_EC2: world.front.endpoint,
-  AWS_ENDPOINT_URL_SSM: world.front.endpoint,
+  ...awsEnv(world),
   ...extra
 })
 

@@ -27,3 +27,14 @@ export function useWorld(options: FrontOptions = {}): World {
   })
   return world
 }
+
+/** What a step needs to reach this world's front as AWS: test credentials, a region, and the EC2 and SSM endpoints. */
+export function awsEnv(world: World, region = 'us-east-1'): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: region,
+    AWS_ENDPOINT_URL_EC2: world.front.endpoint,
+    AWS_ENDPOINT_URL_SSM: world.front.endpoint
+  }
+}
