@@ -27,9 +27,7 @@ describe('sharing, deprecation and protection', () => {
         'deregistration-protection': 'true'
       },
       {
-        env: {
-          ...awsEnv(world)
-        }
+        env: awsEnv(world)
       }
     )
     expect(result.errors).toEqual([])
@@ -72,9 +70,7 @@ describe('sharing, deprecation and protection', () => {
 
   it('applies them to images given by image-ids in a later tag step', async () => {
     const builder = await launchBuilder(world.moto.endpoint)
-    const env = {
-      ...awsEnv(world)
-    }
+    const env = awsEnv(world)
     const built = await runAction({ mode: 'build, copy, wait', 'instance-id': builder, name: 'web-3.0.1', regions: 'eu-west-1' }, { env })
     const tagged = await runAction({ mode: 'tag', 'image-ids': built.outputs['image-ids']!, 'deregistration-protection': 'true' }, { env })
     expect(tagged.errors).toEqual([])

@@ -31,9 +31,7 @@ async function state(): Promise<{ images: string[]; snapshots: string[] }> {
 describe('the bundle pruning a dozen releases', () => {
   it('plans under a dry run without changing anything, then retires exactly that plan', async () => {
     const fixture = await seedDozenReleases(world.front, REGIONS)
-    const env = {
-      ...awsEnv(world)
-    }
+    const env = awsEnv(world)
     const before = await state()
     const snapshotsOf = new Map<string, string[]>()
     for (const region of REGIONS)

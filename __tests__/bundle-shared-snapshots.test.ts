@@ -43,9 +43,7 @@ describe('images that share snapshots, retired together', () => {
     const instanceId = await launchBuilder(world.moto.endpoint)
     const pairs = []
     for (let n = 0; n < 5; n++) pairs.push(await seedPair(instanceId, n))
-    const env = {
-      ...awsEnv(world, REGION)
-    }
+    const env = awsEnv(world, REGION)
     // keep: 1 keeps the newest image, pair 0's first; its partner goes, but their snapshot stays.
     const inputs = { mode: 'prune', 'prune-tags': 'App=pair', 'prune-regions': REGION, keep: '1' }
 
