@@ -15,7 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { mappingsToKeep } from '../src/aws/launch-templates.ts'
 import { publish } from '../src/modes/publish.ts'
 import { outputsOf } from '../src/report.ts'
-import { awsError } from './support/aws-error.ts'
+import { afterAttempts, awsError } from './support/aws-error.ts'
 import { testStep, type Given } from './support/step.ts'
 
 const ec2 = mockClient(EC2Client)
@@ -156,10 +156,20 @@ describe('publish to an SSM parameter', () => {
     ssm.on(GetParameterCommand).callsFake(() => ({
       Parameter: { Value: stored ? IMAGE : OLD, Version: stored ? 4 : 3, Type: 'String', DataType: 'aws:ec2:image' }
     }))
+    // The first attempt's answer was lost; the SDK's retry met our own put still being validated.
+    const retried = await afterAttempts(
+      {
+        error: awsError('InternalServerError', 'An error occurred on the server side', { httpStatusCode: 500 }),
+        errorType: 'TRANSIENT'
+      },
+      {
+        error: awsError('ValidationException', 'validation is still in process', { httpStatusCode: 400, attempts: 2 }),
+        errorType: 'CLIENT_ERROR'
+      }
+    )
     ssm.on(PutParameterCommand).callsFake(() => {
       stored = true
-      // The first attempt's answer was lost; the SDK's retry met our own put still being validated.
-      throw awsError('ValidationException', 'validation is still in process', { httpStatusCode: 400, attempts: 2 })
+      throw retried
     })
     const s = step({ 'ssm-parameter': '/images/web' })
     await publish(s)
@@ -263,8 +273,13 @@ describe('publish to a launch template', () => {
     ec2
       .on(CreateLaunchTemplateVersionCommand)
       .rejects(awsError('InternalError', 'An internal error has occurred', { httpStatusCode: 500, attempts: 12 }))
-    ec2.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: TEMPLATE, MinVersion: '6' }).resolves({
-      LaunchTemplateVersions: [{ VersionNumber: 6, LaunchTemplateData: { ImageId: IMAGE } }]
+    ec2.on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: TEMPLATE, MinVersion: '5' }).resolves({
+      LaunchTemplateVersions: [
+        { VersionNumber: 5, LaunchTemplateData: { ImageId: OLD } },
+        { VersionNumber: 6, LaunchTemplateData: { ImageId: IMAGE }, VersionDescription: `web-2 (${IMAGE}) by AMI Pipeline` },
+        // Someone else's version of the same image, made meanwhile: not this step's.
+        { VersionNumber: 7, LaunchTemplateData: { ImageId: IMAGE }, VersionDescription: 'by hand' }
+      ]
     })
     const lost = step({ 'launch-template': 'web' })
     await expect(publish(lost)).rejects.toThrow(/EC2 made version 6 of launch template web .* all the same; it was not made the default/)

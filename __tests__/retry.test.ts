@@ -5,8 +5,8 @@ import { DescribeImageReferencesCommand, DescribeImagesCommand } from '@aws-sdk/
 import { Aws } from '../src/aws/client.ts'
 import { AwsError } from '../src/aws/errors.ts'
 import { findUsage } from '../src/aws/usage.ts'
-import { isUncodedAnswer, isUnknownOperation, StepRetryStrategy, UNCODED_ATTEMPTS } from '../src/aws/retry.ts'
-import { awsError } from './support/aws-error.ts'
+import { anAttemptWentUnanswered, isUncodedAnswer, isUnknownOperation, StepRetryStrategy, UNCODED_ATTEMPTS } from '../src/aws/retry.ts'
+import { afterAttempts, awsError } from './support/aws-error.ts'
 import { useEndpoint } from './support/ec2-env.ts'
 import { startMoto, type Moto } from './support/moto.ts'
 
@@ -53,6 +53,25 @@ describe('the retry strategy', () => {
       errorType: 'THROTTLING'
     })
     expect(retry.getRetryCount()).toBe(1)
+  })
+
+  it('marks a call one of whose attempts got no refusal (a 5xx, a timeout), whatever its last answer; never one only refused', async () => {
+    const refused = (code: string, status: number) => awsError(code, code, { httpStatusCode: status })
+    const lost = afterAttempts(
+      { error: refused('InternalServerError', 500), errorType: 'TRANSIENT' },
+      { error: refused('ValidationException', 400), errorType: 'CLIENT_ERROR' }
+    )
+    expect(anAttemptWentUnanswered(await lost)).toBe(true)
+    const timedOut = afterAttempts({ error: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), errorType: 'TRANSIENT' })
+    expect(anAttemptWentUnanswered(await timedOut)).toBe(true)
+    const throttled = afterAttempts(
+      { error: refused('ThrottlingException', 400), errorType: 'THROTTLING' },
+      { error: refused('RequestLimitExceeded', 503), errorType: 'THROTTLING' },
+      { error: refused('ValidationException', 400), errorType: 'CLIENT_ERROR' }
+    )
+    expect(anAttemptWentUnanswered(await throttled)).toBe(false)
+    // Never through the SDK's retries: never sent.
+    expect(anAttemptWentUnanswered(new Error('cancelled'))).toBe(false)
   })
 
   it('retries nothing once the job is cancelled', async () => {

@@ -54,16 +54,18 @@ async function findTemplate(aws: Aws, region: string, nameOrId: string, byId: bo
 }
 
 /**
- * The newest version after `after` that launches `imageId` as written: what a CreateLaunchTemplateVersion
- * whose answer was lost may have made (EC2 API Reference, "Ensuring idempotency": a request may
- * complete even though the caller saw it fail).
+ * The newest version after `after` that launches `imageId` as written and carries `description`:
+ * what a CreateLaunchTemplateVersion whose answer was lost may have made (EC2 API Reference,
+ * "Ensuring idempotency": a request may complete even though the caller saw it fail). MinVersion is
+ * "the version number after which to describe" (DescribeLaunchTemplateVersions): `after` itself is
+ * asked for too, and filtered out, so either reading of "after" finds the next version.
  */
-export async function findVersionWithImage(
+export async function findVersion(
   aws: Aws,
   region: string,
   templateId: string,
   after: number,
-  imageId: string
+  made: { imageId: string; description: string }
 ): Promise<number | undefined> {
   let newest: number | undefined
   const pages = aws.pages(
@@ -71,14 +73,13 @@ export async function findVersionWithImage(
     'DescribeLaunchTemplateVersions',
     `launch template ${templateId} versions after ${after}`,
     (client, token) =>
-      client.send(
-        new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, MinVersion: String(after + 1), NextToken: token })
-      )
+      client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, MinVersion: String(after), NextToken: token }))
   )
   for await (const page of pages) {
     for (const version of page.LaunchTemplateVersions ?? []) {
       const number = version.VersionNumber ?? 0
-      if (version.LaunchTemplateData?.ImageId === imageId && number > after && number > (newest ?? 0)) newest = number
+      const ours = version.LaunchTemplateData?.ImageId === made.imageId && version.VersionDescription === made.description
+      if (ours && number > after && number > (newest ?? 0)) newest = number
     }
   }
   return newest

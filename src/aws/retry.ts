@@ -55,6 +55,9 @@ export class StepRetryStrategy implements RetryStrategyV2 {
    * where a cancel cuts it short, and the SDK is handed a token with no delay left.
    */
   async refreshRetryTokenForRetry(token: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
+    // Called for every failed attempt, the last included: the error the SDK throws carries the mark.
+    const unanswered = wentUnanswered(token) || !answeredWithRefusal(info)
+    if (unanswered && info.error) Object.assign(info.error, { [UNANSWERED]: true })
     if (this.signal?.aborted) throw new Error('cancelled: no retry')
     if (isUnknownOperation(info.error)) throw new Error('the endpoint does not offer this operation: no retry')
     if (isUncodedAnswer(info.error) && token.getRetryCount() + 1 >= UNCODED_ATTEMPTS) throw new Error('not an EC2 answer: no more retries')
@@ -66,7 +69,7 @@ export class StepRetryStrategy implements RetryStrategyV2 {
     if (next === undefined || this.signal?.aborted) throw new Error('cancelled: no retry')
     await pause(next.getRetryDelay(), this.signal)
     if (this.signal?.aborted) throw new Error('cancelled: no retry')
-    return withoutDelay(next)
+    return withoutDelay(next, unanswered)
   }
 
   recordSuccess(token: RetryToken): void {
@@ -75,9 +78,31 @@ export class StepRetryStrategy implements RetryStrategyV2 {
 }
 
 const ORIGINAL = Symbol('original token')
+const UNANSWERED = Symbol('an attempt went unanswered')
 
-function withoutDelay(token: StandardRetryToken): StandardRetryToken {
-  return Object.assign(Object.create(token) as StandardRetryToken, { getRetryDelay: () => 0, [ORIGINAL]: token })
+/**
+ * Whether an attempt of the call that failed with this error got no answer that refused it: a
+ * timeout, a broken connection, a 5xx that is not throttling, an answer that could not be read. Such
+ * an attempt may have been carried out. Throttling and other 4xx answers are refusals: AWS did not
+ * do the call. An error without the mark never went through the SDK's retries, so nothing was sent.
+ */
+export function anAttemptWentUnanswered(error: unknown): boolean {
+  const sdkError = (error as { cause?: unknown }).cause ?? error
+  return (sdkError as { [UNANSWERED]?: boolean } | undefined)?.[UNANSWERED] === true
+}
+
+function answeredWithRefusal(info: RetryErrorInfo): boolean {
+  if (info.errorType === 'THROTTLING') return true
+  const status = (info.error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+  return info.errorType === 'CLIENT_ERROR' && status !== undefined && status >= 400 && status < 500
+}
+
+function wentUnanswered(token: RetryToken): boolean {
+  return (token as { [UNANSWERED]?: boolean })[UNANSWERED] === true
+}
+
+function withoutDelay(token: StandardRetryToken, unanswered: boolean): StandardRetryToken {
+  return Object.assign(Object.create(token) as StandardRetryToken, { getRetryDelay: () => 0, [ORIGINAL]: token, [UNANSWERED]: unanswered })
 }
 
 function unwrap(token: RetryToken): RetryToken {

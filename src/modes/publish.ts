@@ -83,12 +83,13 @@ async function readTargets(step: Step, image: ReleaseImage): Promise<RegionTarge
 }
 
 /**
- * Whether a value passes an AllowedPattern, as far as JavaScript can tell: a pattern it cannot read
- * is left to SSM, which judges it anyway.
+ * Whether a value passes an AllowedPattern, as far as JavaScript can tell. SSM's patterns are not
+ * JavaScript's: read in unicode mode, where an escape JavaScript does not know (Java's \A, \Z) is an
+ * error rather than a letter, a pattern JavaScript cannot read is left to SSM, which judges it anyway.
  */
 function allows(pattern: string, value: string): boolean {
   try {
-    return new RegExp(pattern).test(value)
+    return new RegExp(pattern, 'u').test(value)
   } catch {
     return true
   }

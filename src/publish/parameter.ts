@@ -3,6 +3,7 @@
 // value that fails the check is never stored.
 import { StepError, errorMessage } from '../errors.ts'
 import { eventually } from '../aws/images.ts'
+import { anAttemptWentUnanswered } from '../aws/retry.ts'
 import { putImageParameter, readParameter, type ParameterRules, type ParameterState } from '../aws/parameters.ts'
 import type { Published, ReleaseImage } from '../release.ts'
 import { formatDuration, type Step } from '../step.ts'
@@ -47,7 +48,13 @@ export async function publishParameter(
   try {
     version = await putImageParameter(step.aws, region, name, imageId, parameter?.rules?.tier)
   } catch (error) {
-    if (!mayHaveLanded(error)) throw error
+    // The put may have been carried out only if an attempt got no answer that refused it (the AWS
+    // layer marks such calls). A refusal to every attempt is final — throttling, any other 4xx, a
+    // put still being validated included ("the system reports that validation is still in process",
+    // SSM User Guide, "Troubleshooting Parameter Store") — and a call never sent did nothing. After
+    // an unanswered attempt, a refusal may be SSM answering our own first put, which may land: what
+    // SSM stores decides.
+    if (!anAttemptWentUnanswered(error)) throw error
     unanswered = error
   }
   // Until SSM shows the value, nobody knows whether it will: a cancel or a timeout says so.
@@ -82,19 +89,4 @@ export async function publishParameter(
   }
   record.version = stored.version
   step.log.info(`SSM parameter ${name} in ${region} now holds ${imageId} (version ${stored.version}; ${was}).`)
-}
-
-/**
- * Whether a failed PutParameter may still have been carried out. SSM's answer to the first attempt
- * is final: any 4xx then means it refused this put (an earlier put to the parameter still being
- * validated, too — "the system reports that validation is still in process", SSM User Guide,
- * "Troubleshooting Parameter Store"). Once an attempt went unanswered (a timeout, a 5xx, throttling
- * that the SDK retried), a later refusal may be SSM answering our own first put, which may land:
- * what SSM stores decides.
- */
-function mayHaveLanded(error: unknown): boolean {
-  type Metadata = { $metadata?: { httpStatusCode?: number; attempts?: number } }
-  const { httpStatusCode: status, attempts = 1 } = ((error as { cause?: Metadata }).cause ?? (error as Metadata)).$metadata ?? {}
-  const refusedAtOnce = attempts <= 1 && status !== undefined && status >= 400 && status < 500
-  return !refusedAtOnce
 }

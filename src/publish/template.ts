@@ -4,11 +4,11 @@
 // SSM is the one the new version starts from.
 import { createHash } from 'node:crypto'
 import { StepError, errorMessage } from '../errors.ts'
-import { describeImages } from '../aws/images.ts'
+import { describeImages, eventually } from '../aws/images.ts'
 import {
   createVersion,
   describeTemplate,
-  findVersionWithImage,
+  findVersion,
   InvalidVersion,
   mappingsToKeep,
   namesSnapshots,
@@ -61,6 +61,7 @@ export async function publishTemplate(step: Step, image: ReleaseImage, found: Te
     )
   }
   const oldSnapshots = namesSnapshots(defaultData) ? await snapshotsOf(step, region, defaultLaunches) : undefined
+  const description = `${image.name} (${imageId}) by AMI Pipeline`.slice(0, 255)
   let version: number
   try {
     version = await createVersion(
@@ -71,13 +72,13 @@ export async function publishTemplate(step: Step, image: ReleaseImage, found: Te
         sourceVersion: info.defaultVersion,
         imageId,
         blockDeviceMappings: mappingsToKeep(defaultData, oldSnapshots),
-        description: `${image.name} (${imageId}) by AMI Pipeline`.slice(0, 255),
+        description,
         clientToken: versionToken(step, region, info.id, info.defaultVersion, imageId)
       },
       step.plan.dryRun
     )
   } catch (error) {
-    throw await versionFailure(step, region, info, record, error)
+    throw await versionFailure(step, region, info, { record, description }, error)
   }
   if (step.plan.dryRun) {
     if (makeDefault) await setDefaultVersion(step.aws, region, info.id, info.defaultVersion, true)
@@ -125,7 +126,13 @@ async function snapshotsOf(step: Step, region: string, imageId: string | undefin
  * answer, the retries running out; EC2 API Reference, "Ensuring idempotency"): the template's newer
  * versions are looked at, so that a version this step made is reported, not lost.
  */
-async function versionFailure(step: Step, region: string, info: TemplateInfo, record: TemplateRecord, error: unknown): Promise<unknown> {
+async function versionFailure(
+  step: Step,
+  region: string,
+  info: TemplateInfo,
+  { record, description }: { record: TemplateRecord; description: string },
+  error: unknown
+): Promise<unknown> {
   const where = `launch template ${info.name} (${info.id}) in ${region}`
   if (error instanceof InvalidVersion) {
     Object.assign(record, { version: error.version, changed: true, invalid: true })
@@ -142,7 +149,12 @@ async function versionFailure(step: Step, region: string, info: TemplateInfo, re
     return error
   }
   try {
-    const made = await findVersionWithImage(step.aws, region, info.id, info.latestVersion, record.imageId)
+    // A version just made may not be listed at once (EC2 is eventually consistent): looked for a few seconds.
+    const made = await eventually(
+      () => findVersion(step.aws, region, info.id, info.latestVersion, { imageId: record.imageId, description }),
+      (ms) => step.sleep(ms, step.signal),
+      [2000, 4000]
+    )
     if (made === undefined) return error
     Object.assign(record, { version: made, changed: true })
     return new StepError(
