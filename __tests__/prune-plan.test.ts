@@ -207,6 +207,8 @@ describe('deregistration protection', () => {
           image('b', 400, { state: 'disabled', tags: tagged(5) }),
           // Kept by the disable stage (shared, or launched lately): never disabled, so never deregistered here.
           image('c', 300),
+          // Disabled by hand (a quarantine): not prune's.
+          image('q', 500, { state: 'disabled' }),
           image('d', 20),
           image('e', 10)
         ],
@@ -216,6 +218,7 @@ describe('deregistration protection', () => {
         e: 'keep: newest 2',
         d: 'keep: newest 2',
         c: 'keep: available, not disabled (only-disabled)',
+        q: 'keep: disabled, but not by prune (no valid ami-pipeline:disabled-at tag): only-disabled retires only what prune disabled',
         b: 'keep: disabled less than 30d (5d since disabled)',
         a: 'retire: disabled (takes no place among the newest), disabled longer than 30d and beyond the newest 2'
       })

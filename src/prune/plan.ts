@@ -72,6 +72,10 @@ function decide(
   if (rank < rules.keep)
     return decision('keep', `newest ${rules.keep}${rules.groupBy ? ` of ${rules.groupBy}=${group || '(no tag)'}` : ''}`)
   if (rules.onlyDisabled && image.state !== 'disabled') return decision('keep', `${image.state}, not disabled (only-disabled)`)
+  // Someone disabled it by hand (a quarantine, say), or another tool did: no record of when, and
+  // not prune's to finish.
+  if (rules.onlyDisabled && Number.isNaN(Date.parse(image.tags.get(DISABLED_AT) ?? '')))
+    return decision('keep', `disabled, but not by prune (no valid ${DISABLED_AT} tag): only-disabled retires only what prune disabled`)
   if (image.protected) return decision('keep', 'deregistration protection is on')
   const retired = alreadyRetired(image, rules.retire, now)
   if (retired) return decision('keep', retired)
