@@ -6,6 +6,7 @@
 // more, kept (saying which image uses it) if one does.
 import { DeleteSnapshotCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2'
 import { errorMessage } from './errors.ts'
+import { hasCode } from './aws/errors.ts'
 import { deregisterImage } from './aws/images.ts'
 import { deleteSnapshot, existingSnapshots, snapshotUsers } from './aws/snapshots.ts'
 import type { Retired } from './release.ts'
@@ -150,7 +151,14 @@ export async function checkRemoval(
     client.send(new DeregisterImageCommand({ ImageId: imageId, ...(deleteSnapshots && { DeleteAssociatedSnapshots: true }), DryRun: true }))
   )
   if (!deleteSnapshots || snapshotId === undefined) return
-  await step.aws.check(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client) =>
-    client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId, DryRun: true }))
-  )
+  try {
+    await step.aws.check(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client) =>
+      client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId, DryRun: true }))
+    )
+  } catch (error) {
+    // The image that uses the snapshot is still there (and a disabled image's snapshots cannot be
+    // deleted at all, EC2 User Guide, "Disable an AMI"): EC2 may say so rather than answer the
+    // DryRun. That is not a refusal of the permission, which is all a DryRun is asked here.
+    if (!hasCode(error, 'InvalidSnapshot.InUse')) throw error
+  }
 }

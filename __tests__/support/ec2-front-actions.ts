@@ -337,15 +337,16 @@ async function snapshotsByImage(front: Front, region: string): Promise<Map<strin
  * it, disabled ones and ones registered from it included — which moto cannot see.
  */
 async function deleteSnapshot(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
-  // DryRun "checks whether you have the required permissions for the action, without actually
-  // making the request" (EC2 API Reference, DeleteSnapshot): moto answers DryRunOperation.
-  if (isDryRun(params)) return front.send(region, params)
   const snapshotId = params.get('SnapshotId') ?? ''
+  // Whether EC2 judges use before it answers a DryRun is not documented: the front judges it first,
+  // the stricter order, in which a dry run of a snapshot in use says nothing of the permission.
   for (const [imageId, snapshots] of await snapshotsByImage(front, region)) {
     if (snapshots.includes(snapshotId)) {
       throw new FrontError(400, 'InvalidSnapshot.InUse', `The snapshot ${snapshotId} is currently in use by ${imageId}`)
     }
   }
+  // DryRun "checks whether you have the required permissions for the action, without actually
+  // making the request" (EC2 API Reference, DeleteSnapshot): moto answers DryRunOperation.
   return front.send(region, params)
 }
 
@@ -891,7 +892,8 @@ function takeFilters(params: URLSearchParams, names: string[]): { rest: URLSearc
 /**
  * EnableImageDeprecation, DeprecateAt (EC2 API Reference): "If you specify a value for seconds,
  * Amazon EC2 rounds the seconds to the nearest minute. You can't specify a date in the past. The
- * upper limit for DeprecateAt is 10 years from now". The rounded time is what is judged.
+ * upper limit for DeprecateAt is 10 years from now". (The two-year limit for public images does not
+ * arise: the action never makes an image public.)
  */
 function deprecateAt(text: string): Date {
   const given = Date.parse(text)
@@ -899,7 +901,9 @@ function deprecateAt(text: string): Date {
   const at = new Date(Math.round(given / 60_000) * 60_000)
   const limit = new Date()
   limit.setUTCFullYear(limit.getUTCFullYear() + 10)
-  if (at.getTime() < Date.now()) throw new FrontError(400, 'InvalidParameterValue', `DeprecateAt ${at.toISOString()} is in the past.`)
+  // Both the time given and the minute it rounds to: a time just past that rounds up is still past.
+  if (Math.min(given, at.getTime()) < Date.now())
+    throw new FrontError(400, 'InvalidParameterValue', `DeprecateAt ${new Date(given).toISOString()} is in the past.`)
   if (at > limit) throw new FrontError(400, 'InvalidParameterValue', `DeprecateAt ${at.toISOString()} is more than 10 years from now.`)
   return at
 }
