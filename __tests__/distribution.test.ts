@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
 import { deprecationTime, distribute } from '../src/distribution.ts'
+import { summaryOf } from '../src/report.ts'
 import { awsError } from './support/aws-error.ts'
 import { testStep } from './support/step.ts'
 
@@ -71,18 +72,25 @@ describe('distribution', () => {
     })
   })
 
-  it('shares the snapshots before the image: a snapshot EC2 will not share leaves the image unshared', async () => {
+  it('records each snapshot as it is shared, so a failure part way reports those that were', async () => {
     ec2.on(ModifyImageAttributeCommand).resolves({})
     ec2
       .on(ModifySnapshotAttributeCommand)
+      .resolvesOnce({})
       .rejects(awsError('InvalidParameter', 'Snapshots encrypted with the AWS Managed CMK cannot be shared'))
     const step = distributionStep({ 'share-accounts': '111122223333', 'share-snapshots': 'true' })
-    step.release.get('eu-west-1')!.snapshotIds = ['snap-0123456789abcdef0']
-    await expect(distribute(step, [step.release.get('eu-west-1')!])).rejects.toThrow(
-      /Could not share snapshot snap-0123456789abcdef0 of ami-0fedcba9876543210 in eu-west-1 \(share-snapshots\): .*AWS managed key/
+    const copy = step.release.get('eu-west-1')!
+    copy.snapshotIds = ['snap-0123456789abcdef0', 'snap-0fedcba9876543210']
+    await expect(distribute(step, [copy])).rejects.toThrow(
+      /Could not share snapshot snap-0fedcba9876543210 of ami-0fedcba9876543210 in eu-west-1 \(share-snapshots\): .*AWS managed key/
     )
-    expect(ec2.commandCalls(ModifyImageAttributeCommand)).toHaveLength(0)
-    expect(step.release.get('eu-west-1')?.distribution).toEqual({ sharedWith: [], protected: false })
+    expect(copy.distribution).toEqual({
+      sharedWith: ['111122223333'],
+      snapshotsSharedWith: ['111122223333'],
+      sharedSnapshotIds: ['snap-0123456789abcdef0'],
+      protected: false
+    })
+    expect(summaryOf(step.release, step.plan, 'failed')).toContain('111122223333 (snapshots snap-0123456789abcdef0 only)')
   })
 
   it('only checks permissions in a dry run', async () => {

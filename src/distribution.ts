@@ -26,16 +26,13 @@ export async function distribute(step: Step, images: readonly ReleaseImage[]): P
         // Recorded call by call: if a later one fails, the summary still shows what was done.
         const done: NonNullable<ReleaseImage['distribution']> = { sharedWith: [], protected: false }
         if (!dryRun) image.distribution = done
-        // Snapshots first: one EC2 will not share (encrypted with the AWS managed key) fails the
-        // step before any account is given an image it could not copy.
-        if (plan.shareSnapshots) {
-          await shareSnapshots(step, image, dryRun)
-          done.snapshotsSharedWith = [...shares.accounts]
-        }
+        // The image first: EC2 refuses to share an image whose snapshots it could not share (the
+        // AWS managed key), so no snapshot is given to an account that cannot have the image.
         if (sharing) {
           await shareImage(step.aws, image.region, image.imageId, shares, dryRun)
           done.sharedWith = [...shares.accounts, ...shares.organizations, ...shares.organizationalUnits]
         }
+        if (plan.shareSnapshots) await shareSnapshots(step, image, done, dryRun)
         if (deprecateAt) {
           await deprecateImage(step.aws, image.region, image.imageId, deprecateAt, dryRun)
           done.deprecateAt = deprecateAt.toISOString()
@@ -50,13 +47,23 @@ export async function distribute(step: Step, images: readonly ReleaseImage[]): P
   report(step, images, plan, sharing, deprecateAt)
 }
 
-/** Every snapshot of the image (in a dry run, the first: one check per image is enough). */
-async function shareSnapshots(step: Step, image: ReleaseImage, dryRun: boolean): Promise<void> {
+/**
+ * Every snapshot of the image (in a dry run, the first: one check per image is enough), each
+ * recorded as it is shared, so a failure part way still reports the ones that were.
+ */
+async function shareSnapshots(
+  step: Step,
+  image: ReleaseImage,
+  done: NonNullable<ReleaseImage['distribution']>,
+  dryRun: boolean
+): Promise<void> {
   const accounts = step.plan.distribution!.shareAccounts
   const snapshots = dryRun ? image.snapshotIds.slice(0, 1) : image.snapshotIds
   for (const snapshotId of snapshots) {
     try {
       await shareSnapshot(step.aws, image.region, snapshotId, accounts, dryRun)
+      done.snapshotsSharedWith = [...accounts]
+      done.sharedSnapshotIds = [...(done.sharedSnapshotIds ?? []), snapshotId]
     } catch (error) {
       // EC2 User Guide, "Share an Amazon EBS snapshot": a snapshot encrypted with the AWS managed key cannot be shared.
       const hint = image.encrypted

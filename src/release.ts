@@ -21,7 +21,14 @@ export interface ReleaseImage {
   /** Tags as last described, to avoid rewriting provenance an image already carries. */
   tags?: Map<string, string>
   /** What tag's distribution settings applied. */
-  distribution?: { sharedWith: string[]; snapshotsSharedWith?: string[]; deprecateAt?: string; protected: boolean }
+  distribution?: {
+    sharedWith: string[]
+    /** The accounts given createVolumePermission (share-snapshots), and on which snapshots so far. */
+    snapshotsSharedWith?: string[]
+    sharedSnapshotIds?: string[]
+    deprecateAt?: string
+    protected: boolean
+  }
 }
 
 export interface Retired {

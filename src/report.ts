@@ -1,7 +1,7 @@
 // The step's outputs and job summary, both drawn from the release state, in one place. They are
 // written whether the step succeeded or not, so a later job can resume or clean up.
 import type { Plan } from './inputs.ts'
-import type { Release, Retired } from './release.ts'
+import type { Release, ReleaseImage, Retired } from './release.ts'
 
 export type Outputs = Record<
   'image-id' | 'image-name' | 'image-ids' | 'snapshot-ids' | 'pruned-image-ids' | 'pruned-snapshot-ids' | 'launch-template-versions',
@@ -103,7 +103,7 @@ export function summaryOf(release: Release, plan: Plan | undefined, failure: str
       const state = image.stateReason && image.state !== 'available' ? `${image.state}: ${image.stateReason}` : image.state
       const d = image.distribution
       const distribution = distributed
-        ? ` ${d?.sharedWith.join(', ') || '—'}${d?.snapshotsSharedWith ? ' (snapshots too)' : ''} | ${d?.deprecateAt ?? '—'} | ${d?.protected ? 'yes' : 'no'} |`
+        ? ` ${d?.sharedWith.join(', ') || '—'}${snapshotsShared(image)} | ${d?.deprecateAt ?? '—'} | ${d?.protected ? 'yes' : 'no'} |`
         : ''
       lines.push(
         `| ${image.region} | ${linked(image.region, image.imageId)} | ${cell(image.name)} | ${cell(state)} | ${image.origin} | ${image.snapshotIds.join(', ') || '—'} |${distribution}`
@@ -135,6 +135,14 @@ export function summaryOf(release: Release, plan: Plan | undefined, failure: str
     )
   )
   return lines.join('\n')
+}
+
+/** Whether share-snapshots shared the image's snapshots: all of them, or which so far. */
+function snapshotsShared(image: ReleaseImage): string {
+  const shared = image.distribution?.sharedSnapshotIds ?? []
+  if (shared.length === 0) return ''
+  const all = image.snapshotIds.every((id) => shared.includes(id))
+  return all ? ' (snapshots too)' : ` (snapshots ${shared.join(', ')} only)`
 }
 
 /** Where publish pointed consumers, and what they pointed at before. */
