@@ -150,7 +150,7 @@ export class Front {
   readonly deregistering = new Map<string, string[]>()
   /**
    * Per region, this account's images and their snapshots, as last listed; dropped whenever an
-   * image changes through the front (every change does), so judging snapshot use stays cheap
+   * image changes through the front (a deregistration only takes its image out), so judging snapshot use stays cheap
    * for a region with thousands of images. `generation` counts the changes, so a listing taken
    * before a change is never kept after it.
    */
@@ -382,14 +382,19 @@ export class Front {
     this.calls.push(call)
     const reply = await this.reply(call, EC2_PROTOCOL, async () => {
       const changesImages = IMAGE_CHANGES.has(call.action) && params.get('DryRun') !== 'true'
+      let done: Reply | undefined
       try {
         const handler = HANDLERS[call.action]
-        return handler ? await handler(this, call.region, params) : await this.send(call.region, params)
+        done = handler ? await handler(this, call.region, params) : await this.send(call.region, params)
+        return done
       } catch (error) {
         if (!(error instanceof FrontError)) throw error
         return { status: error.status, body: errorBody(error.code, error.message) }
       } finally {
-        if (changesImages) this.imagesChanged(call.region)
+        // A deregistration that went through only takes its image out of the index; any other
+        // change, or one that may not have gone through, drops the index.
+        const gone = call.action === 'DeregisterImage' && done !== undefined && done.status < 400 ? params.get('ImageId') : null
+        if (changesImages) this.imagesChanged(call.region, gone ?? undefined)
       }
     })
     call.status = reply.status
@@ -458,9 +463,14 @@ export class Front {
     return reply
   }
 
-  /** Forgets the region's image index (see imageIndex). */
-  imagesChanged(region: string): void {
-    this.imageIndex.delete(region)
+  /**
+   * Forgets the region's image index (see imageIndex), or, for an image known deregistered, only
+   * that image: so a prune of thousands of images does not list them all again for each one.
+   */
+  imagesChanged(region: string, deregistered?: string): void {
+    const index = this.imageIndex.get(region)
+    if (deregistered !== undefined && index) index.delete(deregistered)
+    else this.imageIndex.delete(region)
     this.generation.set(region, (this.generation.get(region) ?? 0) + 1)
   }
 
