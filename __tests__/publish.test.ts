@@ -262,7 +262,8 @@ describe('publish to a launch template', () => {
         ]
       }
     })
-    const s = step({ 'launch-template': 'web' })
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: IMAGE, Version: 2, Type: 'String', DataType: 'aws:ec2:image' } })
+    const s = step({ 'launch-template': 'web', 'ssm-parameter': '/images/web' })
     await publish(s)
     expect(ec2.commandCalls(CreateLaunchTemplateVersionCommand)[0]!.args[0].input.SourceVersion).toBe('5')
     expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ previousDefault: 5, version: 6, isDefault: true })

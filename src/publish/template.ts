@@ -1,7 +1,7 @@
 // publish to a launch template: a new version that is the current default with only the image
-// changed (SourceVersion), made the default unless launch-template-default is false. The template
-// is read again right before the version is made, so a default changed while this step waited on
-// SSM is the one the new version starts from.
+// changed (SourceVersion), made the default unless launch-template-default is false. After the
+// step has waited on SSM, the template is read again right before the version is made, so a default
+// changed meanwhile is the one the new version starts from.
 import { createHash } from 'node:crypto'
 import { StepError, errorMessage } from '../errors.ts'
 import { describeImages, eventually } from '../aws/images.ts'
@@ -25,7 +25,9 @@ type TemplateRecord = NonNullable<Published['launchTemplate']>
 export async function publishTemplate(step: Step, image: ReleaseImage, found: TemplateInfo, published: Published): Promise<void> {
   const { region, imageId } = image
   const { makeDefault } = step.plan.publish!
-  const info = (await describeTemplate(step.aws, region, found.id)) ?? found
+  // Read again only when the step has waited on SSM since: a template read moments ago is current.
+  const waited = step.plan.publish!.ssmParameter !== undefined && !step.plan.dryRun
+  const info = (waited ? await describeTemplate(step.aws, region, found.id) : undefined) ?? found
   const where = `launch template ${info.name} (${info.id}) in ${region}`
   const defaultData = await versionData(step.aws, region, info.id, info.defaultVersion, false)
   const defaultImage = defaultData?.ImageId
