@@ -1,9 +1,9 @@
 // Prune of N images per region under EC2's token buckets: wall time against the bound the refill
 // rate imposes, calls per retired image, throttled responses.
 import { performance } from 'node:perf_hooks'
-import { runAction } from '../__tests__/support/runner.ts'
-import { seedImage } from '../__tests__/support/seed.ts'
-import { launchBuilder } from '../__tests__/support/ec2-env.ts'
+import { runAction } from '../test/support/runner.ts'
+import { seedImage } from '../test/support/seed.ts'
+import { launchBuilder } from '../test/support/ec2-env.ts'
 import { kinds } from './release.ts'
 import { EC2_BUCKETS, LATENCY, type Bench } from './run.ts'
 

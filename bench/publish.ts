@@ -4,10 +4,10 @@
 // the action sends, SSM's asynchronous check included (the front takes 1 s for it).
 import { performance } from 'node:perf_hooks'
 import { CreateLaunchTemplateCommand, EC2Client } from '@aws-sdk/client-ec2'
-import type { Call } from '../__tests__/support/ec2-front.ts'
-import { runAction } from '../__tests__/support/runner.ts'
-import { seedImage } from '../__tests__/support/seed.ts'
-import { launchBuilder } from '../__tests__/support/ec2-env.ts'
+import type { Call } from '../test/support/ec2-front.ts'
+import { runAction } from '../test/support/runner.ts'
+import { seedImage } from '../test/support/seed.ts'
+import { launchBuilder } from '../test/support/ec2-env.ts'
 import { EC2_BUCKETS, LATENCY, type Bench } from './run.ts'
 
 export interface PublishFigures {

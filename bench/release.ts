@@ -2,8 +2,8 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import type { Call } from '../__tests__/support/ec2-front.ts'
-import { runAction } from '../__tests__/support/runner.ts'
+import type { Call } from '../test/support/ec2-front.ts'
+import { runAction } from '../test/support/runner.ts'
 import { EC2_BUCKETS, LATENCY, type Bench } from './run.ts'
 
 export interface ReleaseFigures {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { seedImage } from '../__tests__/support/seed.ts'
+import { seedImage } from '../test/support/seed.ts'
 import type { Bench } from './run.ts'
 
 export interface StartupFigures {

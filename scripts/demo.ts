@@ -14,10 +14,10 @@ import {
   RunInstancesCommand,
   type Tag
 } from '@aws-sdk/client-ec2'
-import { startFront } from '../__tests__/support/ec2-front.ts'
-import { launchBuilder } from '../__tests__/support/ec2-env.ts'
-import { startMoto } from '../__tests__/support/moto.ts'
-import { runAction, type StepResult } from '../__tests__/support/runner.ts'
+import { startFront } from '../test/support/ec2-front.ts'
+import { launchBuilder } from '../test/support/ec2-env.ts'
+import { startMoto } from '../test/support/moto.ts'
+import { runAction, type StepResult } from '../test/support/runner.ts'
 
 const SOURCE = 'us-east-1'
 const COPIES = ['us-west-2', 'eu-west-1']

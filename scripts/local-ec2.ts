@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process'
 import { openSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { launchBuilder } from '../__tests__/support/ec2-env.ts'
-import { startFront } from '../__tests__/support/ec2-front.ts'
-import { startMoto } from '../__tests__/support/moto.ts'
+import { launchBuilder } from '../test/support/ec2-env.ts'
+import { startFront } from '../test/support/ec2-front.ts'
+import { startMoto } from '../test/support/moto.ts'
 
 if (process.argv[2] === '--serve') {
   const moto = await startMoto()

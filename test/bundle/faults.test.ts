@@ -1,0 +1,113 @@
+// The bundle under the faults EC2 really produces — throttling, 5xx, lost replies — from seeded
+// random sources: whatever happens, each run ends with exactly the images asked for, nothing
+// orphaned, correct outputs; re-runs make nothing; prune retires exactly its plan.
+import { describe, expect, it } from '@jest/globals'
+import type { FaultRule } from '../support/ec2-front.ts'
+import { ownImages, ownSnapshots, snapshotIdsOf, tagsOf } from '../support/ec2-env.ts'
+import { runAction } from '../support/runner.ts'
+import { seedDozenReleases } from '../support/seed.ts'
+import { launchBuilder, useWorld, awsEnv } from '../support/world.ts'
+
+const world = useWorld()
+const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1']
+const SEEDS = [1, 2, 3]
+
+/** 15% throttling and 5% 5xx on every call, and the first CreateImage, CopyImage and CreateTags reply of each region lost. */
+const FAULTS: FaultRule[] = [
+  { throttleRate: 0.15, errorRate: 0.05 },
+  { actions: ['CreateImage', 'CopyImage', 'CreateTags', 'DeregisterImage'], lostReplyFirst: 1 }
+]
+
+const env = (runAttempt = '1') => ({
+  ...awsEnv(world),
+  GITHUB_REPOSITORY: 'acme/images',
+  GITHUB_RUN_ID: '5150',
+  GITHUB_RUN_ATTEMPT: runAttempt
+})
+
+async function snapshotsEverywhere(): Promise<Set<string>> {
+  const all = new Set<string>()
+  for (const region of REGIONS) for (const snapshot of await ownSnapshots(world.moto.endpoint, region)) all.add(snapshot.SnapshotId!)
+  return all
+}
+
+describe.each(SEEDS)('under injected faults (seed %i)', (seed) => {
+  it('a release ends with exactly one tagged image per region, nothing orphaned; re-running it makes nothing; tagging later still lands', async () => {
+    const builder = await launchBuilder(world.moto.endpoint)
+    const snapshotsBefore = await snapshotsEverywhere()
+    world.front.configure({ seed, pendingMs: 800, faults: FAULTS })
+    const inputs = {
+      mode: 'build, copy, wait, tag',
+      'instance-id': builder,
+      name: `web-${seed}`,
+      regions: 'us-west-2, eu-west-1',
+      tags: 'App=web\nTier=front'
+    }
+
+    const first = await runAction(inputs, { env: env('1') })
+    expect(first.errors).toEqual([])
+    const injected = world.front.calls.filter((call) => call.errorCode === 'RequestLimitExceeded' || call.errorCode === 'InternalError')
+    expect(injected.length).toBeGreaterThan(0)
+    // The lost CreateImage reply came back as a taken name on retry, and the image was adopted.
+    expect(world.front.calls.some((call) => call.action === 'CreateImage' && call.errorCode === 'InvalidAMIName.Duplicate')).toBe(true)
+
+    const imageIds = JSON.parse(first.outputs['image-ids']!) as Record<string, string>
+    const made = new Set<string>()
+    for (const region of REGIONS) {
+      const images = await ownImages(world.moto.endpoint, region)
+      expect(images.map((image) => image.ImageId)).toEqual([imageIds[region]])
+      expect(tagsOf(images[0]!)).toMatchObject({ App: 'web', Tier: 'front', 'ami-pipeline:run-id': '5150' })
+      for (const id of snapshotIdsOf(images[0]!)) made.add(id)
+      const snapshots = (await ownSnapshots(world.moto.endpoint, region)).filter((s) => snapshotIdsOf(images[0]!).includes(s.SnapshotId!))
+      for (const snapshot of snapshots) expect(tagsOf(snapshot)).toMatchObject({ App: 'web', Tier: 'front' })
+    }
+    // Every new snapshot belongs to one of the images: none orphaned by a retried call.
+    const newSnapshots = [...(await snapshotsEverywhere())].filter((id) => !snapshotsBefore.has(id))
+    expect(newSnapshots.sort()).toEqual([...made].sort())
+
+    world.front.calls.length = 0
+    const again = await runAction(inputs, { env: env('2') })
+    expect(again.errors).toEqual([])
+    expect(again.outputs['image-ids']).toBe(first.outputs['image-ids'])
+    expect(world.front.calls.filter((call) => call.action === 'CreateImage')).toEqual([])
+    for (const region of REGIONS) expect(await ownImages(world.moto.endpoint, region)).toHaveLength(1)
+
+    // A later tag step on the same images: CreateTags under the same faults, its first reply lost.
+    const tagged = await runAction({ mode: 'tag', 'image-ids': first.outputs['image-ids']!, tags: 'Stage=released' }, { env: env('2') })
+    expect(tagged.errors).toEqual([])
+    expect(world.front.calls.some((call) => call.action === 'CreateTags' && call.errorCode === 'InternalError')).toBe(true)
+    for (const region of REGIONS) {
+      const [image] = await ownImages(world.moto.endpoint, region)
+      expect(tagsOf(image!)).toMatchObject({ Stage: 'released', App: 'web' })
+      const snapshots = (await ownSnapshots(world.moto.endpoint, region)).filter((s) => snapshotIdsOf(image!).includes(s.SnapshotId!))
+      for (const snapshot of snapshots) expect(tagsOf(snapshot)).toMatchObject({ Stage: 'released' })
+    }
+  })
+
+  it('prune retires exactly the planned images, nothing else', async () => {
+    await seedDozenReleases(world.front, ['us-east-1', 'eu-west-1'])
+    const inputs = { mode: 'prune', 'prune-name': 'web-*', 'prune-regions': 'us-east-1 eu-west-1', keep: '3', 'older-than': '30d' }
+    const plan = await runAction({ ...inputs, 'dry-run': 'true' }, { env: env() })
+    const planned = JSON.parse(plan.outputs['pruned-image-ids']!) as Record<string, string[]>
+    const before = new Map<string, string[]>()
+    for (const region of ['us-east-1', 'eu-west-1'])
+      before.set(
+        region,
+        (await ownImages(world.moto.endpoint, region)).map((image) => image.ImageId!)
+      )
+
+    world.front.configure({ seed, faults: FAULTS })
+    const result = await runAction(inputs, { env: env() })
+    expect(result.errors).toEqual([])
+    expect(JSON.parse(result.outputs['pruned-image-ids']!)).toEqual(planned)
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      const left = (await ownImages(world.moto.endpoint, region)).map((image) => image.ImageId!).sort()
+      expect(left).toEqual(
+        before
+          .get(region)!
+          .filter((id) => !planned[region]!.includes(id))
+          .sort()
+      )
+    }
+  })
+})

@@ -1,0 +1,70 @@
+// A scheduled cleanup as a new user would run it: the bundle, a dry run first, then for real, on a
+// server seeded with a dozen releases in two regions, some in use and one protected.
+import { describe, expect, it } from '@jest/globals'
+import { ownImages, ownSnapshots, snapshotIdsOf } from '../support/ec2-env.ts'
+import { runAction } from '../support/runner.ts'
+import { seedDozenReleases } from '../support/seed.ts'
+import { useWorld, awsEnv } from '../support/world.ts'
+
+const world = useWorld({ pageSize: 7 })
+const REGIONS = ['us-east-1', 'eu-west-1']
+
+const inputs = {
+  mode: 'prune',
+  'prune-name': 'web-*',
+  'prune-tags': 'App=web',
+  'prune-regions': REGIONS.join(', '),
+  keep: '3',
+  'older-than': '30d'
+}
+
+async function state(): Promise<{ images: string[]; snapshots: string[] }> {
+  const images: string[] = []
+  const snapshots: string[] = []
+  for (const region of REGIONS) {
+    images.push(...(await ownImages(world.moto.endpoint, region)).map((image) => image.ImageId!))
+    snapshots.push(...(await ownSnapshots(world.moto.endpoint, region)).map((snapshot) => snapshot.SnapshotId!))
+  }
+  return { images: images.sort(), snapshots: snapshots.sort() }
+}
+
+describe('the bundle pruning a dozen releases', () => {
+  it('plans under a dry run without changing anything, then retires exactly that plan', async () => {
+    const fixture = await seedDozenReleases(world.front, REGIONS)
+    const env = awsEnv(world)
+    const before = await state()
+    const snapshotsOf = new Map<string, string[]>()
+    for (const region of REGIONS)
+      for (const image of await ownImages(world.moto.endpoint, region)) snapshotsOf.set(image.ImageId!, snapshotIdsOf(image))
+
+    const dry = await runAction({ ...inputs, 'dry-run': 'true' }, { env })
+    expect(dry.errors).toEqual([])
+    expect(await state()).toEqual(before)
+    expect(dry.summary).toContain('### Prune plan: 12 to retire, 12 kept')
+    expect(dry.summary).toContain('### Would be retired')
+
+    const real = await runAction(inputs, { env })
+    expect(real.errors).toEqual([])
+    expect(real.outputs['pruned-image-ids']).toBe(dry.outputs['pruned-image-ids'])
+    expect(real.outputs['pruned-snapshot-ids']).toBe(dry.outputs['pruned-snapshot-ids'])
+    expect(real.summary).toContain('### Retired')
+
+    const retired = Object.values(JSON.parse(real.outputs['pruned-image-ids']!) as Record<string, string[]>).flat()
+    const deleted = Object.values(JSON.parse(real.outputs['pruned-snapshot-ids']!) as Record<string, string[]>).flat()
+    expect(retired).toHaveLength(12)
+    expect(deleted.sort()).toEqual(retired.flatMap((id) => snapshotsOf.get(id)!).sort())
+    const after = await state()
+    expect(after.images).toEqual(before.images.filter((id) => !retired.includes(id)))
+    expect(after.snapshots).toEqual(before.snapshots.filter((id) => !deleted.includes(id)))
+    for (const kept of [
+      fixture.instanceUser,
+      fixture.defaultTemplateUser,
+      fixture.latestTemplateUser,
+      fixture.protectedImage,
+      fixture.otherApp
+    ]) {
+      expect(after.images).toContain(kept.imageId)
+    }
+    expect(real.log).toMatch(/::notice::Keeping ami-\w+ 'web-1.0' in us-east-1: it is in use by instance i-\w+\./)
+  })
+})

@@ -1,0 +1,129 @@
+// Retries: the SDK's adaptive strategy, except for an operation the endpoint does not have (not
+// worth a dozen retries: prune falls back instead) and after the job is cancelled.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { DescribeImageReferencesCommand, DescribeImagesCommand } from '@aws-sdk/client-ec2'
+import { Aws } from '../../src/aws/client.ts'
+import { AwsError } from '../../src/aws/errors.ts'
+import { findUsage } from '../../src/aws/usage.ts'
+import { anAttemptWentUnanswered, isUncodedAnswer, isUnknownOperation, StepRetryStrategy, UNCODED_ATTEMPTS } from '../../src/aws/retry.ts'
+import { afterAttempts, awsError } from '../support/aws-error.ts'
+import { useEndpoint } from '../support/ec2-env.ts'
+import { startMoto, type Moto } from '../support/moto.ts'
+
+const MOTO_ANSWER = '@aws-sdk XML parse error: mismatched tags <html> and </title>.\n  Deserialization error: …'
+
+describe('the retry strategy', () => {
+  it.each([
+    ['InvalidAction', awsError('InvalidAction')],
+    ['UnsupportedOperation', awsError('UnsupportedOperation')]
+  ])('does not retry %s', async (_, error) => {
+    const strategy = new StepRetryStrategy(12)
+    const token = await strategy.acquireInitialRetryToken('us-east-1')
+    expect(isUnknownOperation(error)).toBe(true)
+    await expect(strategy.refreshRetryTokenForRetry(token, { error: error as never, errorType: 'SERVER_ERROR' })).rejects.toThrow(
+      /does not offer this operation/
+    )
+  })
+
+  it(`retries an answer that is not EC2's (an HTML error page) ${UNCODED_ATTEMPTS - 1} times, not a dozen`, async () => {
+    const error = awsError('Error', MOTO_ANSWER) as never
+    expect(isUncodedAnswer(error)).toBe(true)
+    const strategy = new StepRetryStrategy(12)
+    let token = await strategy.acquireInitialRetryToken('us-east-1')
+    for (let retry = 1; retry < UNCODED_ATTEMPTS; retry++)
+      token = await strategy.refreshRetryTokenForRetry(token, { error, errorType: 'TRANSIENT' })
+    await expect(strategy.refreshRetryTokenForRetry(token, { error, errorType: 'TRANSIENT' })).rejects.toThrow(/not an EC2 answer/)
+  })
+
+  it('cuts a backoff short when the job is cancelled, and sends no retry', async () => {
+    const controller = new AbortController()
+    const strategy = new StepRetryStrategy(12, controller.signal)
+    const token = await strategy.acquireInitialRetryToken('us-east-1')
+    const retry = strategy.refreshRetryTokenForRetry(token, { error: awsError('RequestLimitExceeded') as never, errorType: 'THROTTLING' })
+    setTimeout(() => controller.abort(new Error('cancelled')), 20)
+    // Without the cancel this resolves, after the backoff, with a token for the retry.
+    await expect(retry).rejects.toThrow(/cancelled/)
+  })
+
+  it('retries throttling and server errors as the SDK does', async () => {
+    const strategy = new StepRetryStrategy(12)
+    const token = await strategy.acquireInitialRetryToken('us-east-1')
+    const retry = await strategy.refreshRetryTokenForRetry(token, {
+      error: awsError('RequestLimitExceeded') as never,
+      errorType: 'THROTTLING'
+    })
+    expect(retry.getRetryCount()).toBe(1)
+  })
+
+  it('marks a call one of whose attempts got no refusal (a 5xx, a timeout), whatever its last answer; never one only refused', async () => {
+    const refused = (code: string, status: number) => awsError(code, code, { httpStatusCode: status })
+    const lost = afterAttempts(
+      { error: refused('InternalServerError', 500), errorType: 'TRANSIENT' },
+      { error: refused('ValidationException', 400), errorType: 'CLIENT_ERROR' }
+    )
+    expect(anAttemptWentUnanswered(await lost)).toBe(true)
+    const timedOut = afterAttempts({ error: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), errorType: 'TRANSIENT' })
+    expect(anAttemptWentUnanswered(await timedOut)).toBe(true)
+    const throttled = afterAttempts(
+      { error: refused('ThrottlingException', 400), errorType: 'THROTTLING' },
+      { error: refused('RequestLimitExceeded', 503), errorType: 'THROTTLING' },
+      { error: refused('ValidationException', 400), errorType: 'CLIENT_ERROR' }
+    )
+    expect(anAttemptWentUnanswered(await throttled)).toBe(false)
+    // Never through the SDK's retries: never sent.
+    expect(anAttemptWentUnanswered(new Error('cancelled'))).toBe(false)
+  })
+
+  it('retries nothing once the job is cancelled', async () => {
+    const controller = new AbortController()
+    const strategy = new StepRetryStrategy(12, controller.signal)
+    const token = await strategy.acquireInitialRetryToken('us-east-1')
+    controller.abort(new Error('cancelled'))
+    await expect(
+      strategy.refreshRetryTokenForRetry(token, { error: awsError('InternalError') as never, errorType: 'SERVER_ERROR' })
+    ).rejects.toThrow(/cancelled/)
+  })
+})
+
+describe('against an endpoint without DescribeImageReferences (plain moto)', () => {
+  let moto: Moto
+  beforeAll(async () => {
+    moto = await startMoto()
+    useEndpoint(moto.endpoint)
+  }, 60_000)
+  afterAll(async () => {
+    await moto?.stop()
+  })
+
+  it(`sends DescribeImageReferences ${UNCODED_ATTEMPTS} times, not the default 12, and prune falls back within seconds`, async () => {
+    const aws = new Aws()
+    try {
+      const failure = await aws
+        .call('us-east-1', 'DescribeImageReferences', 'one image', (client) =>
+          client.send(new DescribeImageReferencesCommand({ ImageIds: ['ami-0123456789abcdef0'], IncludeAllResourceTypes: true }))
+        )
+        .catch((error: unknown) => error)
+      expect(failure).toBeInstanceOf(AwsError)
+      expect(((failure as AwsError).cause as { $metadata?: { attempts?: number } }).$metadata?.attempts).toBe(UNCODED_ATTEMPTS)
+      const usage = await findUsage(aws, 'us-east-1', ['ami-0123456789abcdef0'])
+      expect(usage.method).toMatch(/because DescribeImageReferences failed/)
+      expect(aws.counts.get('DescribeImageReferences')).toBe(2)
+    } finally {
+      aws.destroy()
+    }
+  })
+
+  it('sends no call at all once the job is cancelled', async () => {
+    const controller = new AbortController()
+    const aws = new Aws({ signal: controller.signal })
+    try {
+      controller.abort(new Error('cancelled'))
+      await expect(
+        aws.call('us-east-1', 'DescribeImages', 'images', (client) => client.send(new DescribeImagesCommand({ Owners: ['self'] })))
+      ).rejects.toThrow('cancelled')
+      expect(aws.counts.size).toBe(0)
+    } finally {
+      aws.destroy()
+    }
+  })
+})

@@ -1,0 +1,134 @@
+// What a prune costs in EC2 calls, per kind, for N images that all retire and none in use: about
+// one changing call per image, and describes that grow by the batch (10 images a reference call,
+// 200 an instance or snapshot call, 1000 a listing page), never one per image.
+import { beforeEach, describe, expect, it } from '@jest/globals'
+import {
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeImageReferencesCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  type DescribeImagesCommandInput,
+  type Image
+} from '@aws-sdk/client-ec2'
+import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { mockClient } from 'aws-sdk-client-mock'
+import { Aws } from '../../src/aws/client.ts'
+import { prune } from '../../src/modes/prune.ts'
+import { testStep } from '../support/step.ts'
+import { awsError } from '../support/aws-error.ts'
+
+const ec2Mock = mockClient(EC2Client)
+// Without DescribeImageReferences prune reads SSM parameters too: none here.
+const ssmMock = mockClient(SSMClient)
+const NOW = Date.parse('2026-11-24T10:00:00Z')
+// Pacing is not under test here: a bucket that never runs dry.
+const UNPACED = { capacity: 1e9, refillPerSecond: 1e9 }
+
+function images(count: number): Image[] {
+  return Array.from({ length: count }, (_, i) => {
+    const hex = (i + 1).toString(16).padStart(17, '0')
+    return {
+      ImageId: `ami-${hex}`,
+      Name: `web-${i + 1}`,
+      State: 'available',
+      CreationDate: new Date(NOW - (i + 30) * 86_400_000).toISOString(),
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: `snap-${hex}` } }]
+    }
+  })
+}
+
+interface Server {
+  /** false: credentials without ec2:DescribeImageReferences. */
+  references: boolean
+  /** false: the server deletes the snapshots but does not say so (moto). */
+  reportsSnapshots: boolean
+}
+
+/** The region's launch templates: the fallback lists each one's versions. */
+const TEMPLATES = ['lt-0aaaaaaaaaaaaaaaa', 'lt-0bbbbbbbbbbbbbbbb', 'lt-0cccccccccccccccc']
+
+/** N matching images served a page at a time, as EC2 does with MaxResults. */
+function serve(count: number, server: Server): void {
+  const all = images(count)
+  ec2Mock.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
+    if (input.Filters?.[0]?.Name === 'block-device-mapping.snapshot-id') return { Images: [] }
+    const from = Number(input.NextToken ?? 0)
+    const to = from + (input.MaxResults ?? 1000)
+    return { Images: all.slice(from, to), ...(to < all.length && { NextToken: String(to) }) }
+  })
+  if (server.references) ec2Mock.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
+  else ec2Mock.on(DescribeImageReferencesCommand).rejects(awsError('UnauthorizedOperation'))
+  ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] })
+  ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: TEMPLATES.map((LaunchTemplateId) => ({ LaunchTemplateId })) })
+  ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] })
+  ec2Mock.on(DeregisterImageCommand).callsFake((input: { ImageId: string; DryRun?: boolean }) => {
+    if (input.DryRun) throw awsError('DryRunOperation')
+    const SnapshotId = input.ImageId.replace('ami-', 'snap-')
+    return { Return: true, ...(server.reportsSnapshots && { DeleteSnapshotResults: [{ SnapshotId, ReturnCode: 'success' }] }) }
+  })
+  ec2Mock.on(DeleteSnapshotCommand).rejects(awsError('DryRunOperation'))
+  ec2Mock.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] })
+}
+
+async function callsFor(count: number, server: Server, dryRun = false): Promise<Record<string, number>> {
+  serve(count, server)
+  const step = testStep({ mode: 'prune', 'prune-name': 'web-*', keep: '0', 'max-deletions': String(count), 'dry-run': String(dryRun) })
+  step.aws = new Aws({ maxAttempts: 1, buckets: { describe: UNPACED, change: UNPACED } })
+  await prune(step)
+  expect(step.release.pruned.get('us-east-1')?.imageIds).toHaveLength(count)
+  return Object.fromEntries(step.aws.counts)
+}
+
+beforeEach(() => {
+  ssmMock.reset()
+  ssmMock.on(DescribeParametersCommand).resolves({ Parameters: [] })
+  ec2Mock.reset()
+})
+
+describe('the EC2 calls a prune of N images makes', () => {
+  it('with DescribeImageReferences, on EC2 (which reports the snapshots it deleted)', async () => {
+    const server = { references: true, reportsSnapshots: true }
+    // Launch templates are listed on both paths: one listing, and one call per template.
+    const describes = (n: number) => ({
+      DescribeImages: 1,
+      DescribeImageReferences: n / 10,
+      DescribeLaunchTemplates: 1,
+      DescribeLaunchTemplateVersions: TEMPLATES.length
+    })
+    expect(await callsFor(100, server)).toEqual({ ...describes(100), DeregisterImage: 100 })
+    expect(await callsFor(1000, server)).toEqual({ ...describes(1000), DeregisterImage: 1000 })
+  })
+
+  it('without DescribeImageReferences, on a server that does not report the snapshots it deleted', async () => {
+    const server = { references: false, reportsSnapshots: false }
+    const describes = (n: number) => ({
+      DescribeImages: 1,
+      DescribeImageReferences: 1,
+      DescribeInstances: Math.ceil(n / 200),
+      DescribeLaunchTemplates: 1,
+      DescribeLaunchTemplateVersions: TEMPLATES.length,
+      DescribeSnapshots: Math.ceil(n / 200),
+      // SSM parameters of data type aws:ec2:image, which DescribeImageReferences would have covered.
+      'ssm:DescribeParameters': 1
+    })
+    expect(await callsFor(100, server)).toEqual({ ...describes(100), DeregisterImage: 100 })
+    expect(await callsFor(1000, server)).toEqual({ ...describes(1000), DeregisterImage: 1000 })
+  })
+
+  it('in a dry run: the same describes, one snapshot-use check per 200 snapshots, one permission check of each kind', async () => {
+    const server = { references: true, reportsSnapshots: true }
+    expect(await callsFor(1000, server, true)).toEqual({
+      DescribeImages: 1 + 5,
+      DescribeImageReferences: 100,
+      DescribeLaunchTemplates: 1,
+      DescribeLaunchTemplateVersions: TEMPLATES.length,
+      DeregisterImage: 1,
+      DeleteSnapshot: 1
+    })
+  })
+})
