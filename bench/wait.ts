@@ -1,6 +1,6 @@
 // Wait: how soon the step notices an image became available, and how often it asks.
 import { runAction } from '../test/support/runner.ts'
-import { POLL_SCHEDULE_MS } from '../src/modes/wait.ts'
+import { POLLING } from '../src/time.ts'
 import { EC2_BUCKETS, LATENCY, type Bench } from './run.ts'
 
 export interface WaitFigures {
@@ -34,7 +34,7 @@ export async function measureWait(bench: Bench): Promise<WaitFigures> {
   const steady = waited.filter((call) => call.at >= image.createdAt + 60_000)
   return {
     pendingS: PENDING_MS / 1000,
-    schedule: `${POLL_SCHEDULE_MS.map((ms) => `${ms / 1000} s`).join(', ')}, then every ${POLL_SCHEDULE_MS.at(-1)! / 1000} s`,
+    schedule: `${POLLING.wait.map((ms) => `${ms / 1000} s`).join(', ')}, then every ${POLLING.wait.at(-1)! / 1000} s`,
     noticeS: (noticed.at - availableAt) / 1000,
     perMinute: (waited.length - 1) / minutes,
     steadyPerMinute: (steady.length - 1) / ((noticed.at - steady[0]!.at) / 60_000)

@@ -6,13 +6,15 @@ import { join } from 'node:path'
 import * as core from '@actions/core'
 import { Aws } from './aws/client.ts'
 import { AwsError } from './aws/errors.ts'
+import type { Log } from './context.ts'
 import { errorMessage, InputError, StepError } from './errors.ts'
-import { readPlan, type InputName, type Mode, type Plan } from './inputs.ts'
+import { readPlan, type InputName, type Mode, type Plan } from './inputs/index.ts'
+import { Journal } from './journal.ts'
 import { runPipeline } from './pipeline.ts'
-import { currentRun, type Run } from './provenance.ts'
 import { Release } from './release.ts'
 import { manifestOf, outputsOf, summaryOf } from './report.ts'
-import { sleep, type Log } from './step.ts'
+import { currentRun, NO_RUN } from './run.ts'
+import { POLLING, realClock } from './time.ts'
 
 const log: Log = {
   info: (message) => core.info(message),
@@ -20,8 +22,6 @@ const log: Log = {
   warning: (message) => core.warning(message),
   debug: (message) => core.debug(message)
 }
-
-const NO_RUN: Run = { repository: '', commit: '', runId: '', runAttempt: '', workflow: '', ref: '' }
 
 export async function run(): Promise<void> {
   // configure-aws-credentials masks these too; a step given plain env vars must not leak them
@@ -32,26 +32,31 @@ export async function run(): Promise<void> {
     if (secret && secret.length >= 16) core.setSecret(secret)
   }
   const cancel = onCancel()
-  const aws = new Aws({ debug: (message) => core.debug(message), signal: cancel.signal })
+  const journal = new Journal()
+  let aws: Aws | undefined
   let plan: Plan | undefined
   let release: Release | undefined
   let failure: string | undefined
   try {
-    plan = readPlan((name: InputName) => core.getInput(name))
-    release = new Release(plan.region)
-    const needsRun = ['build', 'copy', 'tag', 'publish'].some((mode) => plan!.modes.has(mode as Mode))
-    await runPipeline({ plan, aws, release, log, run: needsRun ? await currentRun() : NO_RUN, signal: cancel.signal, sleep, now: Date.now })
+    const read = readPlan((name: InputName) => core.getInput(name))
+    plan = read
+    release = new Release(read.region)
+    aws = new Aws({ debug: (message) => core.debug(message), signal: cancel.signal, dryRun: read.dryRun })
+    const needsRun = ['build', 'copy', 'tag', 'publish'].some((mode) => read.modes.has(mode as Mode))
+    const run = needsRun ? await currentRun() : NO_RUN
+    const context = { plan: read, aws, release, journal, log, run, signal: cancel.signal, clock: realClock, polling: POLLING }
+    await runPipeline(context, read)
   } catch (error) {
     failure = cancel.signal.aborted ? errorMessage(cancel.signal.reason) : errorMessage(error)
     // A stack helps only with the unexpected; the action's own errors already say what happened.
     if (!(error instanceof StepError || error instanceof InputError || error instanceof AwsError) && error instanceof Error && error.stack)
       core.debug(error.stack)
   } finally {
-    aws.destroy()
+    aws?.destroy()
   }
   try {
     // Refused input made nothing, but the summary still says why and the outputs are still set.
-    await report(release ?? new Release(process.env.AWS_REGION ?? ''), plan, failure)
+    await report(release ?? new Release(process.env.AWS_REGION ?? ''), journal, plan, failure)
   } catch (error) {
     failure ??= `Could not write the outputs or the job summary: ${errorMessage(error)}`
   }
@@ -59,15 +64,15 @@ export async function run(): Promise<void> {
   if (failure !== undefined) core.setFailed(failure)
 }
 
-async function report(release: Release, plan: Plan | undefined, failure: string | undefined): Promise<void> {
-  for (const [name, value] of Object.entries(outputsOf(release))) core.setOutput(name, value)
+async function report(release: Release, journal: Journal, plan: Plan | undefined, failure: string | undefined): Promise<void> {
+  for (const [name, value] of Object.entries(outputsOf(release, journal))) core.setOutput(name, value)
   const manifest = join(
     process.env.RUNNER_TEMP || tmpdir(),
     `ami-pipeline-manifest-${process.env.GITHUB_RUN_ID ?? 'local'}-${process.env.GITHUB_ACTION ?? process.pid}.json`
   )
-  await writeFile(manifest, `${JSON.stringify(manifestOf(release, plan, failure), null, 2)}\n`)
+  await writeFile(manifest, `${JSON.stringify(manifestOf(release, journal, plan, failure), null, 2)}\n`)
   core.setOutput('manifest', manifest)
-  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryOf(release, plan, failure), true).write()
+  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryOf(release, journal, plan, failure), true).write()
 }
 
 /** The runner cancels a job with SIGINT, then SIGTERM: stop waiting, report, exit non-zero. */

@@ -1,5 +1,5 @@
-// What the step knows about its images: one per region, where it came from, and its last seen
-// state. Every mode reads and updates this; the outputs and the summary are drawn from it.
+// This release's images: one per region, where it came from, and its last seen state. Modes add
+// and update them from what EC2 reports; the outputs and the summary are drawn from them.
 import type { ImageInfo, ImageState } from './aws/images.ts'
 
 /**
@@ -7,6 +7,16 @@ import type { ImageInfo, ImageState } from './aws/images.ts'
  * reused: someone else's image adopted by name (if-exists: reuse); given: an input.
  */
 export type Origin = 'built' | 'copied' | 'reused' | 'given'
+
+/** What tag shared and set on an image: launch permissions, snapshots, deprecation, protection. */
+export interface Sharing {
+  sharedWith: string[]
+  /** The accounts given createVolumePermission (share-snapshots), and on which snapshots so far. */
+  snapshotsSharedWith?: string[]
+  sharedSnapshotIds?: string[]
+  deprecateAt?: string
+  protected: boolean
+}
 
 export interface ReleaseImage {
   region: string
@@ -20,84 +30,13 @@ export interface ReleaseImage {
   encrypted?: boolean
   /** Tags as last described, to avoid rewriting provenance an image already carries. */
   tags?: Map<string, string>
-  /** What tag's distribution settings applied. */
-  distribution?: {
-    sharedWith: string[]
-    /** The accounts given createVolumePermission (share-snapshots), and on which snapshots so far. */
-    snapshotsSharedWith?: string[]
-    sharedSnapshotIds?: string[]
-    deprecateAt?: string
-    protected: boolean
-  }
-}
-
-export interface Retired {
-  imageIds: string[]
-  snapshotIds: string[]
-}
-
-/** One line of a prune plan: an image that matched the selectors, and what prune does with it. */
-export interface PruneDecision {
-  region: string
-  imageId: string
-  name: string
-  creationDate: string
-  /** The group-by tag's value ('' without group-by). */
-  group: string
-  action: 'retire' | 'keep'
-  /** Why: 'newest 3 of group web', 'younger than 30d', 'in use by instance i-…', 'deregistration protection', 'made in this step'. */
-  reason: string
-}
-
-/** What publish did in one region: the parameter and the launch template, before and after. */
-export interface Published {
-  parameter?: {
-    name: string
-    imageId: string
-    /** The value before, if the parameter existed. */
-    before?: string
-    /** The version that holds the image (unset in a dry run, or if SSM has not stored it). */
-    version?: number
-    changed: boolean
-    /** SSM had not shown the value when the step stopped waiting: it may still store it. */
-    unconfirmed?: boolean
-  }
-  launchTemplate?: {
-    id: string
-    name: string
-    imageId: string
-    previousDefault: number
-    /** The previous default's image, as written (an id, or resolve:ssm:…). */
-    previousImage?: string
-    /** The version that launches the image now (0: none is known to). */
-    version: number
-    isDefault: boolean
-    changed: boolean
-    /** EC2 made the version but reports it not valid: it is never made the default, nor output. */
-    invalid?: boolean
-    /** What the step could not find out (EC2 had not answered when it stopped). */
-    unconfirmed?: string
-  }
+  /** What tag shared and set, recorded call by call. */
+  sharing?: Sharing
 }
 
 export class Release {
   readonly sourceRegion: string
   private readonly images = new Map<string, ReleaseImage>()
-  /** Per region: images and snapshots this step removed (prune, or a failed image cleaned up). */
-  readonly pruned = new Map<string, Retired>()
-  readonly removedFailed = new Map<string, Retired>()
-  /**
-   * Per region, what a cancelled job left to look at: images whose DeregisterImage was cut off (EC2
-   * may or may not have done it) and snapshots of removed images not yet settled — a snapshot no
-   * image names any more, which no later prune can find by its selectors.
-   */
-  readonly unsettled = new Map<string, Retired>()
-  /** Per region, what publish pointed at the image. */
-  readonly published = new Map<string, Published>()
-  /** Per region, same-named images removed first by if-exists: replace. */
-  readonly replaced = new Map<string, Retired>()
-  /** The prune plan, every matching image with its decision; empty when prune did not run. */
-  prunePlan: PruneDecision[] = []
 
   constructor(sourceRegion: string) {
     this.sourceRegion = sourceRegion
@@ -105,6 +44,21 @@ export class Release {
 
   add(image: ReleaseImage): void {
     this.images.set(image.region, image)
+  }
+
+  /** Adds an image as EC2 described it. */
+  adopt(region: string, info: ImageInfo, origin: Origin): void {
+    this.add({
+      region,
+      imageId: info.imageId,
+      name: info.name,
+      description: info.description,
+      origin,
+      state: info.state,
+      snapshotIds: info.snapshotIds,
+      tags: info.tags,
+      encrypted: info.encrypted
+    })
   }
 
   get source(): ReleaseImage | undefined {
@@ -115,6 +69,7 @@ export class Release {
     return this.images.get(region)
   }
 
+  /** Images in the order they joined the release. */
   all(): ReleaseImage[] {
     return [...this.images.values()]
   }
@@ -146,12 +101,5 @@ export class Release {
     const image = this.images.get(region)
     this.images.delete(region)
     return image
-  }
-
-  recordRemoved(into: Map<string, Retired>, region: string, imageId: string, snapshotIds: readonly string[]): void {
-    const entry = into.get(region) ?? { imageIds: [], snapshotIds: [] }
-    if (!entry.imageIds.includes(imageId)) entry.imageIds.push(imageId)
-    for (const snapshotId of snapshotIds) if (!entry.snapshotIds.includes(snapshotId)) entry.snapshotIds.push(snapshotId)
-    into.set(region, entry)
   }
 }

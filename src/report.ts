@@ -1,7 +1,8 @@
-// The step's outputs and job summary, both drawn from the release state, in one place. They are
-// written whether the step succeeded or not, so a later job can resume or clean up.
-import type { Plan } from './inputs.ts'
-import type { Release, ReleaseImage, Retired } from './release.ts'
+// The step's outputs, manifest and job summary, all drawn from the release and the journal, in one
+// place. They are written whether the step succeeded or not, so a later job can resume or clean up.
+import type { Plan } from './inputs/index.ts'
+import type { Journal, Retired } from './journal.ts'
+import type { Release, ReleaseImage } from './release.ts'
 
 export type Outputs = Record<
   'image-id' | 'image-name' | 'image-ids' | 'snapshot-ids' | 'pruned-image-ids' | 'pruned-snapshot-ids' | 'launch-template-versions',
@@ -12,15 +13,15 @@ export type Outputs = Record<
  * Everything the step made, kept, shared or retired, per region: the `manifest` output's file,
  * for artifacts and audits.
  */
-export function manifestOf(release: Release, plan: Plan | undefined, failure: string | undefined) {
+export function manifestOf(release: Release, journal: Journal, plan: Plan | undefined, failure: string | undefined) {
   const regions = new Set([
     ...release.regions(),
-    ...release.pruned.keys(),
-    ...release.unsettled.keys(),
-    ...release.removedFailed.keys(),
-    ...release.replaced.keys(),
-    ...release.published.keys(),
-    ...release.prunePlan.map((d) => d.region)
+    ...journal.retired.keys(),
+    ...journal.unsettled.keys(),
+    ...journal.removedFailed.keys(),
+    ...journal.replaced.keys(),
+    ...journal.published.keys(),
+    ...journal.prunePlan.map((d) => d.region)
   ])
   return {
     version: 1,
@@ -43,19 +44,19 @@ export function manifestOf(release: Release, plan: Plan | undefined, failure: st
                 state: image.state,
                 snapshotIds: image.snapshotIds,
                 ...(image.encrypted !== undefined && { encrypted: image.encrypted }),
-                ...(image.distribution && { distribution: image.distribution })
+                ...(image.sharing && { distribution: image.sharing })
               }
             }),
-            removedFailed: release.removedFailed.get(region) ?? { imageIds: [], snapshotIds: [] },
-            ...(release.replaced.has(region) && { replaced: release.replaced.get(region) }),
-            ...(release.published.has(region) && { published: release.published.get(region) }),
-            ...(release.unsettled.has(region) && { unsettled: release.unsettled.get(region) }),
+            removedFailed: journal.removedFailed.get(region) ?? { imageIds: [], snapshotIds: [] },
+            ...(journal.replaced.has(region) && { replaced: journal.replaced.get(region) }),
+            ...(journal.published.has(region) && { published: journal.published.get(region) }),
+            ...(journal.unsettled.has(region) && { unsettled: journal.unsettled.get(region) }),
             prune: {
-              kept: release.prunePlan
+              kept: journal.prunePlan
                 .filter((d) => d.region === region && d.action === 'keep')
                 .map(({ imageId, name, reason }) => ({ imageId, name, reason })),
               ...(plan?.prune && { retire: plan.prune.retire }),
-              retired: release.pruned.get(region) ?? { imageIds: [], snapshotIds: [] }
+              retired: journal.retired.get(region) ?? { imageIds: [], snapshotIds: [] }
             }
           }
         ]
@@ -64,7 +65,7 @@ export function manifestOf(release: Release, plan: Plan | undefined, failure: st
   }
 }
 
-export function outputsOf(release: Release): Outputs {
+export function outputsOf(release: Release, journal: Journal): Outputs {
   const regions = release.regions()
   const source = release.source
   return {
@@ -72,13 +73,13 @@ export function outputsOf(release: Release): Outputs {
     'image-name': source?.name ?? '',
     'image-ids': JSON.stringify(Object.fromEntries(regions.map((region) => [region, release.get(region)!.imageId]))),
     'snapshot-ids': JSON.stringify(Object.fromEntries(regions.map((region) => [region, release.get(region)!.snapshotIds]))),
-    'pruned-image-ids': JSON.stringify(Object.fromEntries([...release.pruned].map(([region, retired]) => [region, retired.imageIds]))),
+    'pruned-image-ids': JSON.stringify(Object.fromEntries([...journal.retired].map(([region, retired]) => [region, retired.imageIds]))),
     'pruned-snapshot-ids': JSON.stringify(
-      Object.fromEntries([...release.pruned].map(([region, retired]) => [region, retired.snapshotIds]))
+      Object.fromEntries([...journal.retired].map(([region, retired]) => [region, retired.snapshotIds]))
     ),
     'launch-template-versions': JSON.stringify(
       Object.fromEntries(
-        [...release.published].flatMap(([region, published]) =>
+        [...journal.published].flatMap(([region, published]) =>
           published.launchTemplate && published.launchTemplate.version > 0 && !published.launchTemplate.invalid
             ? [[region, published.launchTemplate.version]]
             : []
@@ -89,19 +90,19 @@ export function outputsOf(release: Release): Outputs {
 }
 
 /** The job summary as Markdown: the images per region, what was removed, and the prune plan. */
-export function summaryOf(release: Release, plan: Plan | undefined, failure: string | undefined): string {
+export function summaryOf(release: Release, journal: Journal, plan: Plan | undefined, failure: string | undefined): string {
   const lines: string[] = [`## AMI Pipeline${plan ? `: ${[...plan.modes].join(', ')}` : ''}${plan?.dryRun ? ' (dry run)' : ''}`, '']
   if (failure !== undefined) lines.push(`> [!CAUTION]`, `> ${failure.replace(/\n/g, '\n> ')}`, '')
   const images = release.regions().map((region) => release.get(region)!)
   if (images.length > 0) {
-    const distributed = images.some((image) => image.distribution)
+    const distributed = images.some((image) => image.sharing)
     lines.push(
       `| Region | Image | Name | State | Origin | Snapshots |${distributed ? ' Shared with | Deprecation | Protected |' : ''}`,
       `|---|---|---|---|---|---|${distributed ? '---|---|---|' : ''}`
     )
     for (const image of images) {
       const state = image.stateReason && image.state !== 'available' ? `${image.state}: ${image.stateReason}` : image.state
-      const d = image.distribution
+      const d = image.sharing
       const distribution = distributed
         ? ` ${d?.sharedWith.join(', ') || '—'}${snapshotsShared(image)} | ${d?.deprecateAt ?? '—'} | ${d?.protected ? 'yes' : 'no'} |`
         : ''
@@ -111,14 +112,14 @@ export function summaryOf(release: Release, plan: Plan | undefined, failure: str
     }
     lines.push('')
   }
-  lines.push(...removedSection('Failed images removed (they could never be launched)', release.removedFailed))
-  lines.push(...removedSection(`${plan?.dryRun ? 'Would be replaced' : 'Replaced'} (same name, if-exists: replace)`, release.replaced))
-  lines.push(...publishedSection(release, plan?.dryRun ?? false))
-  if (release.prunePlan.length > 0) {
-    const retiring = release.prunePlan.filter((decision) => decision.action === 'retire').length
-    lines.push(`### Prune plan: ${retiring} to retire, ${release.prunePlan.length - retiring} kept`, '')
+  lines.push(...removedSection('Failed images removed (they could never be launched)', journal.removedFailed))
+  lines.push(...removedSection(`${plan?.dryRun ? 'Would be replaced' : 'Replaced'} (same name, if-exists: replace)`, journal.replaced))
+  lines.push(...publishedSection(journal, plan?.dryRun ?? false))
+  if (journal.prunePlan.length > 0) {
+    const retiring = journal.prunePlan.filter((decision) => decision.action === 'retire').length
+    lines.push(`### Prune plan: ${retiring} to retire, ${journal.prunePlan.length - retiring} kept`, '')
     lines.push('| Region | Image | Name | Created | Group | Decision | Why |', '|---|---|---|---|---|---|---|')
-    for (const d of release.prunePlan) {
+    for (const d of journal.prunePlan) {
       lines.push(
         `| ${d.region} | ${d.imageId} | ${cell(d.name)} | ${d.creationDate} | ${cell(d.group) || '—'} | ${d.action === 'retire' ? '**retire**' : 'keep'} | ${cell(d.reason)} |`
       )
@@ -127,11 +128,11 @@ export function summaryOf(release: Release, plan: Plan | undefined, failure: str
   }
   const how = plan?.prune?.retire ?? 'deregister'
   const retiredTitle = how === 'deregister' ? 'Retired' : how === 'disable' ? 'Retired (disabled)' : 'Retired (deprecated)'
-  lines.push(...removedSection(plan?.dryRun ? `Would be ${retiredTitle.toLowerCase()}` : retiredTitle, release.pruned))
+  lines.push(...removedSection(plan?.dryRun ? `Would be ${retiredTitle.toLowerCase()}` : retiredTitle, journal.retired))
   lines.push(
     ...removedSection(
       'Left unsettled by the cancel (images whose deregistration EC2 had not answered; snapshots to delete if no image uses them)',
-      release.unsettled
+      journal.unsettled
     )
   )
   return lines.join('\n')
@@ -139,17 +140,17 @@ export function summaryOf(release: Release, plan: Plan | undefined, failure: str
 
 /** Whether share-snapshots shared the image's snapshots: all of them, or which so far. */
 function snapshotsShared(image: ReleaseImage): string {
-  const shared = image.distribution?.sharedSnapshotIds ?? []
+  const shared = image.sharing?.sharedSnapshotIds ?? []
   if (shared.length === 0) return ''
   const all = image.snapshotIds.every((id) => shared.includes(id))
   return all ? ' (snapshots too)' : ` (snapshots ${shared.join(', ')} only)`
 }
 
 /** Where publish pointed consumers, and what they pointed at before. */
-function publishedSection(release: Release, dryRun: boolean): string[] {
-  if (release.published.size === 0) return []
+function publishedSection(journal: Journal, dryRun: boolean): string[] {
+  if (journal.published.size === 0) return []
   const lines = [`### ${dryRun ? 'Would be published' : 'Published'}`, '', '| Region | Where | Now | Before |', '|---|---|---|---|']
-  for (const [region, { parameter, launchTemplate }] of release.published) {
+  for (const [region, { parameter, launchTemplate }] of journal.published) {
     if (parameter) {
       const now = !parameter.changed
         ? `${parameter.imageId} (version ${parameter.version}, unchanged)`

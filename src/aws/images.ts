@@ -1,18 +1,9 @@
-// Image and snapshot calls, in the user's words. Describes are batched: one call serves every
-// image of a region.
-import {
-  CopyImageCommand,
-  CreateImageCommand,
-  CreateTagsCommand,
-  DeregisterImageCommand,
-  DescribeImagesCommand,
-  DisableImageCommand,
-  type Image as SdkImage,
-  type Tag
-} from '@aws-sdk/client-ec2'
-import type { Tags } from '../parse.ts'
+// Reading images, in the user's words. Describes are batched: one call serves every image of a
+// region (200 a filter).
+import { DescribeImagesCommand, type Image as SdkImage } from '@aws-sdk/client-ec2'
+import { FILTER_VALUES } from '../limits.ts'
+import type { Tags } from '../tags.ts'
 import type { Aws } from './client.ts'
-import { hasCode } from './errors.ts'
 
 export type ImageState = 'pending' | 'available' | 'failed' | 'invalid' | 'deregistered' | 'transient' | 'error' | 'disabled'
 
@@ -39,9 +30,6 @@ export interface ImageInfo {
   /** When it last launched an instance, as EC2 reports it (up to 24 hours late); absent if never. */
   lastLaunchedTime?: string
 }
-
-// EC2 accepts up to 200 values in one filter.
-export const FILTER_VALUES = 200
 
 /**
  * The images of one region by id. A filter (not ImageIds) is used so that an image EC2 does not
@@ -91,27 +79,6 @@ export async function findOwnImageByName(aws: Aws, region: string, name: string)
   return undefined
 }
 
-/**
- * EC2 is eventually consistent: an image just made (or whose name was just refused as taken) may
- * be missing from DescribeImages for a while. AWS's advice (EC2 developer guide, "Eventual
- * consistency") is to describe again with exponential backoff from a couple of seconds; this looks
- * again for about a minute in all before taking "not there" for an answer.
- */
-export const VISIBILITY_PAUSES_MS = [1000, 2000, 4000, 8000, 15_000, 30_000] as const
-
-export async function eventually<T>(
-  look: () => Promise<T | undefined>,
-  pause: (ms: number) => Promise<void>,
-  pauses: readonly number[] = VISIBILITY_PAUSES_MS
-): Promise<T | undefined> {
-  for (let attempt = 0; ; attempt++) {
-    const found = await look()
-    const wait = pauses[attempt]
-    if (found !== undefined || wait === undefined) return found
-    await pause(wait)
-  }
-}
-
 export interface Selectors {
   name?: string | undefined
   tags: Tags
@@ -152,139 +119,6 @@ export function describeSelectors(selectors: Selectors): string {
     .join(', ')
 }
 
-export interface NewImage {
-  instanceId: string
-  name: string
-  description: string
-  noReboot: boolean
-  tags: Tags
-}
-
-export function createImageInput(image: NewImage) {
-  return {
-    InstanceId: image.instanceId,
-    Name: image.name,
-    ...(image.description !== '' && { Description: image.description }),
-    NoReboot: image.noReboot,
-    TagSpecifications: tagsAtCreation(image.tags)
-  }
-}
-
-export async function createImage(aws: Aws, region: string, image: NewImage): Promise<string> {
-  const result = await aws.call(region, 'CreateImage', `instance ${image.instanceId} (image ${image.name})`, (client) =>
-    client.send(new CreateImageCommand(createImageInput(image)))
-  )
-  return required(result.ImageId, 'CreateImage', region)
-}
-
-export interface ImageCopy {
-  sourceRegion: string
-  sourceImageId: string
-  name: string
-  description: string
-  /** Same token, same copy: EC2 answers a repeated request with the first copy's id. */
-  clientToken: string
-  encrypted: boolean
-  kmsKeyId?: string | undefined
-  /** Time-based copy (SnapshotCopyCompletionDurationMinutes). */
-  completionMinutes?: number | undefined
-  tags: Tags
-}
-
-export function copyImageInput(copy: ImageCopy) {
-  return {
-    SourceRegion: copy.sourceRegion,
-    SourceImageId: copy.sourceImageId,
-    Name: copy.name,
-    ...(copy.description !== '' && { Description: copy.description }),
-    ClientToken: copy.clientToken,
-    ...(copy.encrypted && { Encrypted: true }),
-    ...(copy.kmsKeyId !== undefined && { KmsKeyId: copy.kmsKeyId }),
-    ...(copy.completionMinutes !== undefined && { SnapshotCopyCompletionDurationMinutes: copy.completionMinutes }),
-    TagSpecifications: tagsAtCreation(copy.tags)
-  }
-}
-
-export async function copyImage(aws: Aws, region: string, copy: ImageCopy): Promise<string> {
-  const result = await aws.call(region, 'CopyImage', `image ${copy.sourceImageId} from ${copy.sourceRegion}`, (client) =>
-    client.send(new CopyImageCommand(copyImageInput(copy)))
-  )
-  return required(result.ImageId, 'CopyImage', region)
-}
-
-// CreateTags takes many resources at once; EC2 documents no hard cap, so batches stay moderate.
-const TAG_BATCH = 500
-
-/** The same tags on many images and snapshots of a region, in as few calls as EC2 allows. */
-export async function tagResources(aws: Aws, region: string, resourceIds: readonly string[], tags: Tags): Promise<void> {
-  if (tags.size === 0 || resourceIds.length === 0) return
-  for (let at = 0; at < resourceIds.length; at += TAG_BATCH) {
-    const batch = resourceIds.slice(at, at + TAG_BATCH)
-    await aws.call(region, 'CreateTags', batch.join(', '), (client) =>
-      client.send(new CreateTagsCommand({ Resources: batch, Tags: toTagList(tags) }))
-    )
-  }
-}
-
-/** What DeregisterImage said of each snapshot, when the server reports it. */
-export interface SnapshotOutcome {
-  snapshotId: string
-  /** success | skipped (another image uses it) | missing-permissions | internal-error | client-error */
-  code: string
-}
-
-/**
- * Deregisters an image, with its snapshots when asked (DeleteAssociatedSnapshots). Returns EC2's
- * per-snapshot results, or undefined when the server gave none. An image already gone — a retried
- * call whose first reply was lost — counts as done.
- */
-export async function deregisterImage(
-  aws: Aws,
-  region: string,
-  imageId: string,
-  deleteSnapshots: boolean
-): Promise<SnapshotOutcome[] | undefined> {
-  try {
-    const result = await aws.call(region, 'DeregisterImage', `image ${imageId}`, (client) =>
-      client.send(new DeregisterImageCommand({ ImageId: imageId, ...(deleteSnapshots && { DeleteAssociatedSnapshots: true }) }))
-    )
-    const outcomes = result.DeleteSnapshotResults?.map((r) => ({ snapshotId: r.SnapshotId ?? '', code: r.ReturnCode ?? 'unknown' }))
-    return outcomes && outcomes.length > 0 ? outcomes : undefined
-  } catch (error) {
-    if (!hasCode(error, 'InvalidAMIID.Unavailable', 'InvalidAMIID.NotFound')) throw error
-    return undefined
-  }
-}
-
-/**
- * DisableImage (EC2 API Reference): the image can launch no instance until EnableImage; it keeps its
- * snapshots. A retried call whose first reply was lost finds it disabled already, which is done.
- */
-export async function disableImage(aws: Aws, region: string, imageId: string, dryRun = false): Promise<void> {
-  const send = (client: Parameters<Parameters<Aws['call']>[3]>[0]) =>
-    client.send(new DisableImageCommand({ ImageId: imageId, ...(dryRun && { DryRun: true }) }))
-  if (dryRun) return aws.check(region, 'DisableImage', `image ${imageId}`, send)
-  try {
-    await aws.call(region, 'DisableImage', `image ${imageId}`, send)
-  } catch (error) {
-    const [now] = await describeImages(aws, region, [imageId])
-    if (now?.state !== 'disabled') throw error
-  }
-}
-
-export function tagsAtCreation(tags: Tags) {
-  if (tags.size === 0) return undefined
-  const list = toTagList(tags)
-  return [
-    { ResourceType: 'image' as const, Tags: list },
-    { ResourceType: 'snapshot' as const, Tags: list }
-  ]
-}
-
-export function toTagList(tags: Tags): Tag[] {
-  return [...tags].map(([Key, Value]) => ({ Key, Value }))
-}
-
 export function toImageInfo(image: SdkImage): ImageInfo {
   const ebs = (image.BlockDeviceMappings ?? []).flatMap((mapping) => (mapping.Ebs ? [mapping.Ebs] : []))
   const info: ImageInfo = {
@@ -315,9 +149,4 @@ export function toImageInfo(image: SdkImage): ImageInfo {
  */
 export function isProtected(value: string | undefined): boolean {
   return value !== undefined && value !== '' && value !== 'disabled'
-}
-
-function required(id: string | undefined, operation: string, region: string): string {
-  if (!id) throw new Error(`${operation} in ${region} returned no image id`)
-  return id
 }

@@ -8,6 +8,7 @@ import {
   type LaunchTemplateBlockDeviceMappingRequest,
   type ResponseLaunchTemplateData
 } from '@aws-sdk/client-ec2'
+import { TEMPLATE_ID } from '../limits.ts'
 import type { Aws } from './client.ts'
 import { hasCode } from './errors.ts'
 
@@ -17,8 +18,6 @@ export interface TemplateInfo {
   defaultVersion: number
   latestVersion: number
 }
-
-const TEMPLATE_ID = /^lt-[0-9a-f]{17}$/
 
 /**
  * The template named (or with this id) in the region, or undefined if there is none. A name may
@@ -163,8 +162,11 @@ export interface NewVersion {
   clientToken: string
 }
 
-/** CreateLaunchTemplateVersion from `sourceVersion` with only the image changed; returns its number. */
-export async function createVersion(aws: Aws, region: string, version: NewVersion, dryRun: boolean): Promise<number> {
+/**
+ * CreateLaunchTemplateVersion from `sourceVersion` with only the image changed; returns its number
+ * (0 in a dry run, which only checks).
+ */
+export async function createVersion(aws: Aws, region: string, version: NewVersion): Promise<number> {
   const input = {
     LaunchTemplateId: version.templateId,
     SourceVersion: String(version.sourceVersion),
@@ -176,15 +178,10 @@ export async function createVersion(aws: Aws, region: string, version: NewVersio
     ClientToken: version.clientToken
   }
   const resource = `launch template ${version.templateId} (from version ${version.sourceVersion})`
-  if (dryRun) {
-    await aws.check(region, 'CreateLaunchTemplateVersion', resource, (client) =>
-      client.send(new CreateLaunchTemplateVersionCommand({ ...input, DryRun: true }))
-    )
-    return 0
-  }
-  const result = await aws.call(region, 'CreateLaunchTemplateVersion', resource, (client) =>
-    client.send(new CreateLaunchTemplateVersionCommand(input))
+  const result = await aws.change(region, 'CreateLaunchTemplateVersion', resource, (client, DryRun) =>
+    client.send(new CreateLaunchTemplateVersionCommand({ ...input, DryRun }))
   )
+  if (result === undefined) return 0
   const number = result.LaunchTemplateVersion?.VersionNumber
   if (!number) throw new Error(`CreateLaunchTemplateVersion in ${region} for ${resource} returned no version number`)
   // EC2 API Reference, CreateLaunchTemplateVersion, Warning: a version whose parameters are not
@@ -203,10 +200,8 @@ export class InvalidVersion extends Error {
   }
 }
 
-export async function setDefaultVersion(aws: Aws, region: string, templateId: string, version: number, dryRun: boolean): Promise<void> {
-  const input = { LaunchTemplateId: templateId, DefaultVersion: String(version), ...(dryRun && { DryRun: true }) }
-  const send = dryRun ? aws.check.bind(aws) : aws.call.bind(aws)
-  await send(region, 'ModifyLaunchTemplate', `launch template ${templateId} (default version ${version})`, (client) =>
-    client.send(new ModifyLaunchTemplateCommand(input))
+export async function setDefaultVersion(aws: Aws, region: string, templateId: string, version: number): Promise<void> {
+  await aws.change(region, 'ModifyLaunchTemplate', `launch template ${templateId} (default version ${version})`, (client, DryRun) =>
+    client.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: templateId, DefaultVersion: String(version), DryRun }))
   )
 }

@@ -1,6 +1,7 @@
 // EC2 throttles each account per region with token buckets, one per kind of call. Pacing our own
 // calls to the same buckets means a large prune runs at the refill rate instead of bursting into
 // RequestLimitExceeded and leaning on retries.
+import { realClock, type Clock } from '../time.ts'
 
 export interface BucketShape {
   /** Tokens the bucket holds when full (the burst EC2 allows). */
@@ -53,33 +54,36 @@ export class TokenBucket {
   private queue: Promise<void> = Promise.resolve()
 
   private readonly shape: BucketShape
-  private readonly now: () => number
+  private readonly clock: Clock
 
-  constructor(shape: BucketShape, now: () => number = Date.now) {
+  constructor(shape: BucketShape, clock: Clock = realClock) {
     this.shape = shape
-    this.now = now
+    this.clock = clock
     this.tokens = shape.capacity
-    this.updated = now()
+    this.updated = clock.now()
   }
 
-  /** Resolves when a token is taken; callers queue in order so none starves. */
-  take(): Promise<void> {
-    const turn = this.queue.then(() => this.waitForToken())
+  /**
+   * Resolves when a token is taken; callers queue in order so none starves. Once `signal` is aborted
+   * every caller still queued is refused at once: a cancelled job does not wait out the refill.
+   */
+  take(signal?: AbortSignal): Promise<void> {
+    const turn = this.queue.catch(() => undefined).then(() => this.waitForToken(signal))
     this.queue = turn
     return turn
   }
 
-  private async waitForToken(): Promise<void> {
+  private async waitForToken(signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
-      const now = this.now()
+      signal?.throwIfAborted()
+      const now = this.clock.now()
       this.tokens = Math.min(this.shape.capacity, this.tokens + ((now - this.updated) / 1000) * this.shape.refillPerSecond)
       this.updated = now
       if (this.tokens >= 1) {
         this.tokens -= 1
         return
       }
-      const waitMs = Math.ceil(((1 - this.tokens) / this.shape.refillPerSecond) * 1000)
-      await new Promise((resolve) => setTimeout(resolve, waitMs))
+      await this.clock.sleep(Math.ceil(((1 - this.tokens) / this.shape.refillPerSecond) * 1000), signal)
     }
   }
 }

@@ -5,6 +5,7 @@
 import { AdaptiveRetryStrategy } from '@smithy/core/retry'
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken, StandardRetryToken } from '@smithy/types'
 import { errorMessage } from '../errors.ts'
+import { realClock, type Clock } from '../time.ts'
 import { errorCode } from './errors.ts'
 
 // EC2 API Reference, "Error codes": InvalidAction ("The action or operation requested is not
@@ -37,10 +38,12 @@ export const UNCODED_ATTEMPTS = 3
 export class StepRetryStrategy implements RetryStrategyV2 {
   private readonly adaptive: AdaptiveRetryStrategy
   private readonly signal: AbortSignal | undefined
+  private readonly clock: Clock
 
-  constructor(maxAttempts: number, signal?: AbortSignal) {
+  constructor(maxAttempts: number, signal?: AbortSignal, clock: Clock = realClock) {
     this.adaptive = new AdaptiveRetryStrategy(maxAttempts)
     this.signal = signal
+    this.clock = clock
   }
 
   /** The adaptive rate limiter may hold a first attempt; a job cancelled meanwhile sends nothing. */
@@ -67,7 +70,7 @@ export class StepRetryStrategy implements RetryStrategyV2 {
     const cancel = whenCancelled(this.signal)
     const next = (await Promise.race([refreshed, cancel.promise]).finally(cancel.dispose)) as StandardRetryToken | undefined
     if (next === undefined || this.signal?.aborted) throw new Error('cancelled: no retry')
-    await pause(next.getRetryDelay(), this.signal)
+    await this.clock.sleep(next.getRetryDelay(), this.signal).catch(() => undefined)
     if (this.signal?.aborted) throw new Error('cancelled: no retry')
     return withoutDelay(next, unanswered)
   }
@@ -119,17 +122,4 @@ function whenCancelled(signal: AbortSignal | undefined): { promise: Promise<unde
     dispose = () => signal.removeEventListener('abort', onAbort)
   })
   return { promise, dispose: () => dispose() }
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve()
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, { once: true })
-  })
 }

@@ -3,7 +3,8 @@
 import { DeleteSnapshotCommand, DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2'
 import type { Aws } from './client.ts'
 import { hasCode } from './errors.ts'
-import { FILTER_VALUES, toImageInfo } from './images.ts'
+import { FILTER_VALUES } from '../limits.ts'
+import { toImageInfo } from './images.ts'
 
 /** Of these snapshots, the ones that still exist (one call per 200). */
 export async function existingSnapshots(aws: Aws, region: string, snapshotIds: readonly string[]): Promise<Set<string>> {
@@ -58,8 +59,8 @@ export async function snapshotUsers(
 
 export async function deleteSnapshot(aws: Aws, region: string, snapshotId: string): Promise<void> {
   try {
-    await aws.call(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client) =>
-      client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }))
+    await aws.change(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client, DryRun) =>
+      client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId, DryRun }))
     )
   } catch (error) {
     // Gone already: a lost reply, or EC2 finished DeleteAssociatedSnapshots meanwhile.

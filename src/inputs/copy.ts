@@ -1,7 +1,7 @@
 // copy's inputs: destination regions, encryption per region, time-based copies.
 import { InputError } from '../errors.ts'
-import { parseBoolean, parseDuration, parseMap, parseRegion, parseRegions } from '../parse.ts'
 import type { CopyPlan, Encryption, InputName } from './spec.ts'
+import { parseBoolean, parseDuration, parseMap, parseRegion, parseRegions } from './values.ts'
 
 // Key id, multi-Region key id, alias, or key/alias ARN: the forms CopyImage's KmsKeyId accepts.
 const KMS_KEY =

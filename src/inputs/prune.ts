@@ -1,11 +1,10 @@
 // prune's inputs: selectors, regions, and the rules of the plan.
 import { InputError } from '../errors.ts'
-import { parseBoolean, parseCount, parseDuration, parseMap, parseRegions } from '../parse.ts'
+import { LAUNCH_REPORT_DELAY_MS } from '../limits.ts'
 import { INPUTS, type InputName, type PrunePlan, type Retirement } from './spec.ts'
+import { parseBoolean, parseCount, parseDuration, parseMap, parseRegions } from './values.ts'
 
 const RETIREMENTS: readonly Retirement[] = ['deregister', 'disable', 'deprecate']
-/** EC2 reports LastLaunchedTime up to 24 hours late (Image, lastLaunchedTime): a day is the least that means anything. */
-const DAY_MS = 86_400_000
 
 export function readPrune(raw: (name: InputName) => string, region: string): PrunePlan {
   const name = raw('prune-name')
@@ -44,7 +43,8 @@ export function readPrune(raw: (name: InputName) => string, region: string): Pru
   const unused = raw('unused-for')
   if (unused !== '') {
     const ms = parseDuration('unused-for', unused)
-    if (ms < DAY_MS) {
+    // EC2 reports LastLaunchedTime up to a day late: a day is the least that means anything.
+    if (ms < LAUNCH_REPORT_DELAY_MS) {
       throw new InputError(
         'unused-for',
         unused,

@@ -1,7 +1,8 @@
 // publish's inputs: the SSM parameter and the launch templates that point consumers at the images.
 import { InputError } from '../errors.ts'
-import { parseBoolean, parseMap, parseRegion } from '../parse.ts'
+import { TEMPLATE_ID } from '../limits.ts'
 import type { InputName, PublishPlan } from './spec.ts'
+import { parseBoolean, parseMap, parseRegion } from './values.ts'
 
 /**
  * SSM parameter names (SSM User Guide, "Requirements and constraints for parameter names"):
@@ -16,7 +17,6 @@ const PARAMETER_RULE =
 
 /** EC2 API Reference, CreateLaunchTemplate: names are 3–128 of letters, digits and ( ) . / - _. */
 const TEMPLATE_NAME = /^[A-Za-z0-9().\-/_]{3,128}$/
-const TEMPLATE_ID = /^lt-[0-9a-f]{17}$/
 const TEMPLATE_RULE = 'expected a launch template name (3–128 letters, digits and ( ) . / - _) or id (lt- and 17 hexadecimal digits)'
 
 export function readPublish(raw: (name: InputName) => string, releaseRegions: readonly string[]): PublishPlan {

@@ -1,6 +1,6 @@
 // The inputs the action reads, the modes they serve and their action.yml defaults, and the typed
 // plan every mode receives.
-import type { Tags } from '../parse.ts'
+import type { Tags } from '../tags.ts'
 
 export const MODES = ['build', 'copy', 'wait', 'tag', 'publish', 'prune'] as const
 export type Mode = (typeof MODES)[number]
@@ -70,8 +70,8 @@ export interface CopyPlan {
   completionMinutes?: number
 }
 
-/** Distribution settings applied by tag, once each image is available. */
-export interface DistributionPlan {
+/** What tag shares and sets on every image, once each is available. */
+export interface SharePlan {
   shareAccounts: string[]
   shareOrganizations: string[]
   shareOrganizationalUnits: string[]
@@ -108,18 +108,28 @@ export interface PrunePlan {
   onlyDisabled: boolean
 }
 
-export interface Plan {
-  modes: ReadonlySet<Mode>
+/** tag's settings beyond the tags themselves: sharing, deprecation and protection, if any. */
+export interface TagPlan {
+  share?: SharePlan
+}
+
+/** What every mode may read: the source region, dry run, the step's tags and how long to wait. */
+export interface StepPlan {
   region: string
   dryRun: boolean
-  /** Images the step was given, region → image id (the source region's is `image-id`). */
-  givenImages: ReadonlyMap<string, string>
   tags: Tags
   provenanceTags: boolean
   waitTimeoutMs: number
+}
+
+/** The whole step: which modes run, and one typed plan for each mode that runs (and only those). */
+export interface Plan extends StepPlan {
+  modes: ReadonlySet<Mode>
+  /** Images the step was given, region → image id (the source region's is `image-id`). */
+  givenImages: ReadonlyMap<string, string>
   build?: BuildPlan
   copy?: CopyPlan
-  distribution?: DistributionPlan
+  tag?: TagPlan
   publish?: PublishPlan
   prune?: PrunePlan
 }

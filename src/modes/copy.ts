@@ -3,21 +3,23 @@
 // whose reply was lost — is found by name and adopted; otherwise CopyImage is sent with a
 // ClientToken for this attempt, so the SDK's own retries of one request can never make two copies.
 import { createHash } from 'node:crypto'
-import { CopyImageCommand } from '@aws-sdk/client-ec2'
-import { StepError, errorMessage } from '../errors.ts'
 import { hasCode } from '../aws/errors.ts'
-import { copyImage, copyImageInput, eventually, findOwnImageByName, type ImageCopy, type ImageInfo } from '../aws/images.ts'
-import { MAX_TAGS } from '../parse.ts'
-import { mergeTags, PROVENANCE, provenanceTags, type Run } from '../provenance.ts'
+import { findOwnImageByName, type ImageInfo } from '../aws/images.ts'
+import { copyImage, type ImageCopy } from '../aws/new-images.ts'
+import { lookAgain, type Context } from '../context.ts'
+import { StepError, errorMessage } from '../errors.ts'
+import { removeImages } from '../images/retire.ts'
+import { waitForImages } from '../images/waiter.ts'
+import type { CopyPlan } from '../inputs/index.ts'
+import { MAX_TAGS } from '../limits.ts'
 import type { ReleaseImage } from '../release.ts'
-import { removeImages } from '../removal.ts'
-import type { Step } from '../step.ts'
-import { waitForImages } from './wait.ts'
+import type { Run } from '../run.ts'
+import { mergeTags, PROVENANCE, provenanceTags } from '../tags.ts'
 
-export async function copy(step: Step): Promise<void> {
-  const { plan, release, log } = step
-  const destinations = plan.copy!.regions.filter((region) => region !== plan.region)
-  if (destinations.length < plan.copy!.regions.length) {
+export async function copy(context: Context, copy: CopyPlan): Promise<void> {
+  const { plan, release, log } = context
+  const destinations = copy.regions.filter((region) => region !== plan.region)
+  if (destinations.length < copy.regions.length) {
     log.notice(`regions lists the source region ${plan.region}: the source image is already there, so it is not copied to it.`)
   }
   const source = release.source
@@ -26,12 +28,12 @@ export async function copy(step: Step): Promise<void> {
     return
   }
   if (destinations.length === 0) return
-  if (plan.dryRun) return checkCopies(step, source, destinations)
+  if (plan.dryRun) return checkCopies(context, copy, source, destinations)
 
-  await waitForImages(step, [source])
+  await waitForImages(context, [source])
   // The source's tags are final now; a copy that would carry too many fails before any is made.
-  copyTags(step, source)
-  const results = await Promise.allSettled(destinations.map((region) => copyTo(step, source, region)))
+  copyTags(context, source)
+  const results = await Promise.allSettled(destinations.map((region) => copyTo(context, copy, source, region)))
   const failures = results.flatMap((result, index) =>
     result.status === 'rejected' ? [`${destinations[index]}: ${errorMessage(result.reason)}`] : []
   )
@@ -44,22 +46,22 @@ export async function copy(step: Step): Promise<void> {
   }
 }
 
-async function copyTo(step: Step, source: ReleaseImage, region: string): Promise<void> {
-  const request = copyRequest(step, source, region)
-  const existing = await findOwnImageByName(step.aws, region, request.name)
-  let imageId = existing ? await adoptableCopy(step, source, region, existing) : undefined
+async function copyTo(context: Context, copy: CopyPlan, source: ReleaseImage, region: string): Promise<void> {
+  const request = copyRequest(context, copy, source, region)
+  const existing = await findOwnImageByName(context.aws, region, request.name)
+  let imageId = existing ? await adoptableCopy(context, source, region, existing) : undefined
   if (imageId === undefined) {
     try {
-      imageId = await copyImage(step.aws, region, request)
+      imageId = await copyImage(context.aws, region, request)
     } catch (error) {
       // The name is taken, or this attempt's token was used with other parameters (an earlier step
       // of this job copied with other tags): either way a copy may exist that EC2 does not list
       // yet. Ours is adopted; anyone else's image is a conflict the user must resolve.
       if (!hasCode(error, 'InvalidAMIName.Duplicate', 'IdempotentParameterMismatch')) throw error
-      imageId = await adoptAfterRefusal(step, source, region, request)
+      imageId = await adoptAfterRefusal(context, source, region, request)
     }
   }
-  step.release.add({
+  context.release.add({
     region,
     imageId,
     name: request.name,
@@ -74,7 +76,7 @@ async function copyTo(step: Step, source: ReleaseImage, region: string): Promise
     : request.encrypted
       ? ', encrypted with the default EBS key'
       : ''
-  step.log.info(
+  context.log.info(
     existing?.imageId === imageId
       ? `Found the copy of ${source.imageId} in ${region} that an earlier attempt made: ${imageId}.`
       : `Copying ${source.imageId} from ${source.region} to ${region} as ${imageId}${encryption}.`
@@ -87,19 +89,16 @@ async function copyTo(step: Step, source: ReleaseImage, region: string): Promise
  * conflict. Right after if-exists: replace removed the old holder, EC2 may still hold its name for a
  * moment, so the copy is tried again meanwhile.
  */
-async function adoptAfterRefusal(step: Step, source: ReleaseImage, region: string, request: ImageCopy): Promise<string> {
+async function adoptAfterRefusal(context: Context, source: ReleaseImage, region: string, request: ImageCopy): Promise<string> {
   let found: ImageInfo | undefined
-  const imageId = await eventually(
-    async () => {
-      found = await findOwnImageByName(step.aws, region, request.name)
-      if (found || !step.release.replaced.has(region)) return found?.imageId
-      return copyImage(step.aws, region, request).catch((error: unknown) => {
-        if (hasCode(error, 'InvalidAMIName.Duplicate')) return undefined
-        throw error
-      })
-    },
-    (ms) => step.sleep(ms, step.signal)
-  )
+  const imageId = await lookAgain(context, 'visibility', async () => {
+    found = await findOwnImageByName(context.aws, region, request.name)
+    if (found || !context.journal.replaced.has(region)) return found?.imageId
+    return copyImage(context.aws, region, request).catch((error: unknown) => {
+      if (hasCode(error, 'InvalidAMIName.Duplicate')) return undefined
+      throw error
+    })
+  })
   if (!imageId || (found && !isCopyOf(found, source))) throw conflict(request.name, region, source, found)
   return imageId
 }
@@ -109,7 +108,7 @@ async function adoptAfterRefusal(step: Step, source: ReleaseImage, region: strin
  * adopted — or, if it failed, removed so that a new copy can take its name; anything else is a
  * conflict. Returns the image id to adopt, or undefined to copy anew.
  */
-async function adoptableCopy(step: Step, source: ReleaseImage, region: string, existing: ImageInfo): Promise<string | undefined> {
+async function adoptableCopy(context: Context, source: ReleaseImage, region: string, existing: ImageInfo): Promise<string | undefined> {
   if (!isCopyOf(existing, source)) throw conflict(existing.name, region, source, existing)
   if (existing.state === 'available' || existing.state === 'pending') return existing.imageId
   if (existing.state === 'disabled') {
@@ -117,8 +116,10 @@ async function adoptableCopy(step: Step, source: ReleaseImage, region: string, e
       `The copy ${existing.imageId} of ${source.imageId} in ${region} is disabled: enable it again (EnableImage) or deregister it, then re-run.`
     )
   }
-  step.log.warning(`The copy ${existing.imageId} in ${region} from an earlier attempt is ${existing.state}: removing it and copying again.`)
-  const failures = await removeImages(step, region, [existing], step.release.removedFailed, true)
+  context.log.warning(
+    `The copy ${existing.imageId} in ${region} from an earlier attempt is ${existing.state}: removing it and copying again.`
+  )
+  const failures = await removeImages(context, region, [existing], 'removedFailed')
   if (failures.length > 0) throw new StepError(`Could not remove the failed copy ${existing.imageId}: ${failures.join('; ')}`)
   return undefined
 }
@@ -145,11 +146,11 @@ function conflict(name: string, region: string, source: ReleaseImage, found: Ima
  * the source's provenance, which describes the source), then `tags`, then the copy's provenance.
  * So a copy is found by the same prune-tags as its source, in every region.
  */
-function copyTags(step: Step, source: ReleaseImage): Map<string, string> {
-  const { plan } = step
+function copyTags(context: Context, source: ReleaseImage): Map<string, string> {
+  const { plan } = context
   const inherited = [...(source.tags ?? new Map<string, string>())].filter(([key]) => !/^(aws|ami-pipeline):/i.test(key))
   const provenance = plan.provenanceTags
-    ? provenanceTags(step.run, { imageId: source.imageId, region: source.region })
+    ? provenanceTags(context.run, { imageId: source.imageId, region: source.region })
     : new Map<string, string>()
   const tags = mergeTags(new Map(inherited), plan.tags, provenance)
   if (tags.size > MAX_TAGS) {
@@ -161,19 +162,18 @@ function copyTags(step: Step, source: ReleaseImage): Map<string, string> {
   return tags
 }
 
-function copyRequest(step: Step, source: ReleaseImage, region: string): ImageCopy {
-  const { plan } = step
-  const encryption = plan.copy!.encryption.get(region) ?? { encrypted: false }
+function copyRequest(context: Context, copy: CopyPlan, source: ReleaseImage, region: string): ImageCopy {
+  const encryption = copy.encryption.get(region) ?? { encrypted: false }
   return {
     sourceRegion: source.region,
     sourceImageId: source.imageId,
     name: source.name,
     description: source.description ?? '',
-    clientToken: copyToken(step.run, source.imageId, region),
+    clientToken: copyToken(context.run, source.imageId, region),
     encrypted: encryption.encrypted,
     kmsKeyId: encryption.kmsKeyId,
-    completionMinutes: plan.copy!.completionMinutes,
-    tags: copyTags(step, source)
+    completionMinutes: copy.completionMinutes,
+    tags: copyTags(context, source)
   }
 }
 
@@ -190,13 +190,8 @@ export function copyToken(run: Run, sourceImageId: string, region: string): stri
     .slice(0, 64)
 }
 
-async function checkCopies(step: Step, source: ReleaseImage, destinations: readonly string[]): Promise<void> {
-  await Promise.all(
-    destinations.map((region) =>
-      step.aws.check(region, 'CopyImage', `image ${source.imageId} from ${source.region}`, (client) =>
-        client.send(new CopyImageCommand({ ...copyImageInput(copyRequest(step, source, region)), DryRun: true }))
-      )
-    )
-  )
-  step.log.info(`Dry run: CopyImage of ${source.imageId} to ${destinations.join(', ')} would be allowed; nothing was copied.`)
+async function checkCopies(context: Context, copy: CopyPlan, source: ReleaseImage, destinations: readonly string[]): Promise<void> {
+  // The AWS layer sends CopyImage as a DryRun check in a dry run.
+  await Promise.all(destinations.map((region) => copyImage(context.aws, region, copyRequest(context, copy, source, region))))
+  context.log.info(`Dry run: CopyImage of ${source.imageId} to ${destinations.join(', ')} would be allowed; nothing was copied.`)
 }

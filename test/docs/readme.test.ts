@@ -7,8 +7,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { parse, parseDocument } from 'yaml'
-import { INPUTS, MODES, type InputName, type Mode } from '../../src/inputs.ts'
-import { parseList } from '../../src/parse.ts'
+import { INPUTS, MODES, type InputName, type Mode } from '../../src/inputs/index.ts'
+import { parseList } from '../../src/inputs/values.ts'
 import { startMoto, type Moto } from '../support/moto.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')

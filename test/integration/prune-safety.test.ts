@@ -54,10 +54,10 @@ describe.each([
     }
     const { step, failure } = await prune()
     expect(failure).toBeUndefined()
-    const decision = step.release.prunePlan.find((d) => d.imageId === pinned!.imageId)!
+    const decision = step.journal.prunePlan.find((d) => d.imageId === pinned!.imageId)!
     expect(decision).toMatchObject({ action: 'keep', reason: expect.stringMatching(/^in use by launch template lt-\w+/) })
     expect((await ownImages(world.moto.endpoint, REGION)).map((image) => image.ImageId)).toContain(pinned!.imageId)
-    expect(step.release.pruned.get(REGION)?.imageIds).toHaveLength(3)
+    expect(step.journal.retired.get(REGION)?.imageIds).toHaveLength(3)
   })
 
   it('keeps an image that a launch template takes from an SSM parameter', async () => {
@@ -74,7 +74,7 @@ describe.each([
     }
     const { step, failure } = await prune()
     expect(failure).toBeUndefined()
-    const decision = step.release.prunePlan.find((d) => d.imageId === viaParameter!.imageId)!
+    const decision = step.journal.prunePlan.find((d) => d.imageId === viaParameter!.imageId)!
     expect(decision.action).toBe('keep')
     // A text parameter: whether DescribeImageReferences counts it is not documented (the front says
     // no), so it is the launch template, resolved, that keeps the image — on either path.
@@ -113,12 +113,12 @@ describe('prune and disabled images', () => {
     }
     const { step, failure } = await prune()
     expect(failure).toBeUndefined()
-    const decisions = Object.fromEntries(step.release.prunePlan.map((d) => [d.imageId, `${d.action}: ${d.reason}`]))
+    const decisions = Object.fromEntries(step.journal.prunePlan.map((d) => [d.imageId, `${d.action}: ${d.reason}`]))
     expect(decisions[newest.imageId]).toMatch(/^retire: disabled \(takes no place among the newest\)/)
     expect(decisions[images.at(-2)!.imageId]).toBe('keep: newest 1')
     // moto lists the sharer on a snapshot of its own; EC2 (the front) on the one it was given.
-    expect(step.release.pruned.get(REGION)?.imageIds).toContain(oldest.imageId)
-    expect(step.release.pruned.get(REGION)?.snapshotIds).not.toContain(snapshot!)
+    expect(step.journal.retired.get(REGION)?.imageIds).toContain(oldest.imageId)
+    expect(step.journal.retired.get(REGION)?.snapshotIds).not.toContain(snapshot!)
     expect((await ownSnapshots(world.moto.endpoint, REGION)).map((s) => s.SnapshotId)).toContain(snapshot!)
     expect(step.log.text()).toMatch(new RegExp(`Kept snapshot ${snapshot!} of ${oldest.imageId} in us-east-1: ${sharer!} still uses it`))
   })

@@ -41,7 +41,7 @@ describe('prune', () => {
     const west = fixture.releases.get('eu-west-1')!.map((s) => s.imageId)
     const retiredEast = east.slice(4, 8)
     const retiredWest = west.slice(0, 8)
-    expect(JSON.parse(JSON.stringify(Object.fromEntries([...step.release.pruned].map(([r, p]) => [r, [...p.imageIds].sort()]))))).toEqual({
+    expect(JSON.parse(JSON.stringify(Object.fromEntries([...step.journal.retired].map(([r, p]) => [r, [...p.imageIds].sort()]))))).toEqual({
       'us-east-1': [...retiredEast].sort(),
       'eu-west-1': [...retiredWest].sort()
     })
@@ -50,8 +50,8 @@ describe('prune', () => {
 
     // Every snapshot of a retired image is gone and reported; every other snapshot is still there.
     for (const region of REGIONS) {
-      const reported = step.release.pruned.get(region)!.snapshotIds
-      const expected = step.release.pruned.get(region)!.imageIds.flatMap((id) => snapshotsBefore.get(id)!)
+      const reported = step.journal.retired.get(region)!.snapshotIds
+      const expected = step.journal.retired.get(region)!.imageIds.flatMap((id) => snapshotsBefore.get(id)!)
       expect([...reported].sort()).toEqual([...expected].sort())
       const left = new Set((await ownSnapshots(world.moto.endpoint, region)).map((s) => s.SnapshotId))
       for (const id of expected) expect(left.has(id)).toBe(false)
@@ -59,7 +59,7 @@ describe('prune', () => {
         for (const id of snapshotIdsOf(image)) expect(left.has(id)).toBe(true)
     }
 
-    const reasons = Object.fromEntries(step.release.prunePlan.map((d) => [d.imageId, d.reason]))
+    const reasons = Object.fromEntries(step.journal.prunePlan.map((d) => [d.imageId, d.reason]))
     expect(reasons[fixture.instanceUser.imageId]).toMatch(/^in use by instance i-\w+$/)
     // A reference names the template; the listing of its versions says which version.
     expect(reasons[fixture.defaultTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 1 \(default\)$/)
@@ -75,7 +75,7 @@ describe('prune', () => {
     world.front.configure({ imageReferences: false })
     const { step, failure } = await prune({ 'prune-regions': 'us-east-1' })
     expect(failure).toBeUndefined()
-    const reasons = Object.fromEntries(step.release.prunePlan.map((d) => [d.imageId, d.reason]))
+    const reasons = Object.fromEntries(step.journal.prunePlan.map((d) => [d.imageId, d.reason]))
     expect(reasons[fixture.instanceUser.imageId]).toMatch(/^in use by instance i-\w+ \(running\)/)
     expect(reasons[fixture.defaultTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 1 \(default\)/)
     expect(reasons[fixture.latestTemplateUser.imageId]).toMatch(/^in use by launch template lt-\w+ version 2/)
@@ -95,8 +95,8 @@ describe('prune', () => {
     const { step, failure } = await prune({ 'dry-run': 'true' })
     expect(failure).toBeUndefined()
     expect(await remainingImageIds('us-east-1')).toEqual(before)
-    expect(step.release.pruned.get('us-east-1')!.imageIds).toHaveLength(4)
-    expect(step.release.pruned.get('eu-west-1')!.imageIds).toHaveLength(8)
+    expect(step.journal.retired.get('us-east-1')!.imageIds).toHaveLength(4)
+    expect(step.journal.retired.get('eu-west-1')!.imageIds).toHaveLength(8)
     const changing = world.front.changingCalls().filter((c) => c.action === 'DeregisterImage' || c.action === 'DeleteSnapshot')
     expect(changing.every((c) => c.params.DryRun === 'true')).toBe(true)
     // The image being retired still uses its snapshot: the front, judging use first, says so, and
@@ -116,7 +116,7 @@ describe('prune', () => {
     const { step, failure } = await prune({ 'max-deletions': '10' })
     expect(String(failure)).toMatch(/would retire 12 images, more than max-deletions \(10\): nothing was deregistered/)
     expect(await remainingImageIds('eu-west-1')).toEqual(before)
-    expect(step.release.prunePlan.filter((d) => d.action === 'retire')).toHaveLength(12)
+    expect(step.journal.prunePlan.filter((d) => d.action === 'retire')).toHaveLength(12)
   })
 
   it('never retires the images the same step built, even when they match', async () => {
@@ -133,7 +133,7 @@ describe('prune', () => {
     })
     expect(failure).toBeUndefined()
     const built = step.release.source!.imageId
-    expect(step.release.prunePlan.find((d) => d.imageId === built)?.reason).toBe('made or given in this step')
+    expect(step.journal.prunePlan.find((d) => d.imageId === built)?.reason).toBe('made or given in this step')
     expect(await remainingImageIds('us-east-1')).toEqual([built])
   })
 })

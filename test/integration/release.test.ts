@@ -1,15 +1,14 @@
 // build, copy, wait and tag against moto behind the front: real EC2 API calls, real pending states.
 import { describe, expect, it } from '@jest/globals'
-import type { Step } from '../../src/step.ts'
 import { ownImages, ownSnapshots, snapshotIdsOf, tagsOf } from '../support/ec2-env.ts'
-import { runAgainst, type Given, type RecordedLog } from '../support/step.ts'
+import { runAgainst, type Given, type TestStep } from '../support/step.ts'
 import { launchBuilder, useWorld } from '../support/world.ts'
 
 const world = useWorld({ pendingMs: 1500 })
 const RUN = { repository: 'acme/images', commit: 'abc123', runId: '42', runAttempt: '1', workflow: 'release', ref: 'refs/tags/v1' }
 
 /** Runs the step in-process against the front; throws what the step would fail with. */
-async function runStep(given: Given, run = RUN): Promise<Step & { log: RecordedLog }> {
+async function runStep(given: Given, run = RUN): Promise<TestStep> {
   const { step, failure } = await runAgainst(world.front.endpoint, given, run)
   if (failure) throw failure
   return step

@@ -1,6 +1,6 @@
 // Bad values for every input, each with the message it must produce: the message names the input
 // and the value, and says what is accepted. Used in-process and against the bundle.
-import type { InputName } from '../../src/inputs.ts'
+import type { InputName } from '../../src/inputs/index.ts'
 
 const INSTANCE = 'i-0123456789abcdef0'
 const IMAGE = 'ami-0123456789abcdef0'

@@ -1,12 +1,14 @@
 // Steps for tests that run modes in-process: a plan from inputs with action.yml's defaults filled
-// in, as the runner passes them; a unit-test step with a fake clock and a recording log; and a
+// in, as the runner passes them; a unit-test step with a virtual clock and a recording log; and a
 // real step pointed at a local EC2 endpoint.
 import { Aws } from '../../src/aws/client.ts'
-import { INPUTS, readPlan, type InputName, type Plan } from '../../src/inputs.ts'
+import type { Context, Log } from '../../src/context.ts'
+import { INPUTS, readPlan, type InputName, type Plan } from '../../src/inputs/index.ts'
+import { Journal } from '../../src/journal.ts'
 import { runPipeline } from '../../src/pipeline.ts'
-import type { Run } from '../../src/provenance.ts'
 import { Release } from '../../src/release.ts'
-import { sleep, type Log, type Step } from '../../src/step.ts'
+import type { Run } from '../../src/run.ts'
+import { POLLING, realClock, type Clock } from '../../src/time.ts'
 import { useEndpoint } from './ec2-env.ts'
 
 export interface RecordedLog extends Log {
@@ -15,6 +17,9 @@ export interface RecordedLog extends Log {
 }
 
 export type Given = Partial<Record<InputName, string>>
+
+/** A context whose plan is the whole step's, so a test can hand each mode its own part. */
+export type TestStep = Context & { plan: Plan; log: RecordedLog }
 
 export const TEST_RUN: Run = {
   repository: 'acme/images',
@@ -45,24 +50,36 @@ export function planOf(given: Given, env: NodeJS.ProcessEnv = { AWS_REGION: 'us-
   return readPlan((name) => values[name] ?? '', env)
 }
 
-/** A unit-test step: the SDK client is mocked by the test; sleeping advances a fake clock at once. */
-export function testStep(given: Given): Step & { log: RecordedLog; sleeps: number[] } {
-  const plan = planOf(given)
-  let clock = Date.parse('2026-11-24T10:00:00Z')
+/** A clock that moves only when slept on, at once, recording every sleep. */
+export function virtualClock(start = Date.parse('2026-11-24T10:00:00Z')): Clock & { sleeps: number[] } {
+  let now = start
   const sleeps: number[] = []
   return {
+    sleeps,
+    now: () => now,
+    sleep: async (ms, signal) => {
+      signal?.throwIfAborted()
+      sleeps.push(ms)
+      now += ms
+    }
+  }
+}
+
+/** A unit-test step: the SDK client is mocked by the test; sleeping advances a virtual clock at once. */
+export function testStep(given: Given): TestStep & { sleeps: number[] } {
+  const plan = planOf(given)
+  const clock = virtualClock()
+  return {
     plan,
-    aws: new Aws({ maxAttempts: 1 }),
+    aws: new Aws({ maxAttempts: 1, dryRun: plan.dryRun, clock }),
     release: new Release(plan.region),
+    journal: new Journal(),
     log: recordingLog(),
     run: TEST_RUN,
     signal: new AbortController().signal,
-    sleeps,
-    sleep: async (ms) => {
-      sleeps.push(ms)
-      clock += ms
-    },
-    now: () => clock
+    clock,
+    polling: POLLING,
+    sleeps: clock.sleeps
   }
 }
 
@@ -70,24 +87,26 @@ export function testStep(given: Given): Step & { log: RecordedLog; sleeps: numbe
 export async function runAgainst(
   endpoint: string,
   given: Given,
-  run: Run = TEST_RUN
-): Promise<{ step: Step & { log: RecordedLog }; failure: unknown }> {
+  run: Run = TEST_RUN,
+  clock: Clock = realClock
+): Promise<{ step: TestStep; failure: unknown }> {
   useEndpoint(endpoint)
   const plan = planOf(given, process.env)
-  const aws = new Aws({ maxAttempts: 4 })
-  const step = {
+  const aws = new Aws({ maxAttempts: 4, dryRun: plan.dryRun, clock })
+  const step: TestStep = {
     plan,
     aws,
     release: new Release(plan.region),
+    journal: new Journal(),
     log: recordingLog(),
     run,
     signal: new AbortController().signal,
-    sleep,
-    now: Date.now
+    clock,
+    polling: POLLING
   }
   let failure: unknown
   try {
-    await runPipeline(step)
+    await runPipeline(step, plan)
   } catch (error) {
     failure = error
   } finally {

@@ -1,10 +1,14 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { CreateImageCommand, DeregisterImageCommand, DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
-import { VISIBILITY_PAUSES_MS } from '../../src/aws/images.ts'
-import { build } from '../../src/modes/build.ts'
+import { POLLING } from '../../src/time.ts'
+
+const VISIBILITY_PAUSES_MS = POLLING.visibility
+import { build as buildMode } from '../../src/modes/build/build.ts'
 import { awsError } from '../support/aws-error.ts'
-import { testStep } from '../support/step.ts'
+import { testStep, type TestStep } from '../support/step.ts'
+
+const build = (step: TestStep) => buildMode(step, step.plan.build!, step.plan.copy)
 
 const ec2 = mockClient(EC2Client)
 const INSTANCE = 'i-0123456789abcdef0'
@@ -172,7 +176,7 @@ describe('build', () => {
     await build(step)
     expect(ec2.commandCalls(DeregisterImageCommand)[0]!.args[0].input).toEqual({ ImageId: OLD, DeleteAssociatedSnapshots: true })
     expect(step.release.source?.imageId).toBe(NEW)
-    expect(step.release.removedFailed.get('us-east-1')?.imageIds).toEqual([OLD])
+    expect(step.journal.removedFailed.get('us-east-1')?.imageIds).toEqual([OLD])
   })
 
   it('only checks permission in a dry run: CreateImage with DryRun, and no image', async () => {

@@ -1,9 +1,11 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { CopyImageCommand, DeregisterImageCommand, DescribeImagesCommand, EC2Client, type Image, type Tag } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
-import { copy, copyToken } from '../../src/modes/copy.ts'
+import { copy as copyMode, copyToken } from '../../src/modes/copy.ts'
 import { awsError } from '../support/aws-error.ts'
-import { testStep } from '../support/step.ts'
+import { testStep, type TestStep } from '../support/step.ts'
+
+const copy = (step: TestStep) => copyMode(step, step.plan.copy!)
 
 const ec2 = mockClient(EC2Client)
 const SOURCE = 'ami-0123456789abcdef0'
@@ -185,7 +187,7 @@ describe('copy', () => {
       DeleteAssociatedSnapshots: true
     })
     expect(step.release.get('eu-west-1')?.imageId).toBe('ami-0cccccccccccccccc')
-    expect(step.release.removedFailed.get('eu-west-1')).toEqual({
+    expect(step.journal.removedFailed.get('eu-west-1')).toEqual({
       imageIds: ['ami-0dddddddddddddddd'],
       snapshotIds: ['snap-0dddddddddddddddd']
     })

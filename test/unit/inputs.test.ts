@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from '@jest/globals'
 import { parse } from 'yaml'
-import { INPUTS } from '../../src/inputs.ts'
+import { INPUTS } from '../../src/inputs/index.ts'
 import { BAD_INPUTS } from '../support/bad-inputs.ts'
 import { planOf as plan } from '../support/step.ts'
 
@@ -102,7 +102,7 @@ describe('readPlan', () => {
       'deprecate-after': '180d',
       'deregistration-protection': 'true'
     })
-    expect(result.distribution).toEqual({
+    expect(result.tag?.share).toEqual({
       shareAccounts: ['111122223333', '444455556666'],
       shareOrganizations: ['arn:aws:organizations::111122223333:organization/o-abcdefghij'],
       shareOrganizationalUnits: ['arn:aws:organizations::111122223333:ou/o-abcdefghij/ou-ab12-abcdefgh'],

@@ -3,9 +3,13 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
-import { VISIBILITY_PAUSES_MS } from '../../src/aws/images.ts'
-import { runPipeline } from '../../src/pipeline.ts'
-import { testStep } from '../support/step.ts'
+import { POLLING } from '../../src/time.ts'
+
+const VISIBILITY_PAUSES_MS = POLLING.visibility
+import { runPipeline as runAll } from '../../src/pipeline.ts'
+import { testStep, type TestStep } from '../support/step.ts'
+
+const runPipeline = (step: TestStep) => runAll(step, step.plan)
 
 const ec2 = mockClient(EC2Client)
 const IMAGE = 'ami-0123456789abcdef0'

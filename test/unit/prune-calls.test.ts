@@ -18,9 +18,11 @@ import {
 import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { mockClient } from 'aws-sdk-client-mock'
 import { Aws } from '../../src/aws/client.ts'
-import { prune } from '../../src/modes/prune.ts'
-import { testStep } from '../support/step.ts'
+import { prune as pruneMode } from '../../src/modes/prune/prune.ts'
+import { testStep, type TestStep } from '../support/step.ts'
 import { awsError } from '../support/aws-error.ts'
+
+const prune = (step: TestStep) => pruneMode(step, step.plan.prune!)
 
 const ec2Mock = mockClient(EC2Client)
 // Without DescribeImageReferences prune reads SSM parameters too: none here.
@@ -80,7 +82,7 @@ async function callsFor(count: number, server: Server, dryRun = false): Promise<
   const step = testStep({ mode: 'prune', 'prune-name': 'web-*', keep: '0', 'max-deletions': String(count), 'dry-run': String(dryRun) })
   step.aws = new Aws({ maxAttempts: 1, buckets: { describe: UNPACED, change: UNPACED } })
   await prune(step)
-  expect(step.release.pruned.get('us-east-1')?.imageIds).toHaveLength(count)
+  expect(step.journal.retired.get('us-east-1')?.imageIds).toHaveLength(count)
   return Object.fromEntries(step.aws.counts)
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { isProtected, type ImageInfo } from '../../src/aws/images.ts'
-import type { PrunePlan } from '../../src/inputs.ts'
-import { planRegion } from '../../src/prune/plan.ts'
+import type { PrunePlan } from '../../src/inputs/index.ts'
+import { planRegion } from '../../src/modes/prune/plan.ts'
 
 const NOW = Date.parse('2026-11-24T12:00:00Z')
 const DAY = 86_400_000

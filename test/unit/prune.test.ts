@@ -16,9 +16,11 @@ import {
 import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { mockClient } from 'aws-sdk-client-mock'
 import { Aws } from '../../src/aws/client.ts'
-import { prune } from '../../src/modes/prune.ts'
-import { testStep } from '../support/step.ts'
+import { prune as pruneMode } from '../../src/modes/prune/prune.ts'
+import { testStep, type TestStep } from '../support/step.ts'
 import { awsError } from '../support/aws-error.ts'
+
+const prune = (step: TestStep) => pruneMode(step, step.plan.prune!)
 
 const ec2 = mockClient(EC2Client)
 // Without DescribeImageReferences prune reads SSM parameters too: none here.
@@ -67,7 +69,7 @@ describe('retiring', () => {
     }))
     const step = pruneStep()
     await prune(step)
-    expect(step.release.pruned.get('us-east-1')).toEqual({
+    expect(step.journal.retired.get('us-east-1')).toEqual({
       imageIds: ['ami-00000000000000002', 'ami-00000000000000001'],
       snapshotIds: ['snap-00000000000000002']
     })
@@ -101,7 +103,7 @@ describe('retiring', () => {
     const step = pruneStep()
     await prune(step)
     expect(ec2.commandCalls(DeleteSnapshotCommand).map((call) => call.args[0].input.SnapshotId)).toEqual([shared])
-    expect(step.release.pruned.get('us-east-1')).toEqual({
+    expect(step.journal.retired.get('us-east-1')).toEqual({
       imageIds: ['ami-00000000000000002', 'ami-00000000000000001'],
       snapshotIds: [shared]
     })
@@ -130,8 +132,8 @@ describe('retiring', () => {
         await expect(result).rejects.toThrow(
           /snapshot snap-00000000000000001 of ami-00000000000000001 in us-east-1: DeleteSnapshot .*ec2:DeleteSnapshot/
         )
-      expect(step.release.pruned.get('us-east-1')?.imageIds).toEqual(['ami-00000000000000001'])
-      expect(step.release.pruned.get('us-east-1')?.snapshotIds).toEqual(deleted ? ['snap-00000000000000001'] : [])
+      expect(step.journal.retired.get('us-east-1')?.imageIds).toEqual(['ami-00000000000000001'])
+      expect(step.journal.retired.get('us-east-1')?.snapshotIds).toEqual(deleted ? ['snap-00000000000000001'] : [])
     }
   )
 
@@ -149,7 +151,7 @@ describe('retiring', () => {
     await expect(prune(step)).rejects.toThrow('cancelled')
     const sent = ec2.commandCalls(DeregisterImageCommand).map((call) => call.args[0].input.ImageId)
     expect(sent.length).toBeLessThanOrEqual(4)
-    expect(step.release.pruned.get('us-east-1')?.imageIds.sort()).toEqual([...sent].sort())
+    expect(step.journal.retired.get('us-east-1')?.imageIds.sort()).toEqual([...sent].sort())
   })
   it('deletes snapshots itself where the server does not, except one another image uses', async () => {
     const sharing: Image = { ImageId: 'ami-0ffffffffffffffff', BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-00000000000000001' } }] }
@@ -164,7 +166,7 @@ describe('retiring', () => {
     const step = pruneStep()
     await prune(step)
     expect(ec2.commandCalls(DeleteSnapshotCommand).map((call) => call.args[0].input.SnapshotId)).toEqual(['snap-00000000000000002'])
-    expect(step.release.pruned.get('us-east-1')?.snapshotIds).toEqual(['snap-00000000000000002'])
+    expect(step.journal.retired.get('us-east-1')?.snapshotIds).toEqual(['snap-00000000000000002'])
   })
 
   it('retires the rest when one image fails, then fails listing it', async () => {
@@ -176,7 +178,7 @@ describe('retiring', () => {
     await expect(prune(step)).rejects.toThrow(
       /1 of 2 images could not be retired \(the rest were\): ami-00000000000000001 'web-1' in us-east-1: DeregisterImage in us-east-1 for image ami-00000000000000001 failed: InvalidParameterValue/
     )
-    expect(step.release.pruned.get('us-east-1')?.imageIds).toEqual(['ami-00000000000000002'])
+    expect(step.journal.retired.get('us-east-1')?.imageIds).toEqual(['ami-00000000000000002'])
   })
 
   it('counts an image already gone after a lost reply as retired', async () => {
@@ -185,7 +187,7 @@ describe('retiring', () => {
     ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] })
     const step = pruneStep()
     await prune(step)
-    expect(step.release.pruned.get('us-east-1')).toEqual({ imageIds: ['ami-00000000000000001'], snapshotIds: ['snap-00000000000000001'] })
+    expect(step.journal.retired.get('us-east-1')).toEqual({ imageIds: ['ami-00000000000000001'], snapshotIds: ['snap-00000000000000001'] })
   })
 })
 
@@ -198,7 +200,7 @@ describe('failures', () => {
     expect(String(failure)).toMatch(/13 of 13 images could not be retired \(the rest were\): .*; and 3 more \(see the log\)$/)
     expect(String(failure)).toMatch(/the IAM permission ec2:DeregisterImage/)
     expect(step.log.lines.filter((line) => line.message.startsWith('Could not retire'))).toHaveLength(13)
-    expect(step.release.pruned.size).toBe(0)
+    expect(step.journal.retired.size).toBe(0)
   })
 
   it('retires nothing when the in-use check fails for a reason other than permissions', async () => {
@@ -228,8 +230,8 @@ describe('a cancel before the snapshots are settled', () => {
       return { Return: true, DeleteSnapshotResults: [{ SnapshotId: shared, ReturnCode: 'skipped' }] }
     })
     await expect(prune(step)).rejects.toThrow('cancelled')
-    expect(step.release.pruned.get('us-east-1')?.imageIds.sort()).toEqual(['ami-00000000000000001', 'ami-00000000000000002'])
-    expect(step.release.unsettled.get('us-east-1')).toEqual({ imageIds: [], snapshotIds: [shared] })
+    expect(step.journal.retired.get('us-east-1')?.imageIds.sort()).toEqual(['ami-00000000000000001', 'ami-00000000000000002'])
+    expect(step.journal.unsettled.get('us-east-1')).toEqual({ imageIds: [], snapshotIds: [shared] })
     expect(ec2.commandCalls(DeleteSnapshotCommand)).toHaveLength(0)
     expect(step.log.lines).toContainEqual({
       level: 'warning',
@@ -251,8 +253,8 @@ describe('a region that fails while settling', () => {
       return original(region, operation, resource, send)
     }) as typeof step.aws.call
     await expect(prune(step)).rejects.toThrow(/settling the snapshots of the removed images in eu-west-1: DescribeSnapshots refused/)
-    expect(step.release.pruned.get('us-east-1')).toEqual({ imageIds: ['ami-00000000000000001'], snapshotIds: ['snap-00000000000000001'] })
-    expect(step.release.pruned.get('eu-west-1')?.imageIds).toEqual(['ami-00000000000000001'])
+    expect(step.journal.retired.get('us-east-1')).toEqual({ imageIds: ['ami-00000000000000001'], snapshotIds: ['snap-00000000000000001'] })
+    expect(step.journal.retired.get('eu-west-1')?.imageIds).toEqual(['ami-00000000000000001'])
   })
 })
 
@@ -269,7 +271,7 @@ describe('dry run', () => {
     ec2.on(DeleteSnapshotCommand).rejects(awsError('DryRunOperation'))
     const step = pruneStep({ 'dry-run': 'true' })
     await prune(step)
-    expect(step.release.pruned.get('us-east-1')).toEqual({
+    expect(step.journal.retired.get('us-east-1')).toEqual({
       imageIds: ['ami-00000000000000002', 'ami-00000000000000001'],
       snapshotIds: ['snap-00000000000000002']
     })
@@ -287,8 +289,8 @@ describe('dry run', () => {
     ec2.on(DeregisterImageCommand).rejects(awsError('UnauthorizedOperation'))
     const step = pruneStep({ 'dry-run': 'true', 'delete-snapshots': 'false' })
     await expect(prune(step)).rejects.toThrow(/Dry run: the plan stands, but retiring in us-east-1 would fail: .*ec2:DeregisterImage/)
-    expect(step.release.prunePlan.map((d) => d.action)).toEqual(['keep', 'retire'])
-    expect(step.release.pruned.get('us-east-1')).toEqual({ imageIds: ['ami-00000000000000001'], snapshotIds: [] })
+    expect(step.journal.prunePlan.map((d) => d.action)).toEqual(['keep', 'retire'])
+    expect(step.journal.retired.get('us-east-1')).toEqual({ imageIds: ['ami-00000000000000001'], snapshotIds: [] })
   })
 })
 
@@ -318,7 +320,7 @@ describe('in-use checks without DescribeImageReferences', () => {
       { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] }
     ])
     expect(ec2.commandCalls(DescribeLaunchTemplateVersionsCommand)).toHaveLength(2)
-    const reasons = Object.fromEntries(step.release.prunePlan.map((d) => [d.imageId, d.reason]))
+    const reasons = Object.fromEntries(step.journal.prunePlan.map((d) => [d.imageId, d.reason]))
     expect(reasons['ami-00000000000000005']).toBe('in use by instance i-0123456789abcdef0 (stopped)')
     expect(reasons['ami-00000000000000007']).toBe('in use by launch template lt-1 version 3')
     expect(reasons['ami-00000000000000009']).toBe('in use by launch template lt-1 version 9 (default)')

@@ -13,10 +13,12 @@ import {
 import { DescribeParametersCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { mockClient } from 'aws-sdk-client-mock'
 import { mappingsToKeep } from '../../src/aws/launch-templates.ts'
-import { publish } from '../../src/modes/publish.ts'
+import { publish as publishMode } from '../../src/modes/publish/publish.ts'
 import { outputsOf } from '../../src/report.ts'
 import { afterAttempts, awsError } from '../support/aws-error.ts'
-import { testStep, type Given } from '../support/step.ts'
+import { testStep, type Given, type TestStep } from '../support/step.ts'
+
+const publish = (step: TestStep) => publishMode(step, step.plan.publish!)
 
 const ec2 = mockClient(EC2Client)
 const ssm = mockClient(SSMClient)
@@ -73,7 +75,7 @@ describe('publish to an SSM parameter', () => {
     })
     // It looked again for five and a half minutes before giving up, and the summary says it is not confirmed.
     expect(s.sleeps.reduce((a, b) => a + b, 0)).toBe(330_000)
-    expect(s.release.published.get('us-east-1')?.parameter).toEqual({
+    expect(s.journal.published.get('us-east-1')?.parameter).toEqual({
       name: '/images/web',
       imageId: IMAGE,
       before: OLD,
@@ -94,7 +96,7 @@ describe('publish to an SSM parameter', () => {
       /PutParameter in us-east-1 for parameter \/images\/web failed: ValidationException: .*still in process/
     )
     expect(s.sleeps).toEqual([])
-    expect(s.release.published.get('us-east-1')?.parameter).toEqual({ name: '/images/web', imageId: IMAGE, before: OLD, changed: true })
+    expect(s.journal.published.get('us-east-1')?.parameter).toEqual({ name: '/images/web', imageId: IMAGE, before: OLD, changed: true })
   })
 
   it('refuses, before any put, a value the parameter’s AllowedPattern does not take', async () => {
@@ -119,7 +121,7 @@ describe('publish to an SSM parameter', () => {
     ssm.on(PutParameterCommand).resolves({ Version: 4 })
     const s = step({ 'ssm-parameter': '/images/web' })
     await publish(s)
-    expect(s.release.published.get('us-east-1')?.parameter).toEqual({
+    expect(s.journal.published.get('us-east-1')?.parameter).toEqual({
       name: '/images/web',
       imageId: IMAGE,
       before: OLD,
@@ -148,7 +150,7 @@ describe('publish to an SSM parameter', () => {
     const s = step({ 'ssm-parameter': '/images/web' })
     await publish(s)
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0)
-    expect(s.release.published.get('us-east-1')?.parameter).toMatchObject({ version: 7, changed: false })
+    expect(s.journal.published.get('us-east-1')?.parameter).toMatchObject({ version: 7, changed: false })
   })
 
   it('confirms by the value itself when the PutParameter reply was lost and its retry refused', async () => {
@@ -173,7 +175,7 @@ describe('publish to an SSM parameter', () => {
     })
     const s = step({ 'ssm-parameter': '/images/web' })
     await publish(s)
-    expect(s.release.published.get('us-east-1')?.parameter).toMatchObject({ version: 4, changed: true })
+    expect(s.journal.published.get('us-east-1')?.parameter).toMatchObject({ version: 4, changed: true })
   })
 
   it('names the IAM permission when the role may not write the parameter', async () => {
@@ -196,7 +198,7 @@ describe('publish to a launch template', () => {
     expect(sent).toMatchObject({ LaunchTemplateId: TEMPLATE, SourceVersion: '3', LaunchTemplateData: { ImageId: IMAGE } })
     expect(Object.keys(sent.LaunchTemplateData!)).toEqual(['ImageId'])
     expect(ec2.commandCalls(ModifyLaunchTemplateCommand)[0]!.args[0].input).toEqual({ LaunchTemplateId: TEMPLATE, DefaultVersion: '6' })
-    expect(first.release.published.get('us-east-1')?.launchTemplate).toMatchObject({
+    expect(first.journal.published.get('us-east-1')?.launchTemplate).toMatchObject({
       version: 6,
       isDefault: true,
       previousDefault: 3,
@@ -214,15 +216,15 @@ describe('publish to a launch template', () => {
     ec2.on(ModifyLaunchTemplateCommand).rejects(awsError('UnauthorizedOperation'))
     const s = step({ 'launch-template': 'web' })
     await expect(publish(s)).rejects.toThrow(/ModifyLaunchTemplate in us-east-1 .* ec2:ModifyLaunchTemplate/)
-    expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: false, changed: true })
-    expect(JSON.parse(outputsOf(s.release)['launch-template-versions'])).toEqual({ 'us-east-1': 6 })
+    expect(s.journal.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: false, changed: true })
+    expect(JSON.parse(outputsOf(s.release, s.journal)['launch-template-versions'])).toEqual({ 'us-east-1': 6 })
 
     ec2.reset()
     serveTemplate(OLD, 5)
     ec2.on(CreateLaunchTemplateVersionCommand).rejects(awsError('UnauthorizedOperation'))
     const failed = step({ 'launch-template': 'web' })
     await expect(publish(failed)).rejects.toThrow(/CreateLaunchTemplateVersion/)
-    expect(JSON.parse(outputsOf(failed.release)['launch-template-versions'])).toEqual({})
+    expect(JSON.parse(outputsOf(failed.release, failed.journal)['launch-template-versions'])).toEqual({})
   })
 
   it('never makes a version EC2 reports not valid the default, and names it', async () => {
@@ -236,9 +238,9 @@ describe('publish to a launch template', () => {
       /EC2 made version 6 but reports it not valid: InvalidInstanceType: The instance type t9.huge does not exist/
     )
     expect(ec2.commandCalls(ModifyLaunchTemplateCommand)).toHaveLength(0)
-    expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: false, invalid: true })
+    expect(s.journal.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: false, invalid: true })
     // Not "the version that now launches the image": the output leaves it out.
-    expect(JSON.parse(outputsOf(s.release)['launch-template-versions'])).toEqual({})
+    expect(JSON.parse(outputsOf(s.release, s.journal)['launch-template-versions'])).toEqual({})
   })
 
   it('adds no version when the default takes its image from a parameter that now holds the image', async () => {
@@ -246,7 +248,7 @@ describe('publish to a launch template', () => {
     const s = step({ 'launch-template': 'web' })
     await publish(s)
     expect(ec2.commandCalls(CreateLaunchTemplateVersionCommand)).toHaveLength(0)
-    expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 3, isDefault: true, changed: false })
+    expect(s.journal.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 3, isDefault: true, changed: false })
   })
 
   it('starts from the default the template has when the version is made, not the one it had before SSM was confirmed', async () => {
@@ -266,7 +268,7 @@ describe('publish to a launch template', () => {
     const s = step({ 'launch-template': 'web', 'ssm-parameter': '/images/web' })
     await publish(s)
     expect(ec2.commandCalls(CreateLaunchTemplateVersionCommand)[0]!.args[0].input.SourceVersion).toBe('5')
-    expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ previousDefault: 5, version: 6, isDefault: true })
+    expect(s.journal.published.get('us-east-1')?.launchTemplate).toMatchObject({ previousDefault: 5, version: 6, isDefault: true })
   })
 
   it('reports a version EC2 made although CreateLaunchTemplateVersion failed, and a default EC2 set although ModifyLaunchTemplate failed', async () => {
@@ -284,8 +286,8 @@ describe('publish to a launch template', () => {
     })
     const lost = step({ 'launch-template': 'web' })
     await expect(publish(lost)).rejects.toThrow(/EC2 made version 6 of launch template web .* all the same; it was not made the default/)
-    expect(lost.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, changed: true, isDefault: false })
-    expect(JSON.parse(outputsOf(lost.release)['launch-template-versions'])).toEqual({ 'us-east-1': 6 })
+    expect(lost.journal.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, changed: true, isDefault: false })
+    expect(JSON.parse(outputsOf(lost.release, lost.journal)['launch-template-versions'])).toEqual({ 'us-east-1': 6 })
 
     ec2.reset()
     serveTemplate(OLD, 5)
@@ -301,7 +303,7 @@ describe('publish to a launch template', () => {
     })
     const answerLost = step({ 'launch-template': 'web' })
     await publish(answerLost)
-    expect(answerLost.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: true })
+    expect(answerLost.journal.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: true })
   })
 
   it('keeps a data volume’s snapshot when the default takes its image from another parameter, whose image it resolves', async () => {
@@ -346,7 +348,7 @@ describe('publish to a launch template', () => {
     const s = step({ 'launch-template': 'web', 'ssm-parameter': '/images/web', 'dry-run': 'true' })
     await publish(s)
     expect(ec2.commandCalls(CreateLaunchTemplateVersionCommand)).toHaveLength(0)
-    expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 3, isDefault: true, changed: false })
+    expect(s.journal.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 3, isDefault: true, changed: false })
   })
 
   it('with launch-template-default false, adds a version and leaves the default; a latest version with the image is already published', async () => {
@@ -354,14 +356,14 @@ describe('publish to a launch template', () => {
     const s = step({ 'launch-template': 'web', 'launch-template-default': 'false' })
     await publish(s)
     expect(ec2.commandCalls(ModifyLaunchTemplateCommand)).toHaveLength(0)
-    expect(s.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: false, changed: true })
+    expect(s.journal.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: false, changed: true })
 
     ec2.reset()
     serveTemplate(OLD, 6, IMAGE)
     const again = step({ 'launch-template': 'web', 'launch-template-default': 'false' })
     await publish(again)
     expect(ec2.commandCalls(CreateLaunchTemplateVersionCommand)).toHaveLength(0)
-    expect(again.release.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: false, changed: false })
+    expect(again.journal.published.get('us-east-1')?.launchTemplate).toMatchObject({ version: 6, isDefault: false, changed: false })
   })
 
   it('in a dry run checks both calls with DryRun and changes nothing', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { Journal } from '../../src/journal.ts'
 import { Release } from '../../src/release.ts'
 import { consoleLink, outputsOf, summaryOf } from '../../src/report.ts'
 
@@ -18,7 +19,7 @@ function release(): Release {
 
 describe('outputs', () => {
   it('lists the source image and every copy, region by region', () => {
-    expect(outputsOf(release())).toEqual({
+    expect(outputsOf(release(), new Journal())).toEqual({
       'image-id': 'ami-0123456789abcdef0',
       'image-name': 'web-1',
       'image-ids': '{"us-east-1":"ami-0123456789abcdef0","eu-west-1":"ami-0fedcba9876543210"}',
@@ -31,15 +32,16 @@ describe('outputs', () => {
 
   it('reports pruned images and snapshots per region', () => {
     const r = new Release('us-east-1')
-    r.recordRemoved(r.pruned, 'us-west-2', 'ami-0aaaaaaaaaaaaaaaa', ['snap-0aaaaaaaaaaaaaaaa'])
-    expect(outputsOf(r)['pruned-image-ids']).toBe('{"us-west-2":["ami-0aaaaaaaaaaaaaaaa"]}')
-    expect(outputsOf(r)['pruned-snapshot-ids']).toBe('{"us-west-2":["snap-0aaaaaaaaaaaaaaaa"]}')
+    const journal = new Journal()
+    journal.record('retired', 'us-west-2', { imageIds: ['ami-0aaaaaaaaaaaaaaaa'], snapshotIds: ['snap-0aaaaaaaaaaaaaaaa'] })
+    expect(outputsOf(r, journal)['pruned-image-ids']).toBe('{"us-west-2":["ami-0aaaaaaaaaaaaaaaa"]}')
+    expect(outputsOf(r, journal)['pruned-snapshot-ids']).toBe('{"us-west-2":["snap-0aaaaaaaaaaaaaaaa"]}')
   })
 })
 
 describe('summary', () => {
   it('shows a row per region with the image, a console link, its state and snapshots', () => {
-    const text = summaryOf(release(), undefined, undefined)
+    const text = summaryOf(release(), new Journal(), undefined, undefined)
     expect(text).toContain(
       '| us-east-1 | [ami-0123456789abcdef0](https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1#ImageDetails:imageId=ami-0123456789abcdef0) | web-1 | available | built | snap-01111111111111111 |'
     )
@@ -47,7 +49,7 @@ describe('summary', () => {
   })
 
   it('leads with the failure when the step failed', () => {
-    expect(summaryOf(release(), undefined, 'Timed out')).toMatch(/> \[!CAUTION\]\n> Timed out/)
+    expect(summaryOf(release(), new Journal(), undefined, 'Timed out')).toMatch(/> \[!CAUTION\]\n> Timed out/)
   })
 
   it('links to the console of the region’s partition', () => {

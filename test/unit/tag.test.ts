@@ -1,8 +1,10 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { CreateTagsCommand, DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
-import { tag } from '../../src/modes/tag.ts'
-import { testStep } from '../support/step.ts'
+import { tag as tagMode } from '../../src/modes/tag/tag.ts'
+import { testStep, type TestStep } from '../support/step.ts'
+
+const tag = (step: TestStep) => tagMode(step, step.plan.tag!)
 
 const ec2 = mockClient(EC2Client)
 const SOURCE = 'ami-0123456789abcdef0'

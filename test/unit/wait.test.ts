@@ -1,13 +1,14 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { DeregisterImageCommand, DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
-import { waitForImages, POLL_SCHEDULE_MS } from '../../src/modes/wait.ts'
-import { sleep } from '../../src/step.ts'
+import { waitForImages } from '../../src/images/waiter.ts'
+import { POLLING, realClock } from '../../src/time.ts'
 import { testStep } from '../support/step.ts'
 
 const ec2 = mockClient(EC2Client)
 const SOURCE = 'ami-0123456789abcdef0'
 const COPY = 'ami-0fedcba9876543210'
+const POLL_SCHEDULE_MS = POLLING.wait
 
 function image(id: string, state: string, extra: Partial<Image> = {}): Image {
   return {
@@ -100,7 +101,7 @@ describe('waiting for images', () => {
     )
     expect(ec2.commandCalls(DeregisterImageCommand)[0]!.args[0].input).toEqual({ ImageId: COPY, DeleteAssociatedSnapshots: true })
     expect(step.release.get('eu-west-1')).toBeUndefined()
-    expect(step.release.removedFailed.get('eu-west-1')).toEqual({ imageIds: [COPY], snapshotIds: ['snap-0fedcba9876543210'] })
+    expect(step.journal.removedFailed.get('eu-west-1')).toEqual({ imageIds: [COPY], snapshotIds: ['snap-0fedcba9876543210'] })
     expect(step.release.get('us-east-1')?.state).toBe('available')
   })
 
@@ -123,7 +124,7 @@ describe('waiting for images', () => {
     expect(ec2.commandCalls(DeregisterImageCommand)).toHaveLength(1)
     // Not offered as usable: the outputs are drawn from the release.
     expect(step.release.regions()).toEqual(['us-east-1'])
-    expect(step.release.removedFailed.get('eu-west-1')?.imageIds).toEqual([COPY])
+    expect(step.journal.removedFailed.get('eu-west-1')?.imageIds).toEqual([COPY])
   })
 
   it('fails at once for a disabled image, naming it, without deregistering it', async () => {
@@ -150,11 +151,12 @@ describe('waiting for images', () => {
     step.release.add({ region: 'us-east-1', imageId: SOURCE, name: 'web-1', origin: 'given', state: 'pending', snapshotIds: [] })
     const controller = new AbortController()
     step.signal = controller.signal
-    step.sleep = sleep
+    // Real time: what this pins is that a cancel ends a real sleep at once.
+    step.clock = realClock
     const waiting = waitForImages(step, step.release.all())
     setTimeout(() => controller.abort(new Error('cancelled')), 50)
     const started = Date.now()
     await expect(waiting).rejects.toThrow('cancelled')
-    expect(Date.now() - started).toBeLessThan(POLL_SCHEDULE_MS[0])
+    expect(Date.now() - started).toBeLessThan(POLL_SCHEDULE_MS[0]!)
   })
 })

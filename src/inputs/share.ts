@@ -1,12 +1,12 @@
-// tag's distribution inputs: sharing (never public), deprecation, deregistration protection.
+// tag's sharing inputs: launch permissions (never public), snapshots, deprecation, deregistration protection.
 import { InputError } from '../errors.ts'
-import { parseBoolean, parseDuration, parseList } from '../parse.ts'
-import type { DistributionPlan, InputName } from './spec.ts'
+import { TEN_YEARS_MS } from '../limits.ts'
+import type { InputName, SharePlan } from './spec.ts'
+import { parseBoolean, parseDuration, parseList } from './values.ts'
 
 const ACCOUNT = /^\d{12}$/
 const ORGANIZATION = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/
 const ORGANIZATIONAL_UNIT = /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/
-const TEN_YEARS_MS = 10 * 365 * 86_400_000
 
 /**
  * Sharing is only ever with named accounts, organizations and OUs: `all` (public), wildcards or
@@ -23,8 +23,8 @@ function readShares(raw: (name: InputName) => string, input: InputName, pattern:
   return items
 }
 
-export function readDistribution(raw: (name: InputName) => string): DistributionPlan | undefined {
-  const plan: DistributionPlan = {
+export function readShare(raw: (name: InputName) => string): SharePlan | undefined {
+  const plan: SharePlan = {
     shareAccounts: readShares(raw, 'share-accounts', ACCOUNT, 'expected 12-digit AWS account ids'),
     shareOrganizations: readShares(
       raw,

@@ -9,7 +9,7 @@ import {
   EnableImageDeprecationCommand
 } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
-import { stageImages } from '../../src/prune/stage.ts'
+import { retireImages } from '../../src/images/retire.ts'
 import { awsError } from '../support/aws-error.ts'
 import { testStep } from '../support/step.ts'
 
@@ -26,11 +26,12 @@ describe('retiring in place', () => {
     ec2.on(DisableImageCommand).rejects(awsError('InternalError'))
     ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: IMAGE, State: 'disabled' }] })
     ec2.on(CreateTagsCommand).resolves({})
-    expect(await stageImages(step, 'us-east-1', [{ imageId: IMAGE, name: 'web-1' }], 'disable')).toEqual([])
-    expect(step.release.pruned.get('us-east-1')?.imageIds).toEqual([IMAGE])
+    const result = await retireImages(step, 'us-east-1', [{ imageId: IMAGE, name: 'web-1', snapshotIds: [] }], 'disable')
+    expect(result.failures).toEqual([])
+    expect(result.retired.imageIds).toEqual([IMAGE])
     const tags = ec2.commandCalls(CreateTagsCommand)[0]!.args[0].input.Tags!
     expect(tags.map((tag) => tag.Key)).toEqual(['ami-pipeline:disabled-at'])
-    expect(Math.abs(Date.parse(tags[0]!.Value!) - step.now())).toBeLessThan(60_000)
+    expect(Math.abs(Date.parse(tags[0]!.Value!) - step.clock.now())).toBeLessThan(60_000)
   })
 
   it('reports a DisableImage that really failed, naming the image, and retires nothing', async () => {
@@ -38,9 +39,9 @@ describe('retiring in place', () => {
     ec2.on(DisableImageCommand).rejects(awsError('UnauthorizedOperation'))
     ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: IMAGE, State: 'available' }] })
     ec2.on(CreateTagsCommand).resolves({})
-    const failures = await stageImages(step, 'us-east-1', [{ imageId: IMAGE, name: 'web-1' }], 'disable')
-    expect(failures).toEqual([expect.stringMatching(new RegExp(`^${IMAGE} 'web-1' in us-east-1: DisableImage .* ec2:DisableImage`))])
-    expect(step.release.pruned.size).toBe(0)
+    const result = await retireImages(step, 'us-east-1', [{ imageId: IMAGE, name: 'web-1', snapshotIds: [] }], 'disable')
+    expect(result.failures).toEqual([expect.stringMatching(new RegExp(`^${IMAGE} 'web-1' in us-east-1: DisableImage .* ec2:DisableImage`))])
+    expect(result.retired.imageIds).toEqual([])
     // The tag went first, so that a disabled image always says when; on an enabled one it means nothing.
     expect(ec2.commandCalls(CreateTagsCommand)).toHaveLength(1)
   })
@@ -48,10 +49,10 @@ describe('retiring in place', () => {
   it('deprecates at a whole minute at least a minute ahead, which EC2 accepts as "now"', async () => {
     const step = testStep({ mode: 'prune', 'prune-name': 'web-*', retire: 'deprecate' })
     ec2.on(EnableImageDeprecationCommand).resolves({ Return: true })
-    await stageImages(step, 'us-east-1', [{ imageId: IMAGE, name: 'web-1' }], 'deprecate')
+    await retireImages(step, 'us-east-1', [{ imageId: IMAGE, name: 'web-1', snapshotIds: [] }], 'deprecate')
     const at = ec2.commandCalls(EnableImageDeprecationCommand)[0]!.args[0].input.DeprecateAt!.getTime()
     expect(at % 60_000).toBe(0)
-    expect(at - step.now()).toBeGreaterThanOrEqual(60_000)
-    expect(at - step.now()).toBeLessThan(120_000)
+    expect(at - step.clock.now()).toBeGreaterThanOrEqual(60_000)
+    expect(at - step.clock.now()).toBeLessThan(120_000)
   })
 })

@@ -12,7 +12,7 @@ import {
 import { DescribeParametersCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { mockClient } from 'aws-sdk-client-mock'
 import { Aws } from '../../src/aws/client.ts'
-import { describeReference, findUsage } from '../../src/aws/usage.ts'
+import { describeReference, findUsage } from '../../src/aws/in-use.ts'
 import { awsError } from '../support/aws-error.ts'
 
 const ec2Mock = mockClient(EC2Client)

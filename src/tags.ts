@@ -1,5 +1,10 @@
-// Provenance tags record where an image came from. They are also how a re-run recognises the
-// image its earlier attempt made: same repository, same workflow run id.
+// Every tag key the action writes (ami-pipeline:*), and the helpers for tag sets. Provenance tags
+// record where an image came from; they are also how a re-run recognises the image its earlier
+// attempt made: same repository, same workflow run id.
+import type { Run } from './run.ts'
+
+/** A set of tags, key → value. */
+export type Tags = ReadonlyMap<string, string>
 
 export const PROVENANCE = {
   repository: 'ami-pipeline:repository',
@@ -12,29 +17,15 @@ export const PROVENANCE = {
   sourceRegion: 'ami-pipeline:source-region'
 } as const
 
-export interface Run {
-  repository: string
-  commit: string
-  runId: string
-  runAttempt: string
-  workflow: string
-  ref: string
-}
+/**
+ * Written by prune when it disables an image: EC2 reports no time of disabling, and a later
+ * `retire: deregister` step measures `older-than` from it, so an image disabled today gets its
+ * full grace period whatever its age.
+ */
+export const DISABLED_AT = 'ami-pipeline:disabled-at'
 
-/** The workflow run this step belongs to; empty fields outside GitHub Actions. */
-export async function currentRun(): Promise<Run> {
-  // Loaded on demand: @actions/github pulls in Octokit, which prune-only steps never need.
-  const { context } = await import('@actions/github')
-  const repository = process.env.GITHUB_REPOSITORY ? `${context.repo.owner}/${context.repo.repo}` : ''
-  return {
-    repository,
-    commit: context.sha ?? '',
-    runId: context.runId ? String(context.runId) : '',
-    runAttempt: context.runAttempt ? String(context.runAttempt) : '',
-    workflow: context.workflow ?? '',
-    ref: context.ref ?? ''
-  }
-}
+/** The tag a dry run's CreateTags check carries when the step has no tags of its own to check with. */
+export const DRY_RUN_TAG = 'ami-pipeline:dry-run'
 
 /** Tags for an image of this run; a copy also names its source. Empty values are left out. */
 export function provenanceTags(run: Run, source?: { imageId: string; region: string }): Map<string, string> {
@@ -53,10 +44,10 @@ export function provenanceTags(run: Run, source?: { imageId: string; region: str
 }
 
 /** True when the image's provenance says this same workflow run (any attempt) made it. */
-export function madeByRun(tags: ReadonlyMap<string, string>, run: Run): boolean {
+export function madeByRun(tags: Tags, run: Run): boolean {
   return run.runId !== '' && tags.get(PROVENANCE.runId) === run.runId && tags.get(PROVENANCE.repository) === run.repository
 }
 
-export function mergeTags(...sets: ReadonlyMap<string, string>[]): Map<string, string> {
+export function mergeTags(...sets: Tags[]): Map<string, string> {
   return new Map(sets.flatMap((set) => [...set]))
 }

@@ -1,111 +1,73 @@
 // build: CreateImage from the builder instance, tagged at creation. A name that already exists is
 // either this workflow run's own image (a re-run, or a retried call whose reply was lost), which is
-// reused, or someone else's, which fails the step unless if-exists is reuse.
-import { CreateImageCommand } from '@aws-sdk/client-ec2'
-import { StepError } from '../errors.ts'
-import { hasCode } from '../aws/errors.ts'
-import { createImage, createImageInput, eventually, findOwnImageByName, type ImageInfo, type NewImage } from '../aws/images.ts'
-import { madeByRun, mergeTags, PROVENANCE, provenanceTags } from '../provenance.ts'
-import { removeImages } from '../removal.ts'
-import { isRunsCopy, replaceExisting } from '../replace.ts'
-import type { Step } from '../step.ts'
+// reused, or someone else's, which fails the step unless if-exists is reuse (or replace: see
+// replace.ts).
+import { hasCode } from '../../aws/errors.ts'
+import { findOwnImageByName, type ImageInfo } from '../../aws/images.ts'
+import { checkCreateImage, createImage, type NewImage } from '../../aws/new-images.ts'
+import { lookAgain, type Context } from '../../context.ts'
+import { StepError } from '../../errors.ts'
+import { removeImages } from '../../images/retire.ts'
+import type { BuildPlan, CopyPlan } from '../../inputs/index.ts'
+import { madeByRun, mergeTags, PROVENANCE, provenanceTags } from '../../tags.ts'
+import { isRunsCopy, replaceExisting } from './replace.ts'
 
 /** Runner and EC2 clocks may disagree; an image this step made is never older than this allows. */
 const CLOCK_SKEW_MS = 5 * 60_000
 
-export async function build(step: Step): Promise<void> {
-  const { plan, aws, log } = step
-  const build = plan.build!
+/** `copy` is the step's copy plan, if it copies: if-exists: replace covers the copies' regions too. */
+export async function build(context: Context, build: BuildPlan, copy?: CopyPlan): Promise<void> {
+  const { plan, aws, log } = context
   const region = plan.region
-  const image: NewImage = { ...build, tags: mergeTags(plan.tags, plan.provenanceTags ? provenanceTags(step.run) : new Map()) }
+  const image: NewImage = { ...build, tags: mergeTags(plan.tags, plan.provenanceTags ? provenanceTags(context.run) : new Map()) }
+  const started = context.clock.now()
+  const ours = (holder: ImageInfo): boolean => madeByThisRun(context, build, holder, started)
 
-  const started = step.now()
   if (build.ifExists === 'replace') {
     // The source region's holder is decided first: this run's own image is adopted, not replaced,
     // and a copy of it in another region is this run's copy.
     const holder = await findOwnImageByName(aws, region, build.name)
-    const ownSource = holder && madeByThisRun(step, holder, started) ? holder.imageId : undefined
+    const ownSource = holder && ours(holder) ? holder.imageId : undefined
     // Nothing is removed that the step could not then replace: CreateImage is checked first.
-    if (!plan.dryRun && !ownSource) await checkCreateImage(step, image, true)
-    await replaceExisting(step, (image, where) => (where === region ? image.imageId === ownSource : isRunsCopy(step, image, ownSource)))
+    if (!plan.dryRun && !ownSource) await checkCreateImage(aws, region, image, true)
+    const regions = [...new Set([region, ...(copy?.regions ?? [])])]
+    await replaceExisting(context, build.name, regions, (found, where) =>
+      where === region ? found.imageId === ownSource : isRunsCopy(context, found, ownSource)
+    )
   }
 
   if (plan.dryRun) {
-    await checkCreateImage(step, image)
+    await checkCreateImage(aws, region, image)
     log.info(`Dry run: CreateImage of ${build.instanceId} as '${build.name}' in ${region} would be allowed; no image was made.`)
     return
   }
 
   const existing = await findOwnImageByName(aws, region, build.name)
-  if (existing && (await adopt(step, existing, started))) return
+  if (existing && (await adopt(context, build, existing, ours(existing)))) return
 
   try {
     const imageId = await createImage(aws, region, image)
     log.info(`Creating image ${imageId} '${build.name}' from ${build.instanceId} in ${region}${build.noReboot ? ' (no reboot)' : ''}.`)
-    step.release.add({
-      region,
-      imageId,
-      name: build.name,
-      description: build.description,
-      origin: 'built',
-      state: 'pending',
-      snapshotIds: []
-    })
+    addBuilt(context, imageId, image)
   } catch (error) {
     // The SDK retried a CreateImage whose first reply was lost: the image exists, made by us. It
     // may not be listed yet, so look for it a little while before giving up.
     if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
-    if (step.release.replaced.has(region)) return createAfterReplace(step, image)
-    const taken = await eventually(
-      () => findOwnImageByName(aws, region, build.name),
-      (ms) => step.sleep(ms, step.signal)
-    )
+    if (context.journal.replaced.has(region)) return createAfterReplace(context, image, ours)
+    const taken = await lookAgain(context, 'visibility', () => findOwnImageByName(aws, region, build.name))
     if (!taken) {
       throw new StepError(
         `CreateImage in ${region} says the name '${build.name}' is taken, but no image of this account with that name is listed there: ` +
           'it may belong to an image still being registered. Re-run the step in a minute, or choose another name.'
       )
     }
-    if (!(await adopt(step, taken, started))) throw error
+    if (!(await adopt(context, build, taken, ours(taken)))) throw error
   }
 }
 
-/**
- * CreateImage with DryRun: EC2 checks the permission (API Reference, DryRun). Before a replace the
- * old image still holds the name, so a name refusal there is expected and passes.
- */
-async function checkCreateImage(step: Step, image: NewImage, nameTaken = false): Promise<void> {
-  try {
-    await step.aws.check(step.plan.region, 'CreateImage', `instance ${image.instanceId}`, (client) =>
-      client.send(new CreateImageCommand({ ...createImageInput(image), DryRun: true }))
-    )
-  } catch (error) {
-    if (!(nameTaken && hasCode(error, 'InvalidAMIName.Duplicate'))) throw error
-  }
-}
-
-/**
- * EC2 may hold a just-deregistered image's name for a moment (it lists deregistered images for a
- * while): CreateImage is tried again as the name frees, for about a minute.
- */
-async function createAfterReplace(step: Step, image: NewImage): Promise<void> {
-  const region = step.plan.region
-  const started = step.now()
-  const imageId = await eventually(
-    () =>
-      createImage(step.aws, region, image).catch(async (error: unknown) => {
-        if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
-        // A retried CreateImage whose first reply was lost holds the name itself.
-        const holder = await findOwnImageByName(step.aws, region, image.name)
-        return holder && madeByThisRun(step, holder, started) ? holder.imageId : undefined
-      }),
-    (ms) => step.sleep(ms, step.signal)
-  )
-  if (!imageId)
-    throw new StepError(`CreateImage in ${region} still finds the name '${image.name}' taken a minute after the old image was replaced.`)
-  step.log.info(`Creating image ${imageId} '${image.name}' from ${image.instanceId} in ${region}, replacing the old one.`)
-  step.release.add({
-    region,
+function addBuilt(context: Context, imageId: string, image: NewImage): void {
+  context.release.add({
+    region: context.plan.region,
     imageId,
     name: image.name,
     description: image.description,
@@ -116,16 +78,36 @@ async function createAfterReplace(step: Step, image: NewImage): Promise<void> {
 }
 
 /**
+ * EC2 may hold a just-deregistered image's name for a moment (it lists deregistered images for a
+ * while): CreateImage is tried again as the name frees, for about a minute.
+ */
+async function createAfterReplace(context: Context, image: NewImage, ours: (holder: ImageInfo) => boolean): Promise<void> {
+  const region = context.plan.region
+  const imageId = await lookAgain(context, 'visibility', () =>
+    createImage(context.aws, region, image).catch(async (error: unknown) => {
+      if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
+      // A retried CreateImage whose first reply was lost holds the name itself.
+      const holder = await findOwnImageByName(context.aws, region, image.name)
+      return holder && ours(holder) ? holder.imageId : undefined
+    })
+  )
+  if (!imageId)
+    throw new StepError(`CreateImage in ${region} still finds the name '${image.name}' taken a minute after the old image was replaced.`)
+  context.log.info(`Creating image ${imageId} '${image.name}' from ${image.instanceId} in ${region}, replacing the old one.`)
+  addBuilt(context, imageId, image)
+}
+
+/**
  * Whether this workflow run made the image: its provenance tags say so, or — on an image without
  * them (provenance-tags: false) — EC2 says it was made from this same builder instance, either
  * during this step (a retried CreateImage whose reply was lost) or, on a re-run, in an earlier
  * attempt of this run.
  */
-function madeByThisRun(step: Step, image: ImageInfo, started: number): boolean {
+function madeByThisRun(context: Context, build: BuildPlan, image: ImageInfo, started: number): boolean {
   // Provenance, where the image has it, is the answer: it names the run that made it.
-  if (image.tags.has(PROVENANCE.runId)) return madeByRun(image.tags, step.run)
-  if (image.sourceInstanceId !== step.plan.build!.instanceId) return false
-  const rerun = Number(step.run.runAttempt) > 1
+  if (image.tags.has(PROVENANCE.runId)) return madeByRun(image.tags, context.run)
+  if (image.sourceInstanceId !== build.instanceId) return false
+  const rerun = Number(context.run.runAttempt) > 1
   return rerun || Date.parse(image.creationDate) >= started - CLOCK_SKEW_MS
 }
 
@@ -133,10 +115,9 @@ function madeByThisRun(step: Step, image: ImageInfo, started: number): boolean {
  * Reuses an image that already carries the name, when that is safe; returns false when the step
  * should make the image itself (the earlier attempt's image failed and was cleaned up).
  */
-async function adopt(step: Step, existing: ImageInfo, started: number): Promise<boolean> {
-  const { plan, log, release } = step
-  const region = plan.region
-  const ours = madeByThisRun(step, existing, started)
+async function adopt(context: Context, build: BuildPlan, existing: ImageInfo, ours: boolean): Promise<boolean> {
+  const { log, release } = context
+  const region = context.plan.region
   const usable = existing.state === 'available' || existing.state === 'pending'
   if (existing.state === 'disabled') {
     // Someone disabled it on purpose; it holds the name but cannot launch anything.
@@ -150,11 +131,11 @@ async function adopt(step: Step, existing: ImageInfo, started: number): Promise<
     log.warning(
       `Image ${existing.imageId} '${existing.name}' from an earlier attempt of this run is ${existing.state}: deregistering it and its snapshots, then building again.`
     )
-    const failures = await removeImages(step, region, [existing], release.removedFailed, true)
+    const failures = await removeImages(context, region, [existing], 'removedFailed')
     if (failures.length > 0) throw new StepError(`Could not remove the failed image of the earlier attempt: ${failures.join('; ')}`)
     return false
   }
-  if (!ours && plan.build!.ifExists !== 'reuse') {
+  if (!ours && build.ifExists !== 'reuse') {
     throw new StepError(
       `An image named '${existing.name}' already exists in ${region}: ${existing.imageId} (${existing.state}), not made by this workflow run. ` +
         'AMI names are unique per region: choose another name (for example with the version or run number in it), or set if-exists: reuse to adopt it.'
@@ -170,16 +151,6 @@ async function adopt(step: Step, existing: ImageInfo, started: number): Promise<
       ? `Reusing ${existing.imageId} '${existing.name}' in ${region}: an earlier attempt of this workflow run made it.`
       : `Reusing the existing image ${existing.imageId} '${existing.name}' in ${region} (if-exists: reuse).`
   )
-  release.add({
-    region,
-    imageId: existing.imageId,
-    name: existing.name,
-    description: existing.description,
-    origin: ours ? 'built' : 'reused',
-    state: existing.state,
-    snapshotIds: existing.snapshotIds,
-    tags: existing.tags,
-    encrypted: existing.encrypted
-  })
+  release.adopt(region, existing, ours ? 'built' : 'reused')
   return true
 }

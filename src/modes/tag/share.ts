@@ -1,67 +1,63 @@
-// The distribution half of tag: sharing, deprecation and deregistration protection on every image
-// of the step, in every region. Applied once each image is available — EC2 refuses some of these
-// attributes on a pending image.
-import { deprecateImage, protectImage, shareImage, shareSnapshot, type Shares } from './aws/distribution.ts'
-import { errorMessage, StepError } from './errors.ts'
-import type { DistributionPlan } from './inputs.ts'
-import type { ReleaseImage } from './release.ts'
-import type { Step } from './step.ts'
+// The sharing half of tag: launch permissions, snapshot permissions, deprecation and deregistration
+// protection on every image of the step, in every region. Applied once each image is available —
+// EC2 refuses some of these attributes on a pending image. In a dry run the AWS layer sends each
+// call as a DryRun check.
+import { deprecateImage, deprecationTime } from '../../aws/retiring.ts'
+import { protectImage, shareImage, shareSnapshot, type Shares } from '../../aws/sharing.ts'
+import type { Context } from '../../context.ts'
+import { errorMessage, StepError } from '../../errors.ts'
+import type { SharePlan } from '../../inputs/index.ts'
+import type { ReleaseImage, Sharing } from '../../release.ts'
 
-export async function distribute(step: Step, images: readonly ReleaseImage[]): Promise<void> {
-  const plan = step.plan.distribution
-  if (!plan || images.length === 0) return
+export async function share(context: Context, plan: SharePlan, images: readonly ReleaseImage[]): Promise<void> {
+  if (images.length === 0) return
   const shares: Shares = {
     accounts: plan.shareAccounts,
     organizations: plan.shareOrganizations,
     organizationalUnits: plan.shareOrganizationalUnits
   }
   const sharing = shares.accounts.length + shares.organizations.length + shares.organizationalUnits.length > 0
-  const deprecateAt = plan.deprecateAfterMs !== undefined ? deprecationTime(step.now(), plan.deprecateAfterMs) : undefined
-  const { dryRun } = step.plan
+  const deprecateAt = plan.deprecateAfterMs !== undefined ? deprecationTime(context.clock.now(), plan.deprecateAfterMs) : undefined
+  const { aws } = context
 
-  // Per region, one image after another: these are changing calls, paced by the EC2 layer.
+  // Per region, one image after another: these are changing calls, paced by the AWS layer.
   await Promise.all(
     [...Map.groupBy(images, (image) => image.region)].map(async ([, regionImages]) => {
       for (const image of regionImages) {
         // Recorded call by call: if a later one fails, the summary still shows what was done.
-        const done: NonNullable<ReleaseImage['distribution']> = { sharedWith: [], protected: false }
-        if (!dryRun) image.distribution = done
+        const done: Sharing = { sharedWith: [], protected: false }
+        if (!context.plan.dryRun) image.sharing = done
         // The image first: EC2 refuses to share an image whose snapshots it could not share (the
         // AWS managed key), so no snapshot is given to an account that cannot have the image.
         if (sharing) {
-          await shareImage(step.aws, image.region, image.imageId, shares, dryRun)
+          await shareImage(aws, image.region, image.imageId, shares)
           done.sharedWith = [...shares.accounts, ...shares.organizations, ...shares.organizationalUnits]
         }
-        if (plan.shareSnapshots) await shareSnapshots(step, image, done, dryRun)
+        if (plan.shareSnapshots) await shareSnapshots(context, plan, image, done)
         if (deprecateAt) {
-          await deprecateImage(step.aws, image.region, image.imageId, deprecateAt, dryRun)
+          await deprecateImage(aws, image.region, image.imageId, deprecateAt)
           done.deprecateAt = deprecateAt.toISOString()
         }
         if (plan.deregistrationProtection) {
-          await protectImage(step.aws, image.region, image.imageId, dryRun)
+          await protectImage(aws, image.region, image.imageId)
           done.protected = true
         }
       }
     })
   )
-  report(step, images, plan, sharing, deprecateAt)
+  report(context, images, plan, sharing, deprecateAt)
 }
 
 /**
  * Every snapshot of the image (in a dry run, the first: one check per image is enough), each
  * recorded as it is shared, so a failure part way still reports the ones that were.
  */
-async function shareSnapshots(
-  step: Step,
-  image: ReleaseImage,
-  done: NonNullable<ReleaseImage['distribution']>,
-  dryRun: boolean
-): Promise<void> {
-  const accounts = step.plan.distribution!.shareAccounts
-  const snapshots = dryRun ? image.snapshotIds.slice(0, 1) : image.snapshotIds
+async function shareSnapshots(context: Context, plan: SharePlan, image: ReleaseImage, done: Sharing): Promise<void> {
+  const accounts = plan.shareAccounts
+  const snapshots = context.plan.dryRun ? image.snapshotIds.slice(0, 1) : image.snapshotIds
   for (const snapshotId of snapshots) {
     try {
-      await shareSnapshot(step.aws, image.region, snapshotId, accounts, dryRun)
+      await shareSnapshot(context.aws, image.region, snapshotId, accounts)
       done.snapshotsSharedWith = [...accounts]
       done.sharedSnapshotIds = [...(done.sharedSnapshotIds ?? []), snapshotId]
     } catch (error) {
@@ -76,21 +72,10 @@ async function shareSnapshots(
   }
 }
 
-/** EC2 keeps deprecation times to the minute; rounding up keeps the promised "at least this long". */
-export function deprecationTime(now: number, afterMs: number): Date {
-  return new Date(Math.ceil((now + afterMs) / 60_000) * 60_000)
-}
-
-function report(
-  step: Step,
-  images: readonly ReleaseImage[],
-  plan: DistributionPlan,
-  sharing: boolean,
-  deprecateAt: Date | undefined
-): void {
-  const { log } = step
+function report(context: Context, images: readonly ReleaseImage[], plan: SharePlan, sharing: boolean, deprecateAt: Date | undefined): void {
+  const { log } = context
   const where = images.map((image) => `${image.imageId} in ${image.region}`).join(', ')
-  const prefix = step.plan.dryRun ? 'Dry run: would be allowed — ' : ''
+  const prefix = context.plan.dryRun ? 'Dry run: would be allowed — ' : ''
   if (sharing) {
     const who = [...plan.shareAccounts, ...plan.shareOrganizations, ...plan.shareOrganizationalUnits].join(', ')
     log.info(`${prefix}Shared ${where} with ${who}.`)

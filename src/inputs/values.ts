@@ -1,8 +1,7 @@
 // Parsers for the value shapes the contract defines (durations, lists, maps, booleans, tags).
 // Each takes the input's name so that every refusal names the input, the value and what is accepted.
-import { InputError } from './errors.ts'
-
-export type Tags = ReadonlyMap<string, string>
+import { InputError } from '../errors.ts'
+import { MAX_TAGS } from '../limits.ts'
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 
@@ -80,8 +79,6 @@ export function parseMap(input: string, value: string): Map<string, string> {
   return map
 }
 
-export const MAX_TAGS = 50
-
 /** EC2's tag rules: key 1–128 characters, value up to 256, no `aws:` prefix (AWS reserves it). */
 export function parseTags(input: string, value: string): Map<string, string> {
   const tags = parseMap(input, value)
@@ -109,7 +106,6 @@ export function parseTags(input: string, value: string): Map<string, string> {
 export const REGION = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/
 export const IMAGE_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/
 export const INSTANCE_ID = /^i-([0-9a-f]{8}|[0-9a-f]{17})$/
-export const SNAPSHOT_ID = /^snap-([0-9a-f]{8}|[0-9a-f]{17})$/
 
 export function parseRegion(input: string, value: string): string {
   const region = value.trim()
@@ -129,13 +125,4 @@ export function parseImageId(input: string, value: string): string {
     throw new InputError(input, value, 'expected an image id: ami- followed by 8 or 17 hexadecimal digits')
   }
   return id
-}
-
-/** Wildcard name pattern (`*`, `?`) as EC2's `name` filter takes it. */
-export function wildcardToRegExp(pattern: string): RegExp {
-  const body = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.')
-  return new RegExp(`^${body}$`)
 }

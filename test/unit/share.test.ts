@@ -7,10 +7,14 @@ import {
   ModifySnapshotAttributeCommand
 } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
-import { deprecationTime, distribute } from '../../src/distribution.ts'
+import { deprecationTime } from '../../src/aws/retiring.ts'
+import { share } from '../../src/modes/tag/share.ts'
+import type { ReleaseImage } from '../../src/release.ts'
 import { summaryOf } from '../../src/report.ts'
 import { awsError } from '../support/aws-error.ts'
-import { testStep } from '../support/step.ts'
+import { testStep, type TestStep } from '../support/step.ts'
+
+const distribute = (step: TestStep, images: readonly ReleaseImage[]) => share(step, step.plan.tag!.share!, images)
 
 const ec2 = mockClient(EC2Client)
 const SOURCE = 'ami-0123456789abcdef0'
@@ -55,7 +59,7 @@ describe('distribution', () => {
     const at = ec2.commandCalls(EnableImageDeprecationCommand)[0]!.args[0].input.DeprecateAt!
     expect(at.toISOString()).toBe('2027-02-22T10:00:00.000Z')
     expect(ec2.commandCalls(EnableImageDeregistrationProtectionCommand)).toHaveLength(2)
-    expect(step.release.get('eu-west-1')?.distribution).toEqual({
+    expect(step.release.get('eu-west-1')?.sharing).toEqual({
       sharedWith: ['111122223333', 'arn:aws:organizations::111122223333:organization/o-abcdefghij'],
       protected: true,
       deprecateAt: '2027-02-22T10:00:00.000Z'
@@ -84,13 +88,13 @@ describe('distribution', () => {
     await expect(distribute(step, [copy])).rejects.toThrow(
       /Could not share snapshot snap-0fedcba9876543210 of ami-0fedcba9876543210 in eu-west-1 \(share-snapshots\): .*AWS managed key/
     )
-    expect(copy.distribution).toEqual({
+    expect(copy.sharing).toEqual({
       sharedWith: ['111122223333'],
       snapshotsSharedWith: ['111122223333'],
       sharedSnapshotIds: ['snap-0123456789abcdef0'],
       protected: false
     })
-    expect(summaryOf(step.release, step.plan, 'failed')).toContain('111122223333 (snapshots snap-0123456789abcdef0 only)')
+    expect(summaryOf(step.release, step.journal, step.plan, 'failed')).toContain('111122223333 (snapshots snap-0123456789abcdef0 only)')
   })
 
   it('only checks permissions in a dry run', async () => {
@@ -99,7 +103,7 @@ describe('distribution', () => {
     const step = distributionStep({ 'share-accounts': '111122223333', 'deregistration-protection': 'true', 'dry-run': 'true' })
     await distribute(step, step.release.all())
     expect(ec2.commandCalls(ModifyImageAttributeCommand).every((call) => call.args[0].input.DryRun === true)).toBe(true)
-    expect(step.release.get('us-east-1')?.distribution).toBeUndefined()
+    expect(step.release.get('us-east-1')?.sharing).toBeUndefined()
   })
 
   it('rounds the deprecation time up to the minute EC2 keeps', () => {

@@ -11,6 +11,8 @@ import {
   type ResourceTypeRequest
 } from '@aws-sdk/client-ec2'
 import { errorMessage } from '../errors.ts'
+import { FILTER_VALUES } from '../limits.ts'
+import { inPool } from '../pool.ts'
 import type { Aws } from './client.ts'
 import { hasCode } from './errors.ts'
 import { parameterUsers } from './parameters.ts'
@@ -27,9 +29,8 @@ export interface Usage {
 
 // Every state but terminated: a stopped instance still needs its image to start again.
 const LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped']
-// DescribeImageReferences takes at most 10 image ids per call; a filter takes 200 values.
+// DescribeImageReferences takes at most 10 image ids per call.
 const REFERENCE_BATCH = 10
-const FILTER_VALUES = 200
 /**
  * How many of each launch template's newest versions DescribeImageReferences looks at: its maximum,
  * which is also EC2's quota of versions per template, so every version is seen. (Its default, 10,
@@ -187,23 +188,18 @@ async function launchTemplateUsers(aws: Aws, region: string, imageIds: readonly 
   for await (const page of listing)
     for (const template of page.LaunchTemplates ?? []) if (template.LaunchTemplateId) templates.push(template.LaunchTemplateId)
 
-  const queue = [...templates]
-  const worker = async (): Promise<void> => {
-    for (let templateId = queue.shift(); templateId; templateId = queue.shift()) {
-      const id = templateId
-      const pages = aws.pages(region, 'DescribeLaunchTemplateVersions', `every version of launch template ${id}`, (client, NextToken) =>
-        client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, ResolveAlias: true, MaxResults: 200, NextToken }))
-      )
-      for await (const page of pages) {
-        for (const version of page.LaunchTemplateVersions ?? []) {
-          const imageId = version.LaunchTemplateData?.ImageId ?? ''
-          if (wanted.has(imageId))
-            add(users, imageId, `launch template ${id} version ${version.VersionNumber}${version.DefaultVersion ? ' (default)' : ''}`)
-        }
+  await inPool(templates, TEMPLATE_CONCURRENCY, async (id) => {
+    const pages = aws.pages(region, 'DescribeLaunchTemplateVersions', `every version of launch template ${id}`, (client, NextToken) =>
+      client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, ResolveAlias: true, MaxResults: 200, NextToken }))
+    )
+    for await (const page of pages) {
+      for (const version of page.LaunchTemplateVersions ?? []) {
+        const imageId = version.LaunchTemplateData?.ImageId ?? ''
+        if (wanted.has(imageId))
+          add(users, imageId, `launch template ${id} version ${version.VersionNumber}${version.DefaultVersion ? ' (default)' : ''}`)
       }
     }
-  }
-  await Promise.all(Array.from({ length: Math.min(TEMPLATE_CONCURRENCY, templates.length) }, worker))
+  })
   return users
 }
 

@@ -1,44 +1,37 @@
 // publish to an SSM parameter: set it to the region's image unless it holds it already, then wait
 // until SSM has stored the value — its check of aws:ec2:image runs after PutParameter answers, and a
 // value that fails the check is never stored.
-import { StepError, errorMessage } from '../errors.ts'
-import { eventually } from '../aws/images.ts'
-import { anAttemptWentUnanswered } from '../aws/retry.ts'
-import { putImageParameter, readParameter, type ParameterRules, type ParameterState } from '../aws/parameters.ts'
-import type { Published, ReleaseImage } from '../release.ts'
-import { formatDuration, type Step } from '../step.ts'
+import { putImageParameter, readParameter, type ParameterRules, type ParameterState } from '../../aws/parameters.ts'
+import { anAttemptWentUnanswered } from '../../aws/retry.ts'
+import { lookAgain, type Context } from '../../context.ts'
+import { StepError, errorMessage } from '../../errors.ts'
+import type { Published, PublishedParameter } from '../../journal.ts'
+import type { ReleaseImage } from '../../release.ts'
+import { formatDuration } from '../../time.ts'
 
 /** An existing parameter as publish found it, with what an overwrite must respect. */
 export type ExistingParameter = ParameterState & { rules?: ParameterRules | undefined }
 
-/**
- * How long to look for the value SSM stores: its check of aws:ec2:image "can take up to a few
- * minutes" (SSM User Guide, "Native parameter support for Amazon Machine Image IDs"), so about five
- * and a half minutes, polling every 30 s after the first few seconds.
- */
-const CONFIRM_PAUSES_MS = [1000, 2000, 4000, 8000, 15_000, ...Array<number>(10).fill(30_000)]
-const CONFIRM_SPAN = formatDuration(CONFIRM_PAUSES_MS.reduce((a, b) => a + b, 0))
-
 export async function publishParameter(
-  step: Step,
+  context: Context,
+  name: string,
   image: ReleaseImage,
   parameter: ExistingParameter | undefined,
   published: Published
 ): Promise<void> {
   const { region, imageId } = image
-  const name = step.plan.publish!.ssmParameter!
-  const record: NonNullable<Published['parameter']> = { name, imageId, changed: false, ...(parameter && { before: parameter.value }) }
+  const record: PublishedParameter = { name, imageId, changed: false, ...(parameter && { before: parameter.value }) }
   published.parameter = record
   if (parameter?.value === imageId) {
     record.version = parameter.version
-    step.log.info(`SSM parameter ${name} in ${region} already holds ${imageId} (version ${parameter.version}): left alone.`)
+    context.log.info(`SSM parameter ${name} in ${region} already holds ${imageId} (version ${parameter.version}): left alone.`)
     return
   }
   const was = parameter ? `was ${parameter.value}` : 'new'
   // From here on the parameter changes (or, in a dry run, would).
   record.changed = true
-  if (step.plan.dryRun) {
-    step.log.info(
+  if (context.plan.dryRun) {
+    context.log.info(
       `Dry run: would set SSM parameter ${name} in ${region} to ${imageId} (${was}); SSM has no dry run, so ssm:PutParameter is not checked.`
     )
     return
@@ -46,7 +39,7 @@ export async function publishParameter(
   let version = 0
   let unanswered: unknown
   try {
-    version = await putImageParameter(step.aws, region, name, imageId, parameter?.rules?.tier)
+    version = await putImageParameter(context.aws, region, name, imageId, parameter?.rules?.tier)
   } catch (error) {
     // The put may have been carried out only if an attempt got no answer that refused it (the AWS
     // layer marks such calls). A refusal to every attempt is final — throttling, any other 4xx, a
@@ -59,23 +52,20 @@ export async function publishParameter(
   }
   // Until SSM shows the value, nobody knows whether it will: a cancel or a timeout says so.
   record.unconfirmed = true
-  const stored = await eventually(
-    async () => {
-      const now = await readParameter(step.aws, region, name)
-      // The version PutParameter announced — or, with its answer lost or a refused put before ours
-      // leaving its number unused, our value at any version newer than the one before.
-      const landed =
-        (version > 0 && now !== undefined && now.version >= version) || (now?.value === imageId && now.version > (parameter?.version ?? 0))
-      return landed ? now : undefined
-    },
-    (ms) => step.sleep(ms, step.signal),
-    CONFIRM_PAUSES_MS
-  )
+  // How long SSM's check of an aws:ec2:image value may take: the polling configuration says.
+  const stored = await lookAgain(context, 'parameter', async () => {
+    const now = await readParameter(context.aws, region, name)
+    // The version PutParameter announced — or, with its answer lost or a refused put before ours
+    // leaving its number unused, our value at any version newer than the one before.
+    const landed =
+      (version > 0 && now !== undefined && now.version >= version) || (now?.value === imageId && now.version > (parameter?.version ?? 0))
+    return landed ? now : undefined
+  })
   if (!stored) {
     const answered =
       unanswered === undefined ? `PutParameter answered version ${version}` : `PutParameter failed (${errorMessage(unanswered)})`
     throw new StepError(
-      `SSM has not shown ${imageId} in parameter ${name} in ${region} after ${CONFIRM_SPAN}: ${answered}. SSM checks an aws:ec2:image value ` +
+      `SSM has not shown ${imageId} in parameter ${name} in ${region} after ${formatDuration(context.polling.parameter.reduce((a, b) => a + b, 0))}: ${answered}. SSM checks an aws:ec2:image value ` +
         `after it answers and stores it only if the image is available to this account in ${region}; ${imageId} is available there as this step sees it. ` +
         `SSM may still store it, or its check refused it: it gives its reason only in Parameter Store's EventBridge events. ` +
         `The parameter held ${parameter?.value ?? 'nothing'} before. Re-run once five minutes have passed: a parameter that holds the image is left alone.`
@@ -88,5 +78,5 @@ export async function publishParameter(
     )
   }
   record.version = stored.version
-  step.log.info(`SSM parameter ${name} in ${region} now holds ${imageId} (version ${stored.version}; ${was}).`)
+  context.log.info(`SSM parameter ${name} in ${region} now holds ${imageId} (version ${stored.version}; ${was}).`)
 }

@@ -1,25 +1,29 @@
-// Which matching images prune keeps, and why, before anything is asked about their use. Pure: the
-// same images, rules and clock always give the same plan.
-import type { ImageInfo } from '../aws/images.ts'
-import type { PrunePlan } from '../inputs.ts'
-import type { PruneDecision } from '../release.ts'
-import { formatDuration } from '../step.ts'
+// Which matching images prune keeps, and why. Pure: the same images, rules, clock and facts about
+// use always give the same plan. Asked first without facts, it names the candidates whose use must
+// be checked; asked again with what the checks found, its decisions are final.
+import type { ImageInfo } from '../../aws/images.ts'
+import type { PrunePlan } from '../../inputs/index.ts'
+import type { PruneDecision } from '../../journal.ts'
+import { LAUNCH_REPORT_DELAY_MS as REPORTING_DELAY_MS } from '../../limits.ts'
+import { DISABLED_AT } from '../../tags.ts'
+import { formatDuration } from '../../time.ts'
 
-/**
- * Written by prune when it disables an image: EC2 reports no time of disabling, and a later
- * `retire: deregister` step measures `older-than` from it, so an image disabled today gets its
- * full grace period whatever its age.
- */
-export const DISABLED_AT = 'ami-pipeline:disabled-at'
-
-/** How late EC2 may report an instance launch in LastLaunchedTime. */
-const REPORTING_DELAY_MS = 86_400_000
+/** One region's plan: its decisions, and the images they are about. */
+export interface RegionPlan {
+  region: string
+  decisions: PruneDecision[]
+  images: Map<string, ImageInfo>
+}
 
 export interface PlanContext {
   rules: PrunePlan
   now: number
   /** Images made or given in this step: never retired. */
   thisStep: ReadonlySet<string>
+  /** Who uses each candidate (an image absent here is used by nobody that was checked). */
+  inUse?: ReadonlyMap<string, readonly string[]>
+  /** Whom each candidate is shared with, where that was asked (retire: disable). */
+  sharedWith?: ReadonlyMap<string, readonly string[]>
 }
 
 /**
@@ -54,10 +58,30 @@ export function planRegion(region: string, images: readonly ImageInfo[], context
         action,
         reason
       })
-      decisions.push(decide(image, rank, group, context, decision))
+      decisions.push(withFacts(decide(image, rank, group, context, decision), context))
     })
   }
   return decisions
+}
+
+/**
+ * A candidate that something uses is kept, naming the users. DisableImage removes every launch
+ * permission, and EnableImage does not give them back (EC2 API Reference, DisableImage and
+ * EnableImage): a shared image is never disabled.
+ */
+function withFacts(decision: PruneDecision, { inUse, sharedWith, rules }: PlanContext): PruneDecision {
+  if (decision.action !== 'retire') return decision
+  const users = inUse?.get(decision.imageId)
+  if (users && users.length > 0) return { ...decision, action: 'keep', reason: `in use by ${users.join(', ')}` }
+  const shared = rules.retire === 'disable' ? sharedWith?.get(decision.imageId) : undefined
+  if (shared && shared.length > 0) {
+    return {
+      ...decision,
+      action: 'keep',
+      reason: `shared with ${shared.join(', ')}: DisableImage would remove those launch permissions, and EnableImage does not restore them`
+    }
+  }
+  return decision
 }
 
 function decide(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
-import { parseBoolean, parseDuration, parseList, parseMap, parseTags, wildcardToRegExp } from '../../src/parse.ts'
+import { parseBoolean, parseDuration, parseList, parseMap, parseTags } from '../../src/inputs/values.ts'
 
 describe('parseDuration', () => {
   it.each([
@@ -114,14 +114,5 @@ describe('parseTags', () => {
   it('refuses more than 50 tags', () => {
     const lines = Array.from({ length: 51 }, (_, i) => `k${i}=v`).join('\n')
     expect(() => parseTags('tags', lines)).toThrow(/at most 50 tags on a resource; 51 are given/)
-  })
-})
-
-describe('wildcardToRegExp', () => {
-  it('matches * and ? as EC2 name filters do, and nothing else specially', () => {
-    expect(wildcardToRegExp('app-*').test('app-1.2.3')).toBe(true)
-    expect(wildcardToRegExp('app-?').test('app-12')).toBe(false)
-    expect(wildcardToRegExp('app (1.0)').test('app (1.0)')).toBe(true)
-    expect(wildcardToRegExp('app.1').test('appx1')).toBe(false)
   })
 })

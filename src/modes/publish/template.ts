@@ -3,8 +3,7 @@
 // step has waited on SSM, the template is read again right before the version is made, so a default
 // changed meanwhile is the one the new version starts from.
 import { createHash } from 'node:crypto'
-import { StepError, errorMessage } from '../errors.ts'
-import { describeImages, eventually } from '../aws/images.ts'
+import { describeImages } from '../../aws/images.ts'
 import {
   createVersion,
   describeTemplate,
@@ -16,20 +15,27 @@ import {
   versionData,
   versionImage,
   type TemplateInfo
-} from '../aws/launch-templates.ts'
-import type { Published, ReleaseImage } from '../release.ts'
-import type { Step } from '../step.ts'
+} from '../../aws/launch-templates.ts'
+import { lookAgain, type Context } from '../../context.ts'
+import { StepError, errorMessage } from '../../errors.ts'
+import type { PublishPlan } from '../../inputs/index.ts'
+import type { Published, PublishedTemplate as TemplateRecord } from '../../journal.ts'
+import type { ReleaseImage } from '../../release.ts'
 
-type TemplateRecord = NonNullable<Published['launchTemplate']>
-
-export async function publishTemplate(step: Step, image: ReleaseImage, found: TemplateInfo, published: Published): Promise<void> {
+export async function publishTemplate(
+  context: Context,
+  rules: PublishPlan,
+  image: ReleaseImage,
+  found: TemplateInfo,
+  published: Published
+): Promise<void> {
   const { region, imageId } = image
-  const { makeDefault } = step.plan.publish!
+  const { makeDefault } = rules
   // Read again only when the step has waited on SSM since: a template read moments ago is current.
-  const waited = step.plan.publish!.ssmParameter !== undefined && !step.plan.dryRun
-  const info = (waited ? await describeTemplate(step.aws, region, found.id) : undefined) ?? found
+  const waited = rules.ssmParameter !== undefined && !context.plan.dryRun
+  const info = (waited ? await describeTemplate(context.aws, region, found.id) : undefined) ?? found
   const where = `launch template ${info.name} (${info.id}) in ${region}`
-  const defaultData = await versionData(step.aws, region, info.id, info.defaultVersion, false)
+  const defaultData = await versionData(context.aws, region, info.id, info.defaultVersion, false)
   const defaultImage = defaultData?.ImageId
   const record: TemplateRecord = {
     id: info.id,
@@ -44,56 +50,52 @@ export async function publishTemplate(step: Step, image: ReleaseImage, found: Te
   }
   published.launchTemplate = record
 
-  const defaultLaunches = await launchedImage(step, image, info, defaultImage)
+  const defaultLaunches = await launchedImage(context, rules, image, info, defaultImage)
   if (defaultLaunches === imageId) {
     Object.assign(record, { version: info.defaultVersion, isDefault: true })
-    step.log.info(`Default version ${info.defaultVersion} of ${where} already launches ${imageId}: no new version.`)
+    context.log.info(`Default version ${info.defaultVersion} of ${where} already launches ${imageId}: no new version.`)
     return
   }
   if (!makeDefault && info.latestVersion !== info.defaultVersion) {
-    if ((await versionImage(step.aws, region, info.id, info.latestVersion, true)) === imageId) {
+    if ((await versionImage(context.aws, region, info.id, info.latestVersion, true)) === imageId) {
       record.version = info.latestVersion
-      step.log.info(`Latest version ${info.latestVersion} of ${where} already launches ${imageId}: no new version.`)
+      context.log.info(`Latest version ${info.latestVersion} of ${where} already launches ${imageId}: no new version.`)
       return
     }
   }
   if (defaultImage?.startsWith('resolve:ssm:')) {
-    step.log.warning(
+    context.log.warning(
       `Default version ${info.defaultVersion} of ${where} takes its image from ${defaultImage}; the new version names ${imageId} itself.`
     )
   }
-  const oldSnapshots = namesSnapshots(defaultData) ? await snapshotsOf(step, region, defaultLaunches) : undefined
+  const oldSnapshots = namesSnapshots(defaultData) ? await snapshotsOf(context, region, defaultLaunches) : undefined
   const description = `${image.name} (${imageId}) by AMI Pipeline`.slice(0, 255)
   let version: number
   try {
-    version = await createVersion(
-      step.aws,
-      region,
-      {
-        templateId: info.id,
-        sourceVersion: info.defaultVersion,
-        imageId,
-        blockDeviceMappings: mappingsToKeep(defaultData, oldSnapshots),
-        description,
-        clientToken: versionToken(step, region, info.id, info.defaultVersion, imageId)
-      },
-      step.plan.dryRun
-    )
+    // In a dry run the AWS layer only checks it, and answers 0.
+    version = await createVersion(context.aws, region, {
+      templateId: info.id,
+      sourceVersion: info.defaultVersion,
+      imageId,
+      blockDeviceMappings: mappingsToKeep(defaultData, oldSnapshots),
+      description,
+      clientToken: versionToken(context, region, info.id, info.defaultVersion, imageId)
+    })
   } catch (error) {
-    throw await versionFailure(step, region, info, { record, description }, error)
+    throw await versionFailure(context, region, info, { record, description }, error)
   }
-  if (step.plan.dryRun) {
-    if (makeDefault) await setDefaultVersion(step.aws, region, info.id, info.defaultVersion, true)
+  if (context.plan.dryRun) {
+    if (makeDefault) await setDefaultVersion(context.aws, region, info.id, info.defaultVersion)
     Object.assign(record, { changed: true, isDefault: makeDefault })
-    step.log.info(
+    context.log.info(
       `Dry run: a version of ${where} from version ${info.defaultVersion} with ${imageId}${makeDefault ? ', made the default,' : ''} would be allowed; none was made.`
     )
     return
   }
   // Recorded before it is made the default: if that fails, the summary still names the new version.
   Object.assign(record, { version, changed: true })
-  if (makeDefault) await makeDefaultVersion(step, region, info, record)
-  step.log.info(
+  if (makeDefault) await makeDefaultVersion(context, region, info, record)
+  context.log.info(
     `Added version ${version} of ${where}: version ${info.defaultVersion} with ${imageId}${makeDefault ? ', now the default' : ` (the default is still ${info.defaultVersion})`}.`
   )
 }
@@ -104,21 +106,22 @@ export async function publishTemplate(step: Step, image: ReleaseImage, found: Te
  * parameter (no version or label pinned) counts as launching the image the parameter would hold.
  */
 async function launchedImage(
-  step: Step,
+  context: Context,
+  rules: PublishPlan,
   image: ReleaseImage,
   info: TemplateInfo,
   written: string | undefined
 ): Promise<string | undefined> {
   if (!written?.startsWith('resolve:ssm:')) return written
-  const { ssmParameter } = step.plan.publish!
-  if (step.plan.dryRun && ssmParameter !== undefined && written === `resolve:ssm:${ssmParameter}`) return image.imageId
-  return versionImage(step.aws, image.region, info.id, info.defaultVersion, true)
+  const { ssmParameter } = rules
+  if (context.plan.dryRun && ssmParameter !== undefined && written === `resolve:ssm:${ssmParameter}`) return image.imageId
+  return versionImage(context.aws, image.region, info.id, info.defaultVersion, true)
 }
 
 /** The snapshots of the image a version launches, or undefined if that image cannot be described. */
-async function snapshotsOf(step: Step, region: string, imageId: string | undefined): Promise<Set<string> | undefined> {
+async function snapshotsOf(context: Context, region: string, imageId: string | undefined): Promise<Set<string> | undefined> {
   if (!imageId || imageId.startsWith('resolve:ssm:')) return undefined
-  const [image] = await describeImages(step.aws, region, [imageId])
+  const [image] = await describeImages(context.aws, region, [imageId])
   return image ? new Set(image.snapshotIds) : undefined
 }
 
@@ -129,7 +132,7 @@ async function snapshotsOf(step: Step, region: string, imageId: string | undefin
  * versions are looked at, so that a version this step made is reported, not lost.
  */
 async function versionFailure(
-  step: Step,
+  context: Context,
   region: string,
   info: TemplateInfo,
   { record, description }: { record: TemplateRecord; description: string },
@@ -145,17 +148,15 @@ async function versionFailure(
         `version ${info.defaultVersion}, holds: the new version copies it) and re-run.`
     )
   }
-  if (step.plan.dryRun) return error
-  if (step.signal.aborted) {
+  if (context.plan.dryRun) return error
+  if (context.signal.aborted) {
     record.unconfirmed = 'the job was cancelled before EC2 answered CreateLaunchTemplateVersion: it may have made a version'
     return error
   }
   try {
     // A version just made may not be listed at once (EC2 is eventually consistent): looked for a few seconds.
-    const made = await eventually(
-      () => findVersion(step.aws, region, info.id, info.latestVersion, { imageId: record.imageId, description }),
-      (ms) => step.sleep(ms, step.signal),
-      [2000, 4000]
+    const made = await lookAgain(context, 'templateVersion', () =>
+      findVersion(context.aws, region, info.id, info.latestVersion, { imageId: record.imageId, description })
     )
     if (made === undefined) return error
     Object.assign(record, { version: made, changed: true })
@@ -170,15 +171,15 @@ async function versionFailure(
 }
 
 /** ModifyLaunchTemplate; a failure whose answer may have been lost is checked against the template. */
-async function makeDefaultVersion(step: Step, region: string, info: TemplateInfo, record: TemplateRecord): Promise<void> {
+async function makeDefaultVersion(context: Context, region: string, info: TemplateInfo, record: TemplateRecord): Promise<void> {
   try {
-    await setDefaultVersion(step.aws, region, info.id, record.version, false)
+    await setDefaultVersion(context.aws, region, info.id, record.version)
   } catch (error) {
-    if (step.signal.aborted) {
+    if (context.signal.aborted) {
       record.unconfirmed = `the job was cancelled before EC2 answered ModifyLaunchTemplate: version ${record.version} may be the default`
       throw error
     }
-    const now = await describeTemplate(step.aws, region, info.id).catch(() => undefined)
+    const now = await describeTemplate(context.aws, region, info.id).catch(() => undefined)
     if (now?.defaultVersion !== record.version) throw error
   }
   record.isDefault = true
@@ -189,8 +190,8 @@ async function makeDefaultVersion(step: Step, region: string, info: TemplateInfo
  * workflow run, gets the version the first call made instead of a second one; another source
  * version or image is another request.
  */
-function versionToken(step: Step, region: string, templateId: string, sourceVersion: number, imageId: string): string {
-  const { repository, runId } = step.run
+function versionToken(context: Context, region: string, templateId: string, sourceVersion: number, imageId: string): string {
+  const { repository, runId } = context.run
   return createHash('sha256')
     .update(`ami-pipeline publish|${repository}|${runId}|${region}|${templateId}|${sourceVersion}|${imageId}`)
     .digest('hex')

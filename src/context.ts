@@ -1,0 +1,40 @@
+// What every mode receives besides its own plan: the step's common settings, the one way into AWS,
+// this release's images, the journal of what the step did, a log, the workflow run, the job's
+// cancellation, and the one clock and polling configuration. Modes never touch @actions/core;
+// main.ts wires this up, and tests make their own.
+import type { Aws } from './aws/client.ts'
+import type { StepPlan } from './inputs/index.ts'
+import type { Journal } from './journal.ts'
+import type { Release } from './release.ts'
+import type { Run } from './run.ts'
+import { eventually, type Clock, type Polling } from './time.ts'
+
+export interface Log {
+  info(message: string): void
+  /** Something the user should see as an annotation (a skipped region, a kept image). */
+  notice(message: string): void
+  warning(message: string): void
+  debug(message: string): void
+}
+
+export interface Context {
+  plan: StepPlan
+  aws: Aws
+  release: Release
+  journal: Journal
+  log: Log
+  run: Run
+  /** Aborted when the runner cancels the job: waits stop at once. */
+  signal: AbortSignal
+  clock: Clock
+  polling: Polling
+}
+
+/** Looks until `look` finds something, on the step's clock and one of its polling schedules. */
+export function lookAgain<T>(
+  context: Context,
+  schedule: 'visibility' | 'parameter' | 'templateVersion',
+  look: () => Promise<T | undefined>
+): Promise<T | undefined> {
+  return eventually(look, context.polling[schedule], context.clock, context.signal)
+}

@@ -1,0 +1,99 @@
+// What the step did besides making its images: what it retired, removed after failing, replaced,
+// left unsettled by a cancel, published, and the prune plan. Each is recorded once, when the work
+// that produced it returns; the outputs, the manifest and the summary are drawn from it.
+
+/** Images and snapshots of one region. */
+export interface Retired {
+  imageIds: string[]
+  snapshotIds: string[]
+}
+
+/** One line of a prune plan: an image that matched the selectors, and what prune does with it. */
+export interface PruneDecision {
+  region: string
+  imageId: string
+  name: string
+  creationDate: string
+  /** The group-by tag's value ('' without group-by). */
+  group: string
+  action: 'retire' | 'keep'
+  /** Why: 'newest 3 of group web', 'younger than 30d', 'in use by instance i-…', 'deregistration protection', 'made in this step'. */
+  reason: string
+}
+
+/** What publish did in one region: the parameter and the launch template, before and after. */
+export interface Published {
+  parameter?: PublishedParameter
+  launchTemplate?: PublishedTemplate
+}
+
+export interface PublishedParameter {
+  name: string
+  imageId: string
+  /** The value before, if the parameter existed. */
+  before?: string
+  /** The version that holds the image (unset in a dry run, or if SSM has not stored it). */
+  version?: number
+  changed: boolean
+  /** SSM had not shown the value when the step stopped waiting: it may still store it. */
+  unconfirmed?: boolean
+}
+
+export interface PublishedTemplate {
+  id: string
+  name: string
+  imageId: string
+  previousDefault: number
+  /** The previous default's image, as written (an id, or resolve:ssm:…). */
+  previousImage?: string
+  /** The version that launches the image now (0: none is known to). */
+  version: number
+  isDefault: boolean
+  changed: boolean
+  /** EC2 made the version but reports it not valid: it is never made the default, nor output. */
+  invalid?: boolean
+  /** What the step could not find out (EC2 had not answered when it stopped). */
+  unconfirmed?: string
+}
+
+/** The kinds of removal the journal keeps apart, per region. */
+export type RemovalKind = 'retired' | 'removedFailed' | 'replaced' | 'unsettled'
+
+export class Journal {
+  /** Retired by prune (deregistered, disabled or deprecated), or that would be in a dry run. */
+  readonly retired = new Map<string, Retired>()
+  /** Images that ended failed (this run's), removed with their snapshots: nobody could launch them. */
+  readonly removedFailed = new Map<string, Retired>()
+  /** Same-named images removed first by if-exists: replace. */
+  readonly replaced = new Map<string, Retired>()
+  /**
+   * What a cancelled job left to look at: images whose removal was cut off (EC2 may or may not have
+   * done it) and snapshots of removed images not yet settled — a snapshot no image names any more,
+   * which no later prune can find by its selectors.
+   */
+  readonly unsettled = new Map<string, Retired>()
+  /** Per region, what publish pointed at the image; entries are filled in call by call. */
+  readonly published = new Map<string, Published>()
+  /** The prune plan, every matching image with its decision; empty when prune did not run. */
+  prunePlan: PruneDecision[] = []
+
+  /** Adds images and snapshots of a region to one kind of removal, each once, in the order given. */
+  record(kind: RemovalKind, region: string, removed: Retired): void {
+    if (removed.imageIds.length === 0 && removed.snapshotIds.length === 0) return
+    const into = this[kind]
+    const entry = into.get(region) ?? { imageIds: [], snapshotIds: [] }
+    for (const imageId of removed.imageIds) if (!entry.imageIds.includes(imageId)) entry.imageIds.push(imageId)
+    for (const snapshotId of removed.snapshotIds) if (!entry.snapshotIds.includes(snapshotId)) entry.snapshotIds.push(snapshotId)
+    into.set(region, entry)
+  }
+
+  /** What publish did in a region; made on first use so that what is recorded survives a failure. */
+  publishedIn(region: string): Published {
+    let published = this.published.get(region)
+    if (!published) {
+      published = {}
+      this.published.set(region, published)
+    }
+    return published
+  }
+}

@@ -1,0 +1,120 @@
+// prune: retires old images this account owns that match the selectors, in every prune region at
+// once. The whole plan is made first — every matching image kept (and why) or retired — and is
+// refused whole past max-deletions; only then is anything retired.
+import { describeSelectors, listOwnImages } from '../../aws/images.ts'
+import { findUsage } from '../../aws/in-use.ts'
+import { sharedWith } from '../../aws/sharing.ts'
+import type { Context } from '../../context.ts'
+import { errorMessage, StepError } from '../../errors.ts'
+import { retireImages, type Retirements } from '../../images/retire.ts'
+import type { PrunePlan } from '../../inputs/index.ts'
+import type { PruneDecision } from '../../journal.ts'
+import { checkRetiring, PAST } from './dry-run.ts'
+import { planRegion, type RegionPlan } from './plan.ts'
+
+export async function prune(context: Context, rules: PrunePlan): Promise<void> {
+  const plans = await Promise.all(rules.regions.map((region) => planFor(context, rules, region)))
+  const decisions = plans.flatMap((plan) => plan.decisions)
+  context.journal.prunePlan = decisions
+  logPlan(context, rules, decisions)
+
+  const retiring = decisions.filter((decision) => decision.action === 'retire')
+  if (retiring.length > rules.maxDeletions) {
+    throw new StepError(
+      `The prune plan would retire ${retiring.length} images, more than max-deletions (${rules.maxDeletions}): nothing was ${PAST[rules.retire]}. ` +
+        'Check the selectors (prune-name, prune-tags) and the plan in the job summary, then raise max-deletions if the plan is right.'
+    )
+  }
+  if (retiring.length === 0) {
+    context.log.info('Nothing to retire.')
+    return
+  }
+  if (context.plan.dryRun) return checkRetiring(context, rules, plans)
+
+  // Every region finishes before anything is recorded or reported, whatever one of them met; then
+  // each region is recorded once, in plan order, as a dry run lists them.
+  const outcomes = await Promise.allSettled(plans.map((plan) => retire(context, rules, plan)))
+  const failures = outcomes.flatMap((outcome, i) => {
+    if (outcome.status === 'rejected') return [`${plans[i]?.region}: ${errorMessage(outcome.reason)}`]
+    const region = plans[i]?.region ?? ''
+    context.journal.record('retired', region, outcome.value.retired)
+    context.journal.record('unsettled', region, outcome.value.unsettled)
+    return outcome.value.failures
+  })
+  // Cancelled: what was retired is recorded, and what was left unsettled is named.
+  context.signal.throwIfAborted()
+  if (failures.length > 0) {
+    for (const failure of failures) context.log.info(`Could not retire ${failure}`)
+    throw new StepError(`${failures.length} of ${retiring.length} images could not be retired (the rest were): ${summarise(failures)}`)
+  }
+}
+
+function retire(context: Context, rules: PrunePlan, plan: RegionPlan): Promise<Retirements> {
+  const images = plan.decisions.flatMap((decision) => (decision.action === 'retire' ? (plan.images.get(decision.imageId) ?? []) : []))
+  return retireImages(context, plan.region, images, rules.retire, rules.deleteSnapshots)
+}
+
+// One missing permission fails every image the same way: the message names a few, the log all.
+const LISTED_FAILURES = 10
+
+function summarise(failures: readonly string[]): string {
+  const listed = failures.slice(0, LISTED_FAILURES).join('; ')
+  return failures.length > LISTED_FAILURES ? `${listed}; and ${failures.length - LISTED_FAILURES} more (see the log)` : listed
+}
+
+/**
+ * Lists and plans one region. Only images that would otherwise retire are checked for use (fewer
+ * calls, same plan); the plan is made again with what the checks found, and is then final.
+ */
+async function planFor(context: Context, rules: PrunePlan, region: string): Promise<RegionPlan> {
+  const { aws, log } = context
+  const found = await listOwnImages(aws, region, { name: rules.name, tags: rules.tags })
+  const facts = { rules, now: context.clock.now(), thisStep: context.release.imageIds() }
+  const candidates = planRegion(region, found, facts).filter((decision) => decision.action === 'retire')
+  const usage = await findUsage(
+    aws,
+    region,
+    candidates.map((decision) => decision.imageId)
+  )
+  if (candidates.length > 0) log.info(`In-use check in ${region} for ${candidates.length} candidates: ${usage.method}.`)
+  if (candidates.length > 0 && usage.warning) log.warning(usage.warning)
+  for (const decision of candidates) {
+    const users = usage.users.get(decision.imageId)
+    if (users) log.notice(`Keeping ${decision.imageId} '${decision.name}' in ${region}: it is in use by ${users.join(', ')}.`)
+  }
+  const unused = candidates.filter((decision) => !usage.users.has(decision.imageId))
+  const shared = rules.retire === 'disable' ? await sharing(context, region, unused) : new Map<string, string[]>()
+  const decisions = planRegion(region, found, { ...facts, inUse: usage.users, sharedWith: shared })
+  return { region, decisions, images: new Map(found.map((image) => [image.imageId, image])) }
+}
+
+/**
+ * Whom each candidate is shared with. What other accounts launch from a shared image is invisible
+ * to this account's in-use checks, and disabling it would take their launch permissions for good:
+ * the plan keeps it (see plan.ts), and the log says what to do instead.
+ */
+async function sharing(context: Context, region: string, candidates: readonly PruneDecision[]): Promise<Map<string, string[]>> {
+  const shared = new Map<string, string[]>()
+  for (const decision of candidates) {
+    const who = await sharedWith(context.aws, region, decision.imageId)
+    if (who.length === 0) continue
+    shared.set(decision.imageId, who)
+    context.log.notice(
+      `Keeping ${decision.imageId} '${decision.name}' in ${region}: it is shared with ${who.join(', ')}, and disabling it would take that away for good. Stop sharing it first, or retire it with retire: deregister.`
+    )
+  }
+  return shared
+}
+
+function logPlan(context: Context, rules: PrunePlan, decisions: readonly PruneDecision[]): void {
+  const retiring = decisions.filter((decision) => decision.action === 'retire').length
+  context.log.info(
+    `Prune plan for ${describeSelectors({ name: rules.name, tags: rules.tags })} in ${rules.regions.join(', ')}: ` +
+      `${decisions.length} matching images, ${retiring} to retire, ${decisions.length - retiring} kept.`
+  )
+  for (const d of decisions) {
+    context.log.info(
+      `  ${d.action === 'retire' ? 'retire' : 'keep  '} ${d.region} ${d.imageId} '${d.name}' (${d.creationDate}): ${d.reason}`
+    )
+  }
+}

@@ -1,0 +1,23 @@
+// The one worker pool: many calls of one kind (retiring images, listing launch template versions)
+// go out a few at a time, in order. The AWS layer's token buckets set the pace; the pool only
+// bounds how many requests are in flight at once.
+
+/**
+ * Runs `work` on every item, at most `limit` at once, starting them in order; once `stopped()` is
+ * true no further item starts. Results come back in the items' order, undefined for an item never
+ * started.
+ */
+export async function inPool<Item, Result>(
+  items: readonly Item[],
+  limit: number,
+  work: (item: Item, index: number) => Promise<Result>,
+  stopped: () => boolean = () => false
+): Promise<(Result | undefined)[]> {
+  const results = new Array<Result | undefined>(items.length).fill(undefined)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    for (let index = next++; index < items.length && !stopped(); index = next++) results[index] = await work(items[index]!, index)
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}
