@@ -88,7 +88,23 @@ describe('the bundle, run as the runner runs it', () => {
     expect(result.outputs['image-ids']).toBe('{}')
   })
 
-  it.each(BAD_INPUTS)('refuses %s without a single EC2 call', async (_, given, message) => {
+  // The wiring, once per place a refusal comes from (the mode, the source region, a mode's own
+  // inputs, an input for another mode): every case of the table runs in-process (inputs.test.ts).
+  const WIRING = [
+    'no mode',
+    'a bad region',
+    'build without instance-id',
+    'copy without regions',
+    'prune without selectors',
+    'a prune input without prune'
+  ]
+  const wiring = BAD_INPUTS.filter(([name]) => WIRING.includes(name))
+
+  it('keeps a bad input of every kind in the wiring set', () => {
+    expect(wiring.map(([name]) => name).sort()).toEqual([...WIRING].sort())
+  })
+
+  it.each(wiring)('refuses %s without a single EC2 call', async (_, given, message) => {
     const result = await runAction(given as Record<string, string>, { env: env() })
     expect(result.exitCode).toBe(1)
     expect(result.errors).toHaveLength(1)

@@ -36,6 +36,30 @@ export async function publishParameter(
     )
     return
   }
+  // Until SSM shows the value, nobody knows whether it will: a cancel or a timeout says so.
+  record.unconfirmed = true
+  const stored = await putAndConfirm(context, name, image, parameter)
+  delete record.unconfirmed
+  if (stored.value !== imageId) {
+    throw new StepError(
+      `SSM parameter ${name} in ${region} holds ${stored.value} at version ${stored.version}: something else wrote it after this step set ${imageId}.`
+    )
+  }
+  record.version = stored.version
+  context.log.info(`SSM parameter ${name} in ${region} now holds ${imageId} (version ${stored.version}; ${was}).`)
+}
+
+/**
+ * PutParameter, then what SSM stores: its check of an aws:ec2:image value runs after it answers,
+ * and a value that fails the check is never stored. Throws when SSM has not shown it in time.
+ */
+async function putAndConfirm(
+  context: Context,
+  name: string,
+  image: ReleaseImage,
+  parameter: ExistingParameter | undefined
+): Promise<ParameterState> {
+  const { region, imageId } = image
   let version = 0
   let unanswered: unknown
   try {
@@ -50,8 +74,6 @@ export async function publishParameter(
     if (!anAttemptWentUnanswered(error)) throw error
     unanswered = error
   }
-  // Until SSM shows the value, nobody knows whether it will: a cancel or a timeout says so.
-  record.unconfirmed = true
   // How long SSM's check of an aws:ec2:image value may take: the polling configuration says.
   const stored = await lookAgain(context, 'parameter', async () => {
     const now = await readParameter(context.aws, region, name)
@@ -61,22 +83,13 @@ export async function publishParameter(
       (version > 0 && now !== undefined && now.version >= version) || (now?.value === imageId && now.version > (parameter?.version ?? 0))
     return landed ? now : undefined
   })
-  if (!stored) {
-    const answered =
-      unanswered === undefined ? `PutParameter answered version ${version}` : `PutParameter failed (${errorMessage(unanswered)})`
-    throw new StepError(
-      `SSM has not shown ${imageId} in parameter ${name} in ${region} after ${formatDuration(context.polling.parameter.reduce((a, b) => a + b, 0))}: ${answered}. SSM checks an aws:ec2:image value ` +
-        `after it answers and stores it only if the image is available to this account in ${region}; ${imageId} is available there as this step sees it. ` +
-        `SSM may still store it, or its check refused it: it gives its reason only in Parameter Store's EventBridge events. ` +
-        `The parameter held ${parameter?.value ?? 'nothing'} before. Re-run once five minutes have passed: a parameter that holds the image is left alone.`
-    )
-  }
-  delete record.unconfirmed
-  if (stored.value !== imageId) {
-    throw new StepError(
-      `SSM parameter ${name} in ${region} holds ${stored.value} at version ${stored.version}: something else wrote it after this step set ${imageId}.`
-    )
-  }
-  record.version = stored.version
-  context.log.info(`SSM parameter ${name} in ${region} now holds ${imageId} (version ${stored.version}; ${was}).`)
+  if (stored) return stored
+  const answered =
+    unanswered === undefined ? `PutParameter answered version ${version}` : `PutParameter failed (${errorMessage(unanswered)})`
+  throw new StepError(
+    `SSM has not shown ${imageId} in parameter ${name} in ${region} after ${formatDuration(context.polling.parameter.reduce((a, b) => a + b, 0))}: ${answered}. SSM checks an aws:ec2:image value ` +
+      `after it answers and stores it only if the image is available to this account in ${region}; ${imageId} is available there as this step sees it. ` +
+      `SSM may still store it, or its check refused it: it gives its reason only in Parameter Store's EventBridge events. ` +
+      `The parameter held ${parameter?.value ?? 'nothing'} before. Re-run once five minutes have passed: a parameter that holds the image is left alone.`
+  )
 }

@@ -30,11 +30,9 @@ export async function publishTemplate(
   published: Published
 ): Promise<void> {
   const { region, imageId } = image
-  const { makeDefault } = rules
   // Read again only when the step has waited on SSM since: a template read moments ago is current.
   const waited = rules.ssmParameter !== undefined && !context.plan.dryRun
   const info = (waited ? await describeTemplate(context.aws, region, found.id) : undefined) ?? found
-  const where = `launch template ${info.name} (${info.id}) in ${region}`
   const defaultData = await versionData(context.aws, region, info.id, info.defaultVersion, false)
   const defaultImage = defaultData?.ImageId
   const record: TemplateRecord = {
@@ -51,21 +49,10 @@ export async function publishTemplate(
   published.launchTemplate = record
 
   const defaultLaunches = await launchedImage(context, rules, image, info, defaultImage)
-  if (defaultLaunches === imageId) {
-    Object.assign(record, { version: info.defaultVersion, isDefault: true })
-    context.log.info(`Default version ${info.defaultVersion} of ${where} already launches ${imageId}: no new version.`)
-    return
-  }
-  if (!makeDefault && info.latestVersion !== info.defaultVersion) {
-    if ((await versionImage(context.aws, region, info.id, info.latestVersion, true)) === imageId) {
-      record.version = info.latestVersion
-      context.log.info(`Latest version ${info.latestVersion} of ${where} already launches ${imageId}: no new version.`)
-      return
-    }
-  }
+  if (await alreadyLaunches(context, rules, image, info, defaultLaunches, record)) return
   if (defaultImage?.startsWith('resolve:ssm:')) {
     context.log.warning(
-      `Default version ${info.defaultVersion} of ${where} takes its image from ${defaultImage}; the new version names ${imageId} itself.`
+      `Default version ${info.defaultVersion} of ${where(info, region)} takes its image from ${defaultImage}; the new version names ${imageId} itself.`
     )
   }
   const oldSnapshots = namesSnapshots(defaultData) ? await snapshotsOf(context, region, defaultLaunches) : undefined
@@ -84,11 +71,51 @@ export async function publishTemplate(
   } catch (error) {
     throw await versionFailure(context, region, info, { record, description }, error)
   }
+  await settleVersion(context, rules, region, info, record, version)
+}
+
+function where(info: TemplateInfo, region: string): string {
+  return `launch template ${info.name} (${info.id}) in ${region}`
+}
+
+/** The default (or, when it stays the default, the latest) version launches the image already: no new version. */
+async function alreadyLaunches(
+  context: Context,
+  rules: PublishPlan,
+  image: ReleaseImage,
+  info: TemplateInfo,
+  defaultLaunches: string | undefined,
+  record: TemplateRecord
+): Promise<boolean> {
+  const { region, imageId } = image
+  if (defaultLaunches === imageId) {
+    Object.assign(record, { version: info.defaultVersion, isDefault: true })
+    context.log.info(`Default version ${info.defaultVersion} of ${where(info, region)} already launches ${imageId}: no new version.`)
+    return true
+  }
+  if (rules.makeDefault || info.latestVersion === info.defaultVersion) return false
+  if ((await versionImage(context.aws, region, info.id, info.latestVersion, true)) !== imageId) return false
+  record.version = info.latestVersion
+  context.log.info(`Latest version ${info.latestVersion} of ${where(info, region)} already launches ${imageId}: no new version.`)
+  return true
+}
+
+/** The version made (or, in a dry run, checked): recorded, then made the default unless told otherwise. */
+async function settleVersion(
+  context: Context,
+  rules: PublishPlan,
+  region: string,
+  info: TemplateInfo,
+  record: TemplateRecord,
+  version: number
+): Promise<void> {
+  const { makeDefault } = rules
+  const imageId = record.imageId
   if (context.plan.dryRun) {
     if (makeDefault) await setDefaultVersion(context.aws, region, info.id, info.defaultVersion)
     Object.assign(record, { changed: true, isDefault: makeDefault })
     context.log.info(
-      `Dry run: a version of ${where} from version ${info.defaultVersion} with ${imageId}${makeDefault ? ', made the default,' : ''} would be allowed; none was made.`
+      `Dry run: a version of ${where(info, region)} from version ${info.defaultVersion} with ${imageId}${makeDefault ? ', made the default,' : ''} would be allowed; none was made.`
     )
     return
   }
@@ -96,7 +123,7 @@ export async function publishTemplate(
   Object.assign(record, { version, changed: true })
   if (makeDefault) await makeDefaultVersion(context, region, info, record)
   context.log.info(
-    `Added version ${version} of ${where}: version ${info.defaultVersion} with ${imageId}${makeDefault ? ', now the default' : ` (the default is still ${info.defaultVersion})`}.`
+    `Added version ${version} of ${where(info, region)}: version ${info.defaultVersion} with ${imageId}${makeDefault ? ', now the default' : ` (the default is still ${info.defaultVersion})`}.`
   )
 }
 
@@ -138,13 +165,13 @@ async function versionFailure(
   { record, description }: { record: TemplateRecord; description: string },
   error: unknown
 ): Promise<unknown> {
-  const where = `launch template ${info.name} (${info.id}) in ${region}`
+  const place = where(info, region)
   if (error instanceof InvalidVersion) {
     Object.assign(record, { version: error.version, changed: true, invalid: true })
     // A re-run sends the same request (the same ClientToken) and gets the same version back: the
     // way out is a valid default to start from, which is another request.
     return new StepError(
-      `${error.message}. It was not made the default of ${where}. Make a valid version the default (or fix what the default, ` +
+      `${error.message}. It was not made the default of ${place}. Make a valid version the default (or fix what the default, ` +
         `version ${info.defaultVersion}, holds: the new version copies it) and re-run.`
     )
   }
@@ -161,7 +188,7 @@ async function versionFailure(
     if (made === undefined) return error
     Object.assign(record, { version: made, changed: true })
     return new StepError(
-      `${errorMessage(error)}. EC2 made version ${made} of ${where} all the same; it was not made the default. ` +
+      `${errorMessage(error)}. EC2 made version ${made} of ${place} all the same; it was not made the default. ` +
         'A re-run of this workflow run sends the same request, gets that version back and makes it the default.'
     )
   } catch (lookup) {
