@@ -3,6 +3,13 @@
 // bounds how many requests are in flight at once.
 
 /**
+ * Calls of one kind in flight at once, per region. Enough that latency never holds a region below
+ * EC2's refill rate (5 changing calls a second at 40–80 ms each needs one); few enough that a
+ * cancel finds little on the wire. The benchmark (bench/RESULTS.md) measures what it buys.
+ */
+export const IN_FLIGHT = 4
+
+/**
  * Runs `work` on every item, at most `limit` at once, starting them in order; once `stopped()` is
  * true no further item starts. Results come back in the items' order, undefined for an item never
  * started.

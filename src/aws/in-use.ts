@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-ec2'
 import { errorMessage } from '../errors.ts'
 import { FILTER_VALUES } from '../limits.ts'
-import { inPool } from '../pool.ts'
+import { IN_FLIGHT, inPool } from '../pool.ts'
 import type { Aws } from './client.ts'
 import { hasCode } from './errors.ts'
 import { parameterUsers } from './parameters.ts'
@@ -114,15 +114,23 @@ function unavailable(error: unknown): boolean {
 
 async function byReferences(aws: Aws, region: string, imageIds: readonly string[]): Promise<Map<string, string[]>> {
   const users = new Map<string, string[]>()
-  for (let at = 0; at < imageIds.length; at += REFERENCE_BATCH) {
-    const batch = imageIds.slice(at, at + REFERENCE_BATCH)
+  const batches = Array.from({ length: Math.ceil(imageIds.length / REFERENCE_BATCH) }, (_, i) =>
+    imageIds.slice(i * REFERENCE_BATCH, (i + 1) * REFERENCE_BATCH)
+  )
+  const look = async (batch: readonly string[]): Promise<void> => {
     const pages = aws.pages(region, 'DescribeImageReferences', `images ${batch.join(', ')}`, (client, NextToken) =>
-      client.send(new DescribeImageReferencesCommand({ ImageIds: batch, ResourceTypes: REFERENCE_TYPES, NextToken }))
+      client.send(new DescribeImageReferencesCommand({ ImageIds: [...batch], ResourceTypes: REFERENCE_TYPES, NextToken }))
     )
     for await (const page of pages) {
       for (const reference of page.ImageReferences ?? []) if (reference.ImageId) add(users, reference.ImageId, describeReference(reference))
     }
   }
+  // The first batch alone: credentials or an endpoint without the operation fail it once, not once
+  // per batch in flight. Then the rest together: the describe bucket, not each batch waiting for
+  // the last, sets the pace.
+  const [first, ...rest] = batches
+  if (first) await look(first)
+  await inPool(rest, IN_FLIGHT, look)
   return users
 }
 
@@ -170,9 +178,6 @@ async function instanceUsers(aws: Aws, region: string, imageIds: readonly string
   return users
 }
 
-/** Templates listed at once: pacing, not concurrency, sets the speed. */
-const TEMPLATE_CONCURRENCY = 4
-
 /**
  * Every version of every launch template in the region. Without a template id EC2 lists only the
  * default and latest versions, so each template's versions are listed on their own (200 a page).
@@ -188,7 +193,7 @@ async function launchTemplateUsers(aws: Aws, region: string, imageIds: readonly 
   for await (const page of listing)
     for (const template of page.LaunchTemplates ?? []) if (template.LaunchTemplateId) templates.push(template.LaunchTemplateId)
 
-  await inPool(templates, TEMPLATE_CONCURRENCY, async (id) => {
+  await inPool(templates, IN_FLIGHT, async (id) => {
     const pages = aws.pages(region, 'DescribeLaunchTemplateVersions', `every version of launch template ${id}`, (client, NextToken) =>
       client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, ResolveAlias: true, MaxResults: 200, NextToken }))
     )

@@ -1,8 +1,10 @@
-// The SDK's adaptive retries, with exceptions it cannot know about: an operation the endpoint does
+// The SDK's standard retries, with exceptions it cannot know about: an operation the endpoint does
 // not have is not worth a dozen retries (the caller falls back instead), and once the job is
 // cancelled nothing is sent again — a call in flight may finish, but it is not repeated, and a
-// backoff under way is cut short.
-import { AdaptiveRetryStrategy } from '@smithy/core/retry'
+// backoff under way is cut short. Not the SDK's adaptive mode: its client-side rate limiter would
+// be a second pace on top of the AWS layer's token buckets, which already hold each account and
+// region to EC2's own rates. The backoff is slept on the step's clock, so tests run in virtual time.
+import { MAXIMUM_RETRY_DELAY, Retry, StandardRetryStrategy } from '@smithy/core/retry'
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken, StandardRetryToken } from '@smithy/types'
 import { errorMessage } from '../errors.ts'
 import { realClock, type Clock } from '../time.ts'
@@ -35,28 +37,37 @@ export function isUncodedAnswer(error: unknown): boolean {
 /** Attempts, first included, for an answer that is not EC2's. */
 export const UNCODED_ATTEMPTS = 3
 
+/** The SDK computes no delay of its own: the backoff is slept here, on the clock, where a cancel ends it. */
+const NO_DELAY = { setDelayBase: (): void => undefined, computeNextBackoffDelay: (): number => 0 }
+
+/**
+ * The SDK's own backoff (DefaultRetryBackoffStrategy): full jitter, doubling from 50 ms (1 s for
+ * throttling), at most MAXIMUM_RETRY_DELAY.
+ */
+export function backoffDelay(errorType: RetryErrorInfo['errorType'], retryCount: number): number {
+  const base = errorType === 'THROTTLING' ? Retry.throttlingDelay() : Retry.delay()
+  return Math.floor(Math.random() * Math.min(base * 2 ** retryCount, MAXIMUM_RETRY_DELAY))
+}
+
 export class StepRetryStrategy implements RetryStrategyV2 {
-  private readonly adaptive: AdaptiveRetryStrategy
+  private readonly standard: StandardRetryStrategy
   private readonly signal: AbortSignal | undefined
   private readonly clock: Clock
 
   constructor(maxAttempts: number, signal?: AbortSignal, clock: Clock = realClock) {
-    this.adaptive = new AdaptiveRetryStrategy(maxAttempts)
+    this.standard = new StandardRetryStrategy({ maxAttempts, backoff: NO_DELAY })
     this.signal = signal
     this.clock = clock
   }
 
-  /** The adaptive rate limiter may hold a first attempt; a job cancelled meanwhile sends nothing. */
+  /** A job cancelled before a call is sent sends nothing. */
   async acquireInitialRetryToken(scope: string): Promise<RetryToken> {
-    const token = await this.adaptive.acquireInitialRetryToken(scope)
+    const token = await this.standard.acquireInitialRetryToken(scope)
     this.signal?.throwIfAborted()
     return token
   }
 
-  /**
-   * Throwing here makes the SDK give up and report the call's own error. The backoff is slept here,
-   * where a cancel cuts it short, and the SDK is handed a token with no delay left.
-   */
+  /** Throwing here makes the SDK give up and report the call's own error. */
   async refreshRetryTokenForRetry(token: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
     // Called for every failed attempt, the last included: the error the SDK throws carries the mark.
     const unanswered = wentUnanswered(token) || !answeredWithRefusal(info)
@@ -64,19 +75,17 @@ export class StepRetryStrategy implements RetryStrategyV2 {
     if (this.signal?.aborted) throw new Error('cancelled: no retry')
     if (isUnknownOperation(info.error)) throw new Error('the endpoint does not offer this operation: no retry')
     if (isUncodedAnswer(info.error) && token.getRetryCount() + 1 >= UNCODED_ATTEMPTS) throw new Error('not an EC2 answer: no more retries')
-    // The SDK's strategy sleeps its backoff inside this call (or returns it as the token's delay):
-    // either way a cancel ends the wait and the retry is not sent.
-    const refreshed = this.adaptive.refreshRetryTokenForRetry(unwrap(token) as StandardRetryToken, info)
-    const cancel = whenCancelled(this.signal)
-    const next = (await Promise.race([refreshed, cancel.promise]).finally(cancel.dispose)) as StandardRetryToken | undefined
-    if (next === undefined || this.signal?.aborted) throw new Error('cancelled: no retry')
-    await this.clock.sleep(next.getRetryDelay(), this.signal).catch(() => undefined)
-    if (this.signal?.aborted) throw new Error('cancelled: no retry')
+    const next = (await this.standard.refreshRetryTokenForRetry(unwrap(token) as StandardRetryToken, info)) as StandardRetryToken
+    try {
+      await this.clock.sleep(backoffDelay(info.errorType, token.getRetryCount()), this.signal)
+    } catch {
+      throw new Error('cancelled: no retry')
+    }
     return withoutDelay(next, unanswered)
   }
 
   recordSuccess(token: RetryToken): void {
-    this.adaptive.recordSuccess(unwrap(token) as StandardRetryToken)
+    this.standard.recordSuccess(unwrap(token) as StandardRetryToken)
   }
 }
 
@@ -110,16 +119,4 @@ function withoutDelay(token: StandardRetryToken, unanswered: boolean): StandardR
 
 function unwrap(token: RetryToken): RetryToken {
   return (token as { [ORIGINAL]?: RetryToken })[ORIGINAL] ?? token
-}
-
-/** Resolves (with nothing) when the job is cancelled; `dispose` stops listening. */
-function whenCancelled(signal: AbortSignal | undefined): { promise: Promise<undefined>; dispose: () => void } {
-  let dispose = (): void => undefined
-  const promise = new Promise<undefined>((resolve) => {
-    if (!signal) return
-    const onAbort = (): void => resolve(undefined)
-    signal.addEventListener('abort', onAbort, { once: true })
-    dispose = () => signal.removeEventListener('abort', onAbort)
-  })
-  return { promise, dispose: () => dispose() }
 }

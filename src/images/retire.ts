@@ -13,7 +13,7 @@ import type { Context } from '../context.ts'
 import { errorMessage } from '../errors.ts'
 import type { Retirement } from '../inputs/index.ts'
 import type { Retired } from '../journal.ts'
-import { inPool } from '../pool.ts'
+import { IN_FLIGHT, inPool } from '../pool.ts'
 import { DISABLED_AT } from '../tags.ts'
 import { settleSnapshots, type Unsettled } from './snapshots.ts'
 
@@ -31,9 +31,6 @@ export interface Retirements {
   /** What could not be done, one line each. */
   failures: string[]
 }
-
-/** Images at once per region: pacing, not concurrency, sets the speed. */
-const CONCURRENCY = 4
 
 interface Outcome {
   retired: boolean
@@ -60,7 +57,7 @@ export async function retireImages(
   const { signal } = context
   const outcomes = await inPool(
     images,
-    CONCURRENCY,
+    IN_FLIGHT,
     (image) => retireOne(context, region, image, how, deleteSnapshots),
     () => signal.aborted
   )

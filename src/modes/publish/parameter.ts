@@ -36,9 +36,7 @@ export async function publishParameter(
     )
     return
   }
-  // Until SSM shows the value, nobody knows whether it will: a cancel or a timeout says so.
-  record.unconfirmed = true
-  const stored = await putAndConfirm(context, name, image, parameter)
+  const stored = await putAndConfirm(context, name, image, parameter, record)
   delete record.unconfirmed
   if (stored.value !== imageId) {
     throw new StepError(
@@ -57,7 +55,8 @@ async function putAndConfirm(
   context: Context,
   name: string,
   image: ReleaseImage,
-  parameter: ExistingParameter | undefined
+  parameter: ExistingParameter | undefined,
+  record: PublishedParameter
 ): Promise<ParameterState> {
   const { region, imageId } = image
   let version = 0
@@ -74,6 +73,8 @@ async function putAndConfirm(
     if (!anAttemptWentUnanswered(error)) throw error
     unanswered = error
   }
+  // Until SSM shows the value, nobody knows whether it will: a cancel or a timeout says so.
+  record.unconfirmed = true
   // How long SSM's check of an aws:ec2:image value may take: the polling configuration says.
   const stored = await lookAgain(context, 'parameter', async () => {
     const now = await readParameter(context.aws, region, name)
