@@ -3,11 +3,13 @@
 // bounds how many requests are in flight at once.
 
 /**
- * Calls of one kind in flight at once, per region. Enough that latency never holds a region below
- * EC2's refill rate (5 changing calls a second at 40–80 ms each needs one); few enough that a
- * cancel finds little on the wire. The benchmark (bench/RESULTS.md) measures what it buys.
+ * Calls of one kind in flight at once, per region. The token buckets set the pace; this only has to
+ * be high enough that latency never does. The benchmark showed 4 was not: a DeregisterImage that
+ * takes 0.7 s held a region to under 6 a second, so EC2's burst of 200 was never spent and a
+ * 1,000-image prune took 12 s longer than the refill rate alone requires. At 16 the burst goes out
+ * in seconds; few enough that a cancel finds little on the wire.
  */
-export const IN_FLIGHT = 4
+export const IN_FLIGHT = 16
 
 /**
  * Runs `work` on every item, at most `limit` at once, starting them in order; once `stopped()` is

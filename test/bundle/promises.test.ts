@@ -102,7 +102,7 @@ describe('a failed copy', () => {
       }
     })
     const result = await runAction(
-      { mode: 'build, copy, wait', 'instance-id': instanceId, name: 'web-3.0.2', regions: 'us-west-2, eu-west-1', 'wait-timeout': '12s' },
+      { mode: 'build, copy, wait', 'instance-id': instanceId, name: 'web-3.0.2', regions: 'us-west-2, eu-west-1', 'wait-timeout': '3s' },
       { env: env() }
     )
     expect(result.exitCode).toBe(1)
