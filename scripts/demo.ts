@@ -14,9 +14,9 @@ import {
   RunInstancesCommand,
   type Tag
 } from '@aws-sdk/client-ec2'
-import { startFront } from '../test/support/ec2-front.ts'
+import { startFront } from '../tools/ec2-double/front.ts'
 import { launchBuilder } from '../test/support/ec2-env.ts'
-import { startMoto } from '../test/support/moto.ts'
+import { startMoto } from '../tools/ec2-double/moto.ts'
 import { runAction, type StepResult } from '../test/support/runner.ts'
 
 const SOURCE = 'us-east-1'

@@ -7,8 +7,8 @@ import { openSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { launchBuilder } from '../test/support/ec2-env.ts'
-import { startFront } from '../test/support/ec2-front.ts'
-import { startMoto } from '../test/support/moto.ts'
+import { startFront } from '../tools/ec2-double/front.ts'
+import { startMoto } from '../tools/ec2-double/moto.ts'
 
 if (process.argv[2] === '--serve') {
   const moto = await startMoto()

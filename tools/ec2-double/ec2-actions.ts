@@ -1,6 +1,6 @@
 // What the front does per EC2 action, where real EC2 and moto differ. Each handler cites the EC2
 // behaviour it adds; actions without a handler go to moto unchanged.
-import { FrontError, okBody, type Front, type Reply } from './ec2-front.ts'
+import { FrontError, okBody, type Front, type Reply } from './front.ts'
 import { child, items, leaf, node, parseXml, serializeXml, setText, textOf, type XmlElement } from './xml.ts'
 
 type Handler = (front: Front, region: string, params: URLSearchParams) => Promise<Reply>

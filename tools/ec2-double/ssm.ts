@@ -2,8 +2,8 @@
 // parameter at once, without looking at the image, and lets a parameter change to or from that data
 // type. SSM validates such a value after it has answered, and stores nothing when the check fails.
 // Operations without a handler go to moto unchanged.
-import { FrontError, SSM_RETRY_AFTER_MS, SSM_VALIDATION_MS, type Front, type Reply } from './ec2-front.ts'
-import { HANDLERS } from './ec2-front-actions.ts'
+import { FrontError, SSM_RETRY_AFTER_MS, SSM_VALIDATION_MS, type Front, type Reply } from './front.ts'
+import { HANDLERS } from './ec2-actions.ts'
 import { items, parseXml, textOf } from './xml.ts'
 
 export const SSM_CONTENT_TYPE = 'application/x-amz-json-1.1'

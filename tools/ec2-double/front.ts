@@ -3,12 +3,12 @@
 // ClientToken ignored, no pagination, no DescribeImageReferences, deprecation or protection). The
 // front adds what EC2 documents, and injects faults — throttling, 5xx, latency, lost replies —
 // from a seeded random source so every run is reproducible. Per-action behaviour lives in
-// ec2-front-actions.ts; this file is the server, the fault injector and the state. SSM calls (JSON
+// ec2-actions.ts; this file is the server, the fault injector and the state. SSM calls (JSON
 // protocol, told apart by their x-amz-target header) come through the same server, faults and
-// buckets; what the front adds to them lives in ssm-front.ts.
+// buckets; what the front adds to them lives in ssm.ts.
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http'
-import { HANDLERS } from './ec2-front-actions.ts'
-import { SSM_HANDLERS, flattenInput, ssmErrorBody, SSM_CONTENT_TYPE, type ParameterValidation, type PendingPut } from './ssm-front.ts'
+import { HANDLERS } from './ec2-actions.ts'
+import { SSM_HANDLERS, flattenInput, ssmErrorBody, SSM_CONTENT_TYPE, type ParameterValidation, type PendingPut } from './ssm.ts'
 import { parseXml, serializeXml, type XmlElement } from './xml.ts'
 
 export interface Call {
@@ -407,7 +407,7 @@ export class Front {
 
   /**
    * An SSM call (JSON protocol: POST, x-amz-target AmazonSSM.<Operation>): recorded like an EC2
-   * one, given the same faults and buckets, answered by ssm-front.ts where it models SSM, else by
+   * one, given the same faults and buckets, answered by ssm.ts where it models SSM, else by
    * moto as it is (moto's JSON errors included).
    */
   private async handleSsm(region: string, operation: string, text: string): Promise<Reply> {
