@@ -22,7 +22,7 @@ export async function measureWait(bench: Bench): Promise<WaitFigures> {
   )
   if (result.exitCode !== 0) throw new Error(`wait failed: ${result.errors.join('; ')}`)
   const imageId = result.outputs['image-id']!
-  const image = bench.front.images.get(imageId)!
+  const image = bench.front.state.images.get(imageId)!
   const availableAt = image.createdAt + PENDING_MS
   const polls = bench.front.calls
     .slice(mark)

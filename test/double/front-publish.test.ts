@@ -134,7 +134,7 @@ describe('the test front: SSM', () => {
     expect((await ssm().send(new GetParameterHistoryCommand({ Name: '/golden/web' }))).Parameters?.map((p) => p.Value)).toEqual([first])
     await world.front.settled()
     expect(await parameter('/golden/web')).toMatchObject({ Value: second, Version: 2 })
-    expect(world.front.parameterValidations).toEqual([
+    expect(world.front.state.parameters.validations).toEqual([
       { region: 'us-east-1', name: '/golden/web', value: first, version: 1, ok: true, storedVersion: 1 },
       { region: 'us-east-1', name: '/golden/web', value: second, version: 2, ok: true, storedVersion: 2 }
     ])
@@ -163,8 +163,8 @@ describe('the test front: SSM', () => {
       await world.front.settled()
     }
     expect(await parameter('/golden/app')).toMatchObject({ Value: good, Version: 1 })
-    expect(world.front.parameterValidations.slice(1).map((v) => [v.value, v.ok])).toEqual(refused.map((value) => [value, false]))
-    expect(world.front.parameterValidations.slice(1).map((v) => v.reason)).toEqual([
+    expect(world.front.state.parameters.validations.slice(1).map((v) => [v.value, v.ok])).toEqual(refused.map((value) => [value, false]))
+    expect(world.front.state.parameters.validations.slice(1).map((v) => v.reason)).toEqual([
       expect.stringMatching(/not an AMI id/),
       expect.stringMatching(/InvalidAMIID\.NotFound/),
       expect.stringMatching(/pending/),
@@ -223,7 +223,7 @@ describe('the test front: SSM', () => {
     await sleep(Math.max(0, refusedAt + 1600 - Date.now()))
     expect((await putImage('/golden/order', c)).Version).toBe(2)
     await world.front.settled()
-    expect(world.front.parameterValidations.map((v) => [v.value, v.version, v.ok])).toEqual([
+    expect(world.front.state.parameters.validations.map((v) => [v.value, v.version, v.ok])).toEqual([
       [a, 1, true],
       ['ami-0000000000000000b', 2, false],
       [c, 2, true]
@@ -428,7 +428,7 @@ describe('the test front: images and snapshots', () => {
 
   it('refuses to share a snapshot encrypted with the default key, to make an encrypted one public, or to share with an organization', async () => {
     const [snapshot] = snapshotIdsOf(await listed(await image('encrypted-snap'))) as [string]
-    world.front.snapshotKeys.set(snapshot, 'alias/aws/ebs')
+    world.front.state.snapshotKeys.set(snapshot, 'alias/aws/ebs')
     const share = (input: { UserIds?: string[]; GroupNames?: string[]; DryRun?: boolean }) =>
       client().send(
         new ModifySnapshotAttributeCommand({ SnapshotId: snapshot, Attribute: 'createVolumePermission', OperationType: 'add', ...input })
@@ -438,7 +438,7 @@ describe('the test front: images and snapshots', () => {
         name: 'OperationNotPermitted',
         message: 'Encrypted snapshots with EBS default key cannot be shared'
       })
-    world.front.snapshotKeys.set(snapshot, 'alias/shared')
+    world.front.state.snapshotKeys.set(snapshot, 'alias/shared')
     await share({ UserIds: ['111122223333'] })
     await expect(share({ GroupNames: ['all'] })).rejects.toMatchObject({ name: 'UnsupportedOperation' })
     const organization = await rawEc2({

@@ -58,7 +58,7 @@ export const HANDLERS: Record<string, Handler> = {
       'EnableImage',
       (image) => void (image.disabled = false),
       (imageId) => {
-        if (!front.images.get(imageId)?.disabled)
+        if (!front.state.images.get(imageId)?.disabled)
           throw new FrontError(400, 'IncorrectState', `Image ${imageId} is not disabled, so it cannot be re-enabled.`)
       }
     ),
@@ -110,7 +110,7 @@ async function copyImage(front: Front, region: string, params: URLSearchParams):
   if (isDryRun(params)) return front.send(region, params)
   const token = params.get('ClientToken')
   const fingerprint = fingerprintOf(params)
-  const earlier = token ? front.copyTokens.get(`${region}|${token}`) : undefined
+  const earlier = token ? front.state.copyTokens.get(`${region}|${token}`) : undefined
   if (earlier) {
     if (earlier.fingerprint !== fingerprint)
       throw new FrontError(400, 'IdempotentParameterMismatch', `The client token ${token} was used with other parameters.`)
@@ -143,10 +143,10 @@ async function copyImage(front: Front, region: string, params: URLSearchParams):
   const kmsKeyId = params.get('KmsKeyId') ?? 'alias/aws/ebs'
   if (encrypted) overlay.kmsKeyId = kmsKeyId
   const snapshots = await snapshotsOf(front, region, imageId)
-  if (encrypted) for (const snapshot of snapshots) front.snapshotKeys.set(snapshot, kmsKeyId)
+  if (encrypted) for (const snapshot of snapshots) front.state.snapshotKeys.set(snapshot, kmsKeyId)
   await tagResources(front, region, [imageId], tags.get('image') ?? [])
   await tagResources(front, region, snapshots, tags.get('snapshot') ?? [])
-  if (token) front.copyTokens.set(`${region}|${token}`, { imageId, fingerprint })
+  if (token) front.state.copyTokens.set(`${region}|${token}`, { imageId, fingerprint })
   return reply
 }
 
@@ -187,7 +187,7 @@ async function describeImages(front: Front, region: string, params: URLSearchPar
 
 function overlayImage(front: Front, image: XmlElement): void {
   const imageId = textOf(image, 'imageId') ?? ''
-  const overlay = front.images.get(imageId)
+  const overlay = front.state.images.get(imageId)
   // Only the front knows when an image last launched (ImageOverlay.lastLaunchedTime): whatever moto
   // might put there is never shown.
   image.children = image.children.filter((c) => c.name !== 'lastLaunchedTime')
@@ -223,7 +223,7 @@ function overlayImage(front: Front, image: XmlElement): void {
 
 function overlaySnapshots(front: Front, element: XmlElement): void {
   for (const snapshot of items(element, 'snapshotSet')) {
-    const key = front.snapshotKeys.get(textOf(snapshot, 'snapshotId') ?? '')
+    const key = front.state.snapshotKeys.get(textOf(snapshot, 'snapshotId') ?? '')
     if (!key) continue
     setText(snapshot, 'encrypted', 'true')
     setText(snapshot, 'kmsKeyId', key)
@@ -243,7 +243,7 @@ async function paginated(
   askForAll = false
 ): Promise<Reply> {
   const asked = Number(params.get('MaxResults') ?? 0)
-  const maxResults = asked > 0 && front.options.pageSize ? Math.min(asked, front.options.pageSize) : asked
+  const maxResults = asked > 0 && front.state.options.pageSize ? Math.min(asked, front.state.options.pageSize) : asked
   const offset = Number(params.get('NextToken') ?? 0)
   const rest = new URLSearchParams(params)
   rest.delete('MaxResults')
@@ -274,7 +274,7 @@ async function paginated(
 async function deregisterImage(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
   if (isDryRun(params)) return front.send(region, params)
   const imageId = params.get('ImageId') ?? ''
-  if (isProtectedNow(front.images.get(imageId)?.protection)) {
+  if (isProtectedNow(front.state.images.get(imageId)?.protection)) {
     throw new FrontError(
       400,
       'OperationNotPermitted',
@@ -284,9 +284,9 @@ async function deregisterImage(front: Front, region: string, params: URLSearchPa
   const deleteSnapshots = params.get('DeleteAssociatedSnapshots') === 'true'
   const images = await snapshotsByImage(front, region)
   const own = images.get(imageId) ?? []
-  front.deregistering.set(imageId, own)
+  front.state.deregistering.set(imageId, own)
   try {
-    const others = new Map([...images, ...front.deregistering])
+    const others = new Map([...images, ...front.state.deregistering])
     others.delete(imageId)
     const used = new Set([...others.values()].flat())
     const rest = new URLSearchParams(params)
@@ -309,7 +309,7 @@ async function deregisterImage(front: Front, region: string, params: URLSearchPa
   } finally {
     // The request's moment lasts a little beyond its reply, so calls sent together overlap.
     await new Promise((resolve) => setTimeout(resolve, DEREGISTER_MOMENT_MS))
-    front.deregistering.delete(imageId)
+    front.state.deregistering.delete(imageId)
   }
 }
 
@@ -317,9 +317,9 @@ const DEREGISTER_MOMENT_MS = 50
 
 /** Every image of this account in the region (disabled ones too) with its snapshots, as EC2 sees them. */
 async function snapshotsByImage(front: Front, region: string): Promise<Map<string, string[]>> {
-  const cached = front.imageIndex.get(region)
+  const cached = front.state.imageIndex.get(region)
   if (cached) return cached
-  const generation = front.generation.get(region) ?? 0
+  const generation = front.state.generation.get(region) ?? 0
   const found = await front.moto(region, 'DescribeImages', { 'Owner.1': 'self' })
   const images = new Map<string, string[]>()
   for (const image of items(found, 'imagesSet')) {
@@ -327,7 +327,7 @@ async function snapshotsByImage(front: Front, region: string): Promise<Map<strin
     images.set(textOf(image, 'imageId') ?? '', snapshotIdsIn(image))
   }
   // Kept only if no image changed while it was being listed.
-  if ((front.generation.get(region) ?? 0) === generation) front.imageIndex.set(region, images)
+  if ((front.state.generation.get(region) ?? 0) === generation) front.state.imageIndex.set(region, images)
   return images
 }
 
@@ -420,7 +420,7 @@ export function overlayTemplateVersions(front: Front, xml: XmlElement): void {
 }
 
 function overlayTemplateVersion(front: Front, version: XmlElement): void {
-  const data = front.launchTemplateVersions.get(`${textOf(version, 'launchTemplateId')}#${textOf(version, 'versionNumber')}`)
+  const data = front.state.launchTemplateVersions.get(`${textOf(version, 'launchTemplateId')}#${textOf(version, 'versionNumber')}`)
   if (!data) return
   version.children = version.children.filter((c) => c.name !== 'launchTemplateData')
   version.children.push(cloneXml(data))
@@ -467,7 +467,7 @@ async function createLaunchTemplateVersion(front: Front, region: string, params:
   const dryRun = isDryRun(params)
   const token = params.get('ClientToken')
   const fingerprint = fingerprintOf(params)
-  const earlier = token && !dryRun ? front.templateTokens.get(`${region}|${token}`) : undefined
+  const earlier = token && !dryRun ? front.state.templateTokens.get(`${region}|${token}`) : undefined
   if (earlier) {
     if (earlier.fingerprint !== fingerprint)
       throw new FrontError(400, 'IdempotentParameterMismatch', `The client token ${token} was used with other parameters.`)
@@ -525,12 +525,12 @@ async function createLaunchTemplateVersion(front: Front, region: string, params:
       sourceData.children = sourceData.children.filter((c) => c.name !== given.name)
       sourceData.children.push(cloneXml(given))
     }
-    front.launchTemplateVersions.set(`${textOf(made, 'launchTemplateId')}#${textOf(made, 'versionNumber')}`, sourceData)
+    front.state.launchTemplateVersions.set(`${textOf(made, 'launchTemplateId')}#${textOf(made, 'versionNumber')}`, sourceData)
     overlayTemplateVersion(front, made)
   }
   if (made && params.get('ResolveAlias') === 'true') await resolveAliases(front, region, [made])
   const body = serializeXml(xml)
-  if (token) front.templateTokens.set(`${region}|${token}`, { fingerprint, body })
+  if (token) front.state.templateTokens.set(`${region}|${token}`, { fingerprint, body })
   return { status: reply.status, body }
 }
 
@@ -570,7 +570,7 @@ async function describeImageAttribute(front: Front, region: string, params: URLS
   const found = await front.send(region, new URLSearchParams({ Action: 'DescribeImages', Version: '2016-11-15', 'ImageId.1': imageId }))
   if (found.status >= 400) return found
   if (isDryRun(params)) throw new FrontError(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.')
-  const launched = front.images.get(imageId)?.lastLaunchedTime
+  const launched = front.state.images.get(imageId)?.lastLaunchedTime
   return {
     status: 200,
     body: okBody('DescribeImageAttribute', [
@@ -593,7 +593,7 @@ async function modifyImageAttribute(front: Front, region: string, params: URLSea
     keys.some((key) => /^LaunchPermission\.Add\.\d+\./.test(key)) ||
     (params.get('OperationType') === 'add' &&
       keys.some((key) => /^(UserId|UserGroup|OrganizationArn|OrganizationalUnitArn)\.\d+$/.test(key)))
-  if (adds && front.images.get(imageId)?.disabled)
+  if (adds && front.state.images.get(imageId)?.disabled)
     throw new FrontError(400, 'InvalidAMIID.Unavailable', `Image ${imageId} is disabled; a disabled AMI can't be shared.`)
   return front.send(region, params)
 }
@@ -677,7 +677,7 @@ async function modifySnapshotAttribute(front: Front, region: string, params: URL
     new URLSearchParams({ Action: 'DescribeSnapshots', Version: '2016-11-15', 'SnapshotId.1': snapshotId })
   )
   if (found.status >= 400) return found
-  const key = front.snapshotKeys.get(snapshotId)
+  const key = front.state.snapshotKeys.get(snapshotId)
   if (adding && key && users.length > 0 && /(^|:)alias\/aws\/ebs$/.test(key))
     throw new FrontError(400, 'OperationNotPermitted', 'Encrypted snapshots with EBS default key cannot be shared')
   if (adding && key && groups.includes('all'))
@@ -707,7 +707,7 @@ async function setAttribute(
   check?.(imageId)
   if (isDryRun(params)) throw new FrontError(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.')
   apply(front.overlay(imageId, region))
-  const value = action === 'EnableImageDeregistrationProtection' ? (front.images.get(imageId)?.protection ?? 'enabled') : 'true'
+  const value = action === 'EnableImageDeregistrationProtection' ? (front.state.images.get(imageId)?.protection ?? 'enabled') : 'true'
   return { status: 200, body: okBody(action, [leaf('return', value)]) }
 }
 
@@ -716,7 +716,7 @@ async function setAttribute(
  * templates' default and latest versions, that use the images.
  */
 async function describeImageReferences(front: Front, region: string, params: URLSearchParams): Promise<Reply> {
-  if (front.options.imageReferences === false) {
+  if (front.state.options.imageReferences === false) {
     throw new FrontError(403, 'UnauthorizedOperation', 'You are not authorized to perform this operation. (ec2:DescribeImageReferences)')
   }
   const wanted = new Set([...params].filter(([key]) => /^ImageId\.\d+$/.test(key)).map(([, value]) => value))

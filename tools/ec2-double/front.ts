@@ -8,7 +8,8 @@
 // buckets; what the front adds to them lives in ssm.ts.
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http'
 import { HANDLERS } from './ec2-actions.ts'
-import { SSM_HANDLERS, flattenInput, ssmErrorBody, SSM_CONTENT_TYPE, type ParameterValidation, type PendingPut } from './ssm.ts'
+import { SSM_HANDLERS, flattenInput, ssmErrorBody, SSM_CONTENT_TYPE } from './ssm.ts'
+import { freshFaults, freshState, type DoubleState } from './state.ts'
 import { parseXml, serializeXml, type XmlElement } from './xml.ts'
 
 export interface Call {
@@ -142,77 +143,29 @@ export interface Reply {
 export class Front {
   endpoint = ''
   readonly motoEndpoint: string
-  readonly calls: Call[] = []
-  readonly images = new Map<string, ImageOverlay>()
-  readonly copyTokens = new Map<string, { imageId: string; fingerprint: string }>()
-  readonly snapshotKeys = new Map<string, string>()
-  /** DeregisterImage calls in flight: image id → its snapshots (EC2 judges snapshot use as of the request). */
-  readonly deregistering = new Map<string, string[]>()
-  /**
-   * Per region, this account's images and their snapshots, as last listed; dropped whenever an
-   * image changes through the front (a deregistration only takes its image out), so judging snapshot use stays cheap
-   * for a region with thousands of images. `generation` counts the changes, so a listing taken
-   * before a change is never kept after it.
-   */
-  readonly imageIndex = new Map<string, Map<string, string[]>>()
-  readonly generation = new Map<string, number>()
-  /**
-   * Launch template versions made by CreateLaunchTemplateVersion with SourceVersion, which moto
-   * ignores: `${templateId}#${version}` → the version's launch template data as EC2 would hold it
-   * (the source's, resolved when the version was made, with the image given).
-   */
-  readonly launchTemplateVersions = new Map<string, XmlElement>()
-  /** CreateLaunchTemplateVersion client tokens: `${region}|${token}` → the first call's answer. */
-  readonly templateTokens = new Map<string, { fingerprint: string; body: string }>()
-  /** Every asynchronous aws:ec2:image validation that has finished, in order. */
-  readonly parameterValidations: ParameterValidation[] = []
-  /** aws:ec2:image PutParameter calls answered but not yet validated, per `${region}|${name}`, oldest first. */
-  readonly pendingParameters = new Map<string, PendingPut[]>()
-  /** Per `${region}|${name}`: until when a parameter whose value failed its check takes no put. */
-  readonly parameterLockouts = new Map<string, number>()
-  /** The validations under way (see settled). */
-  readonly validations = new Set<Promise<void>>()
-  /** Bumped by reset and stop: a validation begun before it does nothing after it. */
-  epoch = 0
-  options: FrontOptions
-  throttled = 0
-  private random: () => number
-  private lostSoFar = new Map<string, number>()
-  private buckets = new Map<string, { tokens: number; at: number }>()
+  /** All the double remembers; reset() replaces it whole. */
+  state: DoubleState
   private server: Server | undefined
 
   constructor(motoEndpoint: string, options: FrontOptions = {}) {
     this.motoEndpoint = motoEndpoint
-    this.options = options
-    this.random = mulberry32(options.seed ?? 1)
+    this.state = freshState(options)
+  }
+
+  /** Every call so far, in the order it arrived. */
+  get calls(): Call[] {
+    return this.state.calls
   }
 
   /** Changes behaviour mid-test; faults and buckets restart with the new seed. */
   configure(options: Partial<FrontOptions>): void {
-    this.options = { ...this.options, ...options }
-    this.random = mulberry32(this.options.seed ?? 1)
-    this.lostSoFar.clear()
-    this.buckets.clear()
+    this.state.options = { ...this.state.options, ...options }
+    this.state.faults = freshFaults(this.state.options)
   }
 
+  /** Forgets everything, as a double just started with these options would know it. */
   reset(options: FrontOptions = {}): void {
-    this.calls.length = 0
-    this.images.clear()
-    this.copyTokens.clear()
-    this.snapshotKeys.clear()
-    this.deregistering.clear()
-    this.imageIndex.clear()
-    this.generation.clear()
-    this.launchTemplateVersions.clear()
-    this.templateTokens.clear()
-    this.parameterValidations.length = 0
-    this.pendingParameters.clear()
-    this.parameterLockouts.clear()
-    this.validations.clear()
-    this.epoch++
-    this.throttled = 0
-    this.options = options
-    this.configure({})
+    this.state = freshState(options)
   }
 
   changingCalls(): Call[] {
@@ -221,7 +174,7 @@ export class Front {
 
   /** Ends the image `failed` after its pending time, with AWS's reason. */
   failImage(imageId: string, message = 'Snapshot creation failed: internal error'): void {
-    const image = this.images.get(imageId)
+    const image = this.state.images.get(imageId)
     if (!image) throw new Error(`the front did not see ${imageId} being made`)
     image.failure = { code: 'Client.InternalError', message }
   }
@@ -246,30 +199,30 @@ export class Front {
 
   /** Resolves once every aws:ec2:image validation under way has finished (and any it started). */
   async settled(): Promise<void> {
-    while (this.validations.size > 0) await Promise.allSettled([...this.validations])
+    while (this.state.parameters.running.size > 0) await Promise.allSettled([...this.state.parameters.running])
   }
 
   /** Whether DescribeImages lists the image yet (eventual consistency). */
   visible(imageId: string): boolean {
-    return Date.now() >= (this.images.get(imageId)?.visibleAt ?? 0)
+    return Date.now() >= (this.state.images.get(imageId)?.visibleAt ?? 0)
   }
 
   /** When a new image becomes visible to DescribeImages. */
   visibleFrom(now: number): number {
-    return now + (this.options.invisibleMs ?? INVISIBLE_MS)
+    return now + (this.state.options.invisibleMs ?? INVISIBLE_MS)
   }
 
   overlay(imageId: string, region: string): ImageOverlay {
-    let image = this.images.get(imageId)
+    let image = this.state.images.get(imageId)
     if (!image) {
       image = { region, name: '', createdAt: 0, pendingMs: 0, organizationShares: [] }
-      this.images.set(imageId, image)
+      this.state.images.set(imageId, image)
     }
     return image
   }
 
   stateOf(imageId: string): { state: string; reason?: { code: string; message: string } } | undefined {
-    const image = this.images.get(imageId)
+    const image = this.state.images.get(imageId)
     if (image?.disabled) return { state: 'disabled' }
     if (!image || image.createdAt === 0) return undefined
     if (Date.now() < image.createdAt + image.pendingMs) return { state: 'pending' }
@@ -277,7 +230,7 @@ export class Front {
   }
 
   pendingFor(image: { imageId: string; region: string; name: string; action: string }): number {
-    const pending = this.options.pendingMs ?? 0
+    const pending = this.state.options.pendingMs ?? 0
     return typeof pending === 'function' ? pending(image) : pending
   }
 
@@ -364,7 +317,6 @@ export class Front {
   }
 
   async stop(): Promise<void> {
-    this.epoch++
     if (!this.server) return
     this.server.closeAllConnections()
     await new Promise<void>((resolve) => this.server!.close(() => resolve()))
@@ -379,7 +331,7 @@ export class Front {
     const params = new URLSearchParams(text)
     const action = params.get('Action') ?? ''
     const call: Call = { action, region, at: Date.now(), params: Object.fromEntries(params), status: 0 }
-    this.calls.push(call)
+    this.state.calls.push(call)
     const reply = await this.reply(call, EC2_PROTOCOL, async () => {
       const changesImages = IMAGE_CHANGES.has(call.action) && params.get('DryRun') !== 'true'
       let done: Reply | undefined
@@ -418,7 +370,7 @@ export class Front {
       // Left to moto, which answers a body it cannot read as SSM does.
     }
     const call: Call = { action: operation, service: 'ssm', region, at: Date.now(), params: flattenInput(input), input, status: 0 }
-    this.calls.push(call)
+    this.state.calls.push(call)
     const reply = await this.reply(call, SSM_PROTOCOL, async () => {
       try {
         const handler = SSM_HANDLERS[operation]
@@ -439,22 +391,22 @@ export class Front {
   }
 
   private async reply(call: Call, protocol: Protocol, dispatch: () => Promise<Reply>): Promise<Reply> {
-    const rules = (this.options.faults ?? []).filter(
+    const rules = (this.state.options.faults ?? []).filter(
       (rule) => (!rule.actions || rule.actions.includes(call.action)) && (!rule.regions || rule.regions.includes(call.region))
     )
     for (const rule of rules) {
       const latency = rule.latencyMs
-      const ms = Array.isArray(latency) ? latency[0] + this.random() * (latency[1] - latency[0]) : (latency ?? 0)
+      const ms = Array.isArray(latency) ? latency[0] + this.state.faults.random() * (latency[1] - latency[0]) : (latency ?? 0)
       if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms))
     }
     if (!this.takeToken(call)) {
-      this.throttled++
+      this.state.faults.throttled++
       return protocol.throttled()
     }
     if (rules.some((rule) => rule.denied)) return protocol.denied(call.action)
     for (const rule of rules) {
-      if (rule.throttleRate && this.random() < rule.throttleRate) return protocol.throttled()
-      if (rule.errorRate && this.random() < rule.errorRate) return protocol.internalError()
+      if (rule.throttleRate && this.state.faults.random() < rule.throttleRate) return protocol.throttled()
+      if (rule.errorRate && this.state.faults.random() < rule.errorRate) return protocol.internalError()
     }
     const lost = this.loseReply(call, rules)
     const reply = await dispatch()
@@ -468,37 +420,37 @@ export class Front {
    * that image: so a prune of thousands of images does not list them all again for each one.
    */
   imagesChanged(region: string, deregistered?: string): void {
-    const index = this.imageIndex.get(region)
+    const index = this.state.imageIndex.get(region)
     if (deregistered !== undefined && index) index.delete(deregistered)
-    else this.imageIndex.delete(region)
-    this.generation.set(region, (this.generation.get(region) ?? 0) + 1)
+    else this.state.imageIndex.delete(region)
+    this.state.generation.set(region, (this.state.generation.get(region) ?? 0) + 1)
   }
 
   private loseReply(call: Call, rules: FaultRule[]): boolean {
     for (const rule of rules) {
       const key = `${rule.actions?.join(',')}|${call.action}|${call.region}`
-      const lostSoFar = this.lostSoFar.get(key) ?? 0
+      const lostSoFar = this.state.faults.lostSoFar.get(key) ?? 0
       if (rule.lostReplyFirst && lostSoFar < rule.lostReplyFirst) {
-        this.lostSoFar.set(key, lostSoFar + 1)
+        this.state.faults.lostSoFar.set(key, lostSoFar + 1)
         return true
       }
-      if (rule.lostReplyRate && this.random() < rule.lostReplyRate) return true
+      if (rule.lostReplyRate && this.state.faults.random() < rule.lostReplyRate) return true
     }
     return false
   }
 
   private takeToken(call: Call): boolean {
-    const shapes = this.options.buckets
+    const shapes = this.state.options.buckets
     if (!shapes) return true
     const kind = /^(Describe|Get|List)/.test(call.action) ? 'describe' : 'change'
     const shape = shapes[kind]
     // SSM has its own quotas (Systems Manager endpoints and quotas), so its buckets are its own.
     const key = `${call.service ? `${call.service}|` : ''}${call.region}|${kind}`
     const now = Date.now()
-    const bucket = this.buckets.get(key) ?? { tokens: shape.capacity, at: now }
+    const bucket = this.state.faults.buckets.get(key) ?? { tokens: shape.capacity, at: now }
     bucket.tokens = Math.min(shape.capacity, bucket.tokens + ((now - bucket.at) / 1000) * shape.refillPerSecond)
     bucket.at = now
-    this.buckets.set(key, bucket)
+    this.state.faults.buckets.set(key, bucket)
     if (bucket.tokens < 1) return false
     bucket.tokens -= 1
     return true
@@ -572,16 +524,4 @@ export function okBody(action: string, children: XmlElement[]): string {
 
 function codeOf(xml: XmlElement): string | undefined {
   return /<Code>([^<]+)<\/Code>/.exec(serializeXml(xml))?.[1]
-}
-
-/** A small seeded PRNG: the same seed gives the same faults. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }

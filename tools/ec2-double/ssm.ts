@@ -4,6 +4,7 @@
 // Operations without a handler go to moto unchanged.
 import { FrontError, SSM_RETRY_AFTER_MS, SSM_VALIDATION_MS, type Front, type Reply } from './front.ts'
 import { HANDLERS } from './ec2-actions.ts'
+import type { DoubleState } from './state.ts'
 import { items, parseXml, textOf } from './xml.ts'
 
 export const SSM_CONTENT_TYPE = 'application/x-amz-json-1.1'
@@ -107,8 +108,8 @@ async function putParameter(front: Front, region: string, input: Record<string, 
   // after five minutes have passed from the original attempt." Any put, of any data type, is refused
   // then. The error code is not documented: the front answers ValidationException, a 400 like SSM's
   // other refusals of a put.
-  const lockedUntil = front.parameterLockouts.get(key) ?? 0
-  if ((front.pendingParameters.get(key)?.length ?? 0) > 0 || Date.now() < lockedUntil) {
+  const lockedUntil = front.state.parameters.lockouts.get(key) ?? 0
+  if ((front.state.parameters.pending.get(key)?.length ?? 0) > 0 || Date.now() < lockedUntil) {
     throw new FrontError(
       400,
       'ValidationException',
@@ -157,8 +158,8 @@ async function putParameter(front: Front, region: string, input: Record<string, 
   const version = (stored?.version ?? 0) + 1
   // An overwrite without a tier keeps the parameter's tier (moto does the same); a new one is Standard.
   const tier = typeof input.Tier === 'string' ? input.Tier : (stored?.tier ?? 'Standard')
-  const pending = front.pendingParameters.get(key) ?? []
-  front.pendingParameters.set(key, pending)
+  const pending = front.state.parameters.pending.get(key) ?? []
+  front.state.parameters.pending.set(key, pending)
   const previous = pending.at(-1)?.done ?? Promise.resolve()
   const entry: PendingPut = {
     input,
@@ -167,17 +168,17 @@ async function putParameter(front: Front, region: string, input: Record<string, 
     dataType,
     tier,
     answeredAt: Date.now(),
-    due: Date.now() + (front.options.ssmValidationMs ?? SSM_VALIDATION_MS),
+    due: Date.now() + (front.state.options.ssmValidationMs ?? SSM_VALIDATION_MS),
     done: Promise.resolve()
   }
-  const epoch = front.epoch
+  const state = front.state
   // Never rejects, so one validation's failure cannot stop the ones after it.
   entry.done = previous
-    .then(() => validate(front, region, name, entry, epoch))
-    .catch((error: unknown) => finish(front, region, name, entry, epoch, `front: ${String(error)}`))
-    .finally(() => front.validations.delete(entry.done))
+    .then(() => validate(front, region, name, entry, state))
+    .catch((error: unknown) => finish(front, region, name, entry, state, `front: ${String(error)}`))
+    .finally(() => state.parameters.running.delete(entry.done))
   pending.push(entry)
-  front.validations.add(entry.done)
+  front.state.parameters.running.add(entry.done)
   return { status: 200, body: JSON.stringify({ Version: version, Tier: tier }), contentType: SSM_CONTENT_TYPE }
 }
 
@@ -191,10 +192,10 @@ async function putParameter(front: Front, region: string, input: Record<string, 
  * reading of "available" (a disabled AMI "can't be used for instance launches", EC2 User Guide,
  * "Disable an AMI").
  */
-async function validate(front: Front, region: string, name: string, entry: PendingPut, epoch: number): Promise<void> {
+async function validate(front: Front, region: string, name: string, entry: PendingPut, state: DoubleState): Promise<void> {
   const wait = entry.due - Date.now()
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-  if (front.epoch !== epoch) return
+  if (front.state !== state) return
   const value = String(entry.input.Value)
   let reason = AMI_ID.test(value)
     ? await imageRefusal(front, region, value)
@@ -204,7 +205,7 @@ async function validate(front: Front, region: string, name: string, entry: Pendi
     const stored = await storedParameter(front, region, name)
     if (stored && stored.dataType !== IMAGE) reason = `ValidationException: ${name} now has data type ${stored.dataType}`
   }
-  if (front.epoch !== epoch) return
+  if (front.state !== state) return
   let storedVersion: number | undefined
   if (!reason) {
     try {
@@ -214,7 +215,7 @@ async function validate(front: Front, region: string, name: string, entry: Pendi
       reason = `${error.code}: ${messageOf(error)}`
     }
   }
-  finish(front, region, name, entry, epoch, reason, storedVersion)
+  finish(front, region, name, entry, state, reason, storedVersion)
 }
 
 /** Records how the validation ended and drops the put from the pending ones. */
@@ -223,18 +224,19 @@ function finish(
   region: string,
   name: string,
   entry: PendingPut,
-  epoch: number,
+  state: DoubleState,
   reason?: string,
   storedVersion?: number
 ): void {
-  if (front.epoch !== epoch) return
+  if (front.state !== state) return
   const value = String(entry.input.Value)
   const key = `${region}|${name}`
-  if (reason !== undefined) front.parameterLockouts.set(key, entry.answeredAt + (front.options.ssmRetryAfterMs ?? SSM_RETRY_AFTER_MS))
-  const pending = front.pendingParameters.get(key) ?? []
+  if (reason !== undefined)
+    front.state.parameters.lockouts.set(key, entry.answeredAt + (front.state.options.ssmRetryAfterMs ?? SSM_RETRY_AFTER_MS))
+  const pending = front.state.parameters.pending.get(key) ?? []
   if (pending.includes(entry)) pending.splice(pending.indexOf(entry), 1)
-  if (pending.length === 0) front.pendingParameters.delete(key)
-  front.parameterValidations.push({
+  if (pending.length === 0) front.state.parameters.pending.delete(key)
+  front.state.parameters.validations.push({
     region,
     name,
     value,

@@ -1,0 +1,93 @@
+// Everything the double remembers between requests, in one object. reset() replaces it whole, so
+// no piece can be forgotten when a test starts afresh, and a request or a check of SSM's that was
+// begun before a reset can tell (its state is no longer the double's) and leaves the new one alone.
+import type { Call, FrontOptions, ImageOverlay } from './front.ts'
+import type { ParameterValidation, PendingPut } from './ssm.ts'
+import type { XmlElement } from './xml.ts'
+
+export interface DoubleState {
+  options: FrontOptions
+  /** Every call, in the order it arrived. */
+  calls: Call[]
+  /** What the double knows of each image that moto does not, by image id. */
+  images: Map<string, ImageOverlay>
+  /** CopyImage client tokens: `${region}|${token}` → the copy it made and the request's fingerprint. */
+  copyTokens: Map<string, { imageId: string; fingerprint: string }>
+  /** The KMS key of each snapshot the double encrypted (moto does not encrypt copies). */
+  snapshotKeys: Map<string, string>
+  /** DeregisterImage calls in flight: image id → its snapshots (EC2 judges snapshot use as of the request). */
+  deregistering: Map<string, string[]>
+  /**
+   * Per region, this account's images and their snapshots, as last listed; dropped whenever an
+   * image changes through the double (a deregistration only takes its image out), so judging snapshot
+   * use stays cheap for a region with thousands of images. `generation` counts the changes, so a
+   * listing taken before a change is never kept after it.
+   */
+  imageIndex: Map<string, Map<string, string[]>>
+  generation: Map<string, number>
+  /**
+   * Launch template versions made by CreateLaunchTemplateVersion with SourceVersion, which moto
+   * ignores: `${templateId}#${version}` → the version's launch template data as EC2 would hold it
+   * (the source's, resolved when the version was made, with the image given).
+   */
+  launchTemplateVersions: Map<string, XmlElement>
+  /** CreateLaunchTemplateVersion client tokens: `${region}|${token}` → the first call's answer. */
+  templateTokens: Map<string, { fingerprint: string; body: string }>
+  parameters: ParameterState
+  faults: FaultState
+}
+
+/** SSM's asynchronous check of aws:ec2:image values. */
+export interface ParameterState {
+  /** Every check that has finished, in order. */
+  validations: ParameterValidation[]
+  /** Puts answered but not yet checked, per `${region}|${name}`, oldest first. */
+  pending: Map<string, PendingPut[]>
+  /** Per `${region}|${name}`: until when a parameter whose value failed its check takes no put. */
+  lockouts: Map<string, number>
+  /** The checks under way (see Front.settled). */
+  running: Set<Promise<void>>
+}
+
+/** The fault injector's memory: its random source, lost replies so far, the token buckets. */
+export interface FaultState {
+  random: () => number
+  lostSoFar: Map<string, number>
+  buckets: Map<string, { tokens: number; at: number }>
+  /** Calls answered as throttled because a bucket was empty. */
+  throttled: number
+}
+
+export function freshState(options: FrontOptions): DoubleState {
+  return {
+    options,
+    calls: [],
+    images: new Map(),
+    copyTokens: new Map(),
+    snapshotKeys: new Map(),
+    deregistering: new Map(),
+    imageIndex: new Map(),
+    generation: new Map(),
+    launchTemplateVersions: new Map(),
+    templateTokens: new Map(),
+    parameters: { validations: [], pending: new Map(), lockouts: new Map(), running: new Set() },
+    faults: freshFaults(options)
+  }
+}
+
+/** Faults and buckets start again from the options' seed (Front.configure). */
+export function freshFaults(options: FrontOptions): FaultState {
+  return { random: mulberry32(options.seed ?? 1), lostSoFar: new Map(), buckets: new Map(), throttled: 0 }
+}
+
+/** A small seeded PRNG: the same seed gives the same faults. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
