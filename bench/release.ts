@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import type { Call } from '../tools/ec2-double/front.ts'
+import type { Call } from '../tools/ec2-double/index.ts'
 import { runAction } from '../test/support/runner.ts'
 import { EC2_BUCKETS, LATENCY, type Bench } from './run.ts'
 

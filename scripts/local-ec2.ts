@@ -7,8 +7,7 @@ import { openSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { launchBuilder } from '../test/support/ec2-env.ts'
-import { startFront } from '../tools/ec2-double/front.ts'
-import { startMoto } from '../tools/ec2-double/moto.ts'
+import { startFront, startMoto } from '../tools/ec2-double/index.ts'
 
 if (process.argv[2] === '--serve') {
   const moto = await startMoto()

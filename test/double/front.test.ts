@@ -291,7 +291,7 @@ describe('the test front', () => {
 
   it('resolves resolve:ssm: images with ResolveAlias, and lists only $Latest and $Default without a template', async () => {
     const id = await image('resolved-1')
-    await world.front.ssm('us-east-1', 'PutParameter', { Name: '/golden/web', Value: id, Type: 'String' })
+    await world.front.caller('us-east-1').ssm('PutParameter', { Name: '/golden/web', Value: id, Type: 'String' })
     const template = await client().send(
       new CreateLaunchTemplateCommand({ LaunchTemplateName: 'ssm', LaunchTemplateData: { ImageId: 'resolve:ssm:/golden/web' } })
     )

@@ -10,7 +10,7 @@ import {
   type Tag
 } from '@aws-sdk/client-ec2'
 import { launchBuilder } from './ec2-env.ts'
-import type { Front } from '../../tools/ec2-double/front.ts'
+import type { Front } from '../../tools/ec2-double/index.ts'
 
 const DAY = 86_400_000
 

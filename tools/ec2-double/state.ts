@@ -1,9 +1,54 @@
 // Everything the double remembers between requests, in one object. reset() replaces it whole, so
 // no piece can be forgotten when a test starts afresh, and a request or a check of SSM's that was
 // begun before a reset can tell (its state is no longer the double's) and leaves the new one alone.
-import type { Call, FrontOptions, ImageOverlay } from './front.ts'
-import type { ParameterValidation, PendingPut } from './ssm.ts'
+import type { FrontOptions } from './options.ts'
+import type { ParameterValidation, PendingPut } from './ssm/validation.ts'
 import type { XmlElement } from './xml.ts'
+
+export interface Call {
+  /** The EC2 action, or the SSM operation (PutParameter, GetParameter, …). */
+  action: string
+  region: string
+  /** Absent for EC2. */
+  service?: 'ssm'
+  /** When the call arrived (ms since the epoch). */
+  at: number
+  /** EC2: the query parameters. SSM: the JSON input flattened (Tags.1.Key, Overwrite: 'true', …). */
+  params: Record<string, string>
+  /** SSM: the JSON input as sent. */
+  input?: Record<string, unknown>
+  status: number
+  errorCode?: string
+}
+
+/** What the double knows of an image that moto does not. */
+export interface ImageOverlay {
+  region: string
+  name: string
+  createdAt: number
+  pendingMs: number
+  failure?: { code: string; message: string }
+  encrypted?: boolean
+  kmsKeyId?: string
+  creationDate?: string
+  deprecationTime?: string
+  protection?: string
+  /** Until when DescribeImages does not list it (eventual consistency); 0 or absent: listed. */
+  visibleAt?: number
+  /** DisableImage was called (and EnableImage not since). */
+  disabled?: boolean
+  /** The snapshots RegisterImage was given: moto makes new ones instead, EC2 uses these. */
+  snapshotIds?: string[]
+  /** A copy's source, as EC2 reports it in DescribeImages. */
+  sourceImageId?: string
+  sourceImageRegion?: string
+  /**
+   * EC2 API Reference, Image, lastLaunchedTime: "when the AMI was last used to launch an EC2
+   * instance. When the AMI is used to launch an instance, there is a 24-hour delay before that usage
+   * is reported." So a launch through the double never sets it; tests do, with setLastLaunched.
+   */
+  lastLaunchedTime?: string
+}
 
 export interface DoubleState {
   options: FrontOptions

@@ -1,0 +1,66 @@
+// DeregisterImage as EC2 documents it: protection refuses it, and DeleteAssociatedSnapshots reports
+// each snapshot, skipping one another image still uses.
+import type { Caller } from '../caller.ts'
+import { FrontError, type Reply } from '../protocol.ts'
+import { leaf, node, parseXml, serializeXml, type XmlElement } from '../xml.ts'
+import { isProtectedAt } from './image-attributes.ts'
+import { isDryRun } from './requests.ts'
+import { snapshotsByImage } from './snapshots.ts'
+
+/** How long a deregistration counts as under way after its reply, so calls sent together overlap. */
+const DEREGISTER_MOMENT_MS = 50
+
+/**
+ * DeregisterImage (EC2 API Reference, DeregisterImage; DeleteSnapshotReturnCode): protection
+ * refuses it; with DeleteAssociatedSnapshots each snapshot is reported: success, or skipped "because
+ * it's associated with other AMIs". EC2 judges that as of the request: an image whose own
+ * DeregisterImage is in flight at the same moment still counts as using its snapshots, so two images
+ * sharing a snapshot, deregistered together, both skip it. Disabled images count too (EC2 User
+ * Guide, "Disable an AMI": their snapshots cannot be deleted).
+ */
+export async function deregisterImage(caller: Caller, params: URLSearchParams): Promise<Reply> {
+  if (isDryRun(params)) return caller.send(params)
+  const imageId = params.get('ImageId') ?? ''
+  if (isProtectedAt(caller.state.images.get(imageId)?.protection, Date.now())) {
+    throw new FrontError(
+      400,
+      'OperationNotPermitted',
+      `Image ${imageId} has deregistration protection enabled (or in its cooldown); disable it before deregistering.`
+    )
+  }
+  const images = await snapshotsByImage(caller)
+  const own = images.get(imageId) ?? []
+  const { deregistering } = caller.state
+  deregistering.set(imageId, own)
+  try {
+    const others = new Map([...images, ...deregistering])
+    others.delete(imageId)
+    const used = new Set([...others.values()].flat())
+    const rest = new URLSearchParams(params)
+    rest.delete('DeleteAssociatedSnapshots')
+    const reply = await caller.send(rest)
+    if (reply.status >= 400 || params.get('DeleteAssociatedSnapshots') !== 'true') return reply
+    const xml = parseXml(reply.body)
+    xml.children.push(node('deleteSnapshotResultSet', await deleteSnapshots(caller, own, used)))
+    return { status: reply.status, body: serializeXml(xml) }
+  } finally {
+    // The request's moment lasts a little beyond its reply, so calls sent together overlap.
+    await new Promise((resolve) => setTimeout(resolve, DEREGISTER_MOMENT_MS))
+    deregistering.delete(imageId)
+  }
+}
+
+/** Deletes each snapshot no other image uses, and says what became of each. */
+async function deleteSnapshots(caller: Caller, own: string[], used: Set<string>): Promise<XmlElement[]> {
+  const results: XmlElement[] = []
+  for (const snapshot of own) {
+    const code = used.has(snapshot)
+      ? 'skipped'
+      : await caller.moto('DeleteSnapshot', { SnapshotId: snapshot }).then(
+          () => 'success',
+          () => 'client-error'
+        )
+    results.push(node('item', [leaf('snapshotId', snapshot), leaf('returnCode', code)]))
+  }
+  return results
+}
