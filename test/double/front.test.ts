@@ -17,7 +17,7 @@ import {
   EnableImageCommand,
   EnableImageDeregistrationProtectionCommand,
   RegisterImageCommand,
-  type EC2Client,
+  EC2Client,
   type Image
 } from '@aws-sdk/client-ec2'
 import { inspector, launchBuilder, snapshotIdsOf, tagsOf } from '../support/ec2-env.ts'
@@ -303,5 +303,29 @@ describe('the test front', () => {
     await expect(client().send(new DescribeLaunchTemplateVersionsCommand({ Versions: ['1'] }))).rejects.toMatchObject({
       name: 'InvalidParameterValue'
     })
+  })
+
+  it('names what uses an image in ARNs of the caller’s account, which its access key decides', async () => {
+    const id = await image('owned-1')
+    const template = await client().send(
+      new CreateLaunchTemplateCommand({ LaunchTemplateName: 'owned', LaunchTemplateData: { ImageId: id } })
+    )
+    const arn = (accessKeyId: string) => {
+      const asked = new EC2Client({
+        region: 'us-east-1',
+        endpoint: world.front.endpoint,
+        credentials: { accessKeyId, secretAccessKey: 'testing' },
+        maxAttempts: 1
+      })
+      return asked
+        .send(new DescribeImageReferencesCommand({ ImageIds: [id], ResourceTypes: [{ ResourceType: 'ec2:LaunchTemplate' }] }))
+        .then((found) => found.ImageReferences?.map((reference) => reference.Arn))
+        .finally(() => asked.destroy())
+    }
+    const templateId = template.LaunchTemplate!.LaunchTemplateId!
+    expect(await arn('testing')).toEqual([`arn:aws:ec2:us-east-1:123456789012:launch-template/${templateId}`])
+    // moto acts in its default account for a key it did not issue; the front names the account it maps the key to.
+    world.front.state.accounts.byAccessKey.set('AKIAOTHERACCOUNT', '111122223333')
+    expect(await arn('AKIAOTHERACCOUNT')).toEqual([`arn:aws:ec2:us-east-1:111122223333:launch-template/${templateId}`])
   })
 })

@@ -32,6 +32,21 @@ export class Caller {
     return this.state.options
   }
 
+  /** The account the caller acts in: its access key's, else the default one (DoubleState.accounts). */
+  get account(): string {
+    return this.state.accounts.byAccessKey.get(this.accessKeyId) ?? this.state.accounts.default
+  }
+
+  /** `${account}|${region}`: the key of what EC2 and SSM keep per account and region. */
+  get scope(): string {
+    return `${this.account}|${this.region}`
+  }
+
+  /** The ARN of one of the caller's resources in its region: arn('ec2', 'instance/i-0123…'). */
+  arn(service: string, resource: string): string {
+    return `arn:aws:${service}:${this.region}:${this.account}:${resource}`
+  }
+
   /** Whether the double still holds the state this request began in (it has not been reset since). */
   get current(): boolean {
     return this.front.state === this.state

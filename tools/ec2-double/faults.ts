@@ -45,14 +45,14 @@ function loseReply(state: DoubleState, call: Call, rules: FaultRule[]): boolean 
   return false
 }
 
-/** EC2 API Reference, "Request throttling": a token bucket per region for each kind of call. */
+/** EC2 API Reference, "Request throttling": a token bucket per account and region for each kind of call. */
 function takeToken(state: DoubleState, call: Call): boolean {
   const shapes = state.options.buckets
   if (!shapes) return true
   const kind = /^(Describe|Get|List)/.test(call.action) ? 'describe' : 'change'
   const shape = shapes[kind]
   // SSM has its own quotas (Systems Manager endpoints and quotas), so its buckets are its own.
-  const key = `${call.service ? `${call.service}|` : ''}${call.region}|${kind}`
+  const key = `${call.service ? `${call.service}|` : ''}${call.account}|${call.region}|${kind}`
   const now = Date.now()
   const bucket = state.faults.buckets.get(key) ?? { tokens: shape.capacity, at: now }
   bucket.tokens = Math.min(shape.capacity, bucket.tokens + ((now - bucket.at) / 1000) * shape.refillPerSecond)

@@ -148,7 +148,14 @@ export class Front {
   private async handleEc2(caller: Caller, text: string): Promise<Reply> {
     const params = new URLSearchParams(text)
     const action = params.get('Action') ?? ''
-    const call: Call = { action, region: caller.region, at: Date.now(), params: Object.fromEntries(params), status: 0 }
+    const call: Call = {
+      action,
+      region: caller.region,
+      account: caller.account,
+      at: Date.now(),
+      params: Object.fromEntries(params),
+      status: 0
+    }
     caller.state.calls.push(call)
     const reply = await withFaults(caller.state, call, EC2_PROTOCOL, async () => {
       const changesImages = IMAGE_CHANGES.has(action) && params.get('DryRun') !== 'true'
@@ -164,7 +171,7 @@ export class Front {
         // A deregistration that went through only takes its image out of the index; any other
         // change, or one that may not have gone through, drops the index.
         const gone = action === 'DeregisterImage' && done !== undefined && done.status < 400 ? params.get('ImageId') : null
-        if (changesImages) imagesChanged(caller.state, caller.region, gone ?? undefined)
+        if (changesImages) imagesChanged(caller.state, caller.scope, gone ?? undefined)
       }
     })
     return recorded(call, reply, ec2ErrorCode(reply.body))
@@ -186,6 +193,7 @@ export class Front {
       action: operation,
       service: 'ssm',
       region: caller.region,
+      account: caller.account,
       at: Date.now(),
       params: flattenInput(input),
       input,

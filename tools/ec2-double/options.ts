@@ -40,7 +40,7 @@ export interface FrontOptions {
   /** How long new images stay pending; a function decides per image. */
   pendingMs?: number | ((image: NewImage) => number)
   faults?: FaultRule[]
-  /** EC2-like token buckets per region: calls beyond them are throttled. */
+  /** EC2-like token buckets per account and region: calls beyond them are throttled. */
   buckets?: { describe: Bucket; change: Bucket } | undefined
   /** false answers DescribeImageReferences with UnauthorizedOperation, as for credentials without it. */
   imageReferences?: boolean
@@ -65,11 +65,19 @@ export interface FrontOptions {
    * have passed from the original attempt"). Default five minutes.
    */
   ssmRetryAfterMs?: number
+  /**
+   * The account of a caller whose access key the front has no account for (DoubleState.accounts):
+   * the one moto acts in for credentials it did not issue. moto's own default unless moto was
+   * started with another (MOTO_ACCOUNT_ID).
+   */
+  defaultAccount?: string
 }
 
 /** Default of FrontOptions.invisibleMs. */
 export const INVISIBLE_MS = 1000
 /** Default of FrontOptions.ssmValidationMs. */
 export const SSM_VALIDATION_MS = 1000
+/** Default of FrontOptions.defaultAccount: moto's default account. */
+export const MOTO_DEFAULT_ACCOUNT = '123456789012'
 /** Default of FrontOptions.ssmRetryAfterMs. */
 export const SSM_RETRY_AFTER_MS = 300_000

@@ -1,7 +1,7 @@
 // Everything the double remembers between requests, in one object. reset() replaces it whole, so
 // no piece can be forgotten when a test starts afresh, and a request or a check of SSM's that was
 // begun before a reset can tell (its state is no longer the double's) and leaves the new one alone.
-import type { FrontOptions } from './options.ts'
+import { MOTO_DEFAULT_ACCOUNT, type FrontOptions } from './options.ts'
 import type { ParameterValidation, PendingPut } from './ssm/validation.ts'
 import type { XmlElement } from './xml.ts'
 
@@ -9,6 +9,8 @@ export interface Call {
   /** The EC2 action, or the SSM operation (PutParameter, GetParameter, …). */
   action: string
   region: string
+  /** The caller's account (Accounts). */
+  account: string
   /** Absent for EC2. */
   service?: 'ssm'
   /** When the call arrived (ms since the epoch). */
@@ -52,18 +54,19 @@ export interface ImageOverlay {
 
 export interface DoubleState {
   options: FrontOptions
+  accounts: Accounts
   /** Every call, in the order it arrived. */
   calls: Call[]
   /** What the double knows of each image that moto does not, by image id. */
   images: Map<string, ImageOverlay>
-  /** CopyImage client tokens: `${region}|${token}` → the copy it made and the request's fingerprint. */
+  /** CopyImage client tokens: `${account}|${region}|${token}` → the copy it made and the request's fingerprint. */
   copyTokens: Map<string, { imageId: string; fingerprint: string }>
   /** The KMS key of each snapshot the double encrypted (moto does not encrypt copies). */
   snapshotKeys: Map<string, string>
   /** DeregisterImage calls in flight: image id → its snapshots (EC2 judges snapshot use as of the request). */
   deregistering: Map<string, string[]>
   /**
-   * Per region, this account's images and their snapshots, as last listed; dropped whenever an
+   * Per account and region (`${account}|${region}`), the account's images and their snapshots, as last listed; dropped whenever an
    * image changes through the double (a deregistration only takes its image out), so judging snapshot
    * use stays cheap for a region with thousands of images. `generation` counts the changes, so a
    * listing taken before a change is never kept after it.
@@ -76,19 +79,33 @@ export interface DoubleState {
    * (the source's, resolved when the version was made, with the image given).
    */
   launchTemplateVersions: Map<string, XmlElement>
-  /** CreateLaunchTemplateVersion client tokens: `${region}|${token}` → the first call's answer. */
+  /** CreateLaunchTemplateVersion client tokens: `${account}|${region}|${token}` → the first call's answer. */
   templateTokens: Map<string, { fingerprint: string; body: string }>
   parameters: ParameterState
   faults: FaultState
+}
+
+/**
+ * Whose calls these are. moto keeps one backend per account: its default account for any access
+ * key, and, for credentials it issued through STS AssumeRole, the role's account. The front reads
+ * the access key id from each request's Authorization header and builds ARNs, and scopes what EC2
+ * and SSM scope per account (client tokens, throttling, an account's images, parameters), by the
+ * account it maps to.
+ */
+export interface Accounts {
+  /** The account of an access key not in byAccessKey (FrontOptions.defaultAccount). */
+  default: string
+  /** Access key id → account, for credentials that act in another account (empty until AssumeRole fills it). */
+  byAccessKey: Map<string, string>
 }
 
 /** SSM's asynchronous check of aws:ec2:image values. */
 export interface ParameterState {
   /** Every check that has finished, in order. */
   validations: ParameterValidation[]
-  /** Puts answered but not yet checked, per `${region}|${name}`, oldest first. */
+  /** Puts answered but not yet checked, per `${account}|${region}|${name}`, oldest first. */
   pending: Map<string, PendingPut[]>
-  /** Per `${region}|${name}`: until when a parameter whose value failed its check takes no put. */
+  /** Per `${account}|${region}|${name}`: until when a parameter whose value failed its check takes no put. */
   lockouts: Map<string, number>
   /** The checks under way (see Front.settled). */
   running: Set<Promise<void>>
@@ -106,6 +123,7 @@ export interface FaultState {
 export function freshState(options: FrontOptions): DoubleState {
   return {
     options,
+    accounts: { default: options.defaultAccount ?? MOTO_DEFAULT_ACCOUNT, byAccessKey: new Map() },
     calls: [],
     images: new Map(),
     copyTokens: new Map(),

@@ -43,12 +43,13 @@ export function pendingFor(options: FrontOptions, image: NewImage): number {
 }
 
 /**
- * Forgets the region's image index (DoubleState.imageIndex), or, for an image known deregistered,
- * only that image: so a prune of thousands of images does not list them all again for each one.
+ * Forgets an account's image index in a region (DoubleState.imageIndex, by Caller.scope), or, for
+ * an image known deregistered, only that image: so a prune of thousands of images does not list
+ * them all again for each one.
  */
-export function imagesChanged(state: DoubleState, region: string, deregistered?: string): void {
-  const index = state.imageIndex.get(region)
+export function imagesChanged(state: DoubleState, scope: string, deregistered?: string): void {
+  const index = state.imageIndex.get(scope)
   if (deregistered !== undefined && index) index.delete(deregistered)
-  else state.imageIndex.delete(region)
-  state.generation.set(region, (state.generation.get(region) ?? 0) + 1)
+  else state.imageIndex.delete(scope)
+  state.generation.set(scope, (state.generation.get(scope) ?? 0) + 1)
 }

@@ -47,7 +47,7 @@ export async function copyImage(caller: Caller, params: URLSearchParams): Promis
   if (isDryRun(params)) return caller.send(params)
   const token = params.get('ClientToken')
   const fingerprint = fingerprintOf(params)
-  const tokenKey = `${caller.region}|${token}`
+  const tokenKey = `${caller.scope}|${token}`
   const earlier = token ? caller.state.copyTokens.get(tokenKey) : undefined
   if (earlier) {
     if (earlier.fingerprint !== fingerprint)

@@ -82,7 +82,7 @@ async function instanceReferences(caller: Caller, states: string[] | undefined):
       .map((instance) => ({
         imageId: textOf(instance, 'imageId') ?? '',
         resourceType: 'ec2:Instance',
-        arn: `arn:aws:ec2:${caller.region}:123456789012:instance/${textOf(instance, 'instanceId')}`
+        arn: caller.arn('ec2', `instance/${textOf(instance, 'instanceId')}`)
       }))
   )
 }
@@ -101,7 +101,7 @@ async function templateReferences(caller: Caller, depth: number): Promise<Refere
       references.push({
         imageId: textOf(child(version, 'launchTemplateData') ?? leaf('x', ''), 'imageId') ?? '',
         resourceType: 'ec2:LaunchTemplate',
-        arn: `arn:aws:ec2:${caller.region}:123456789012:launch-template/${id}`
+        arn: caller.arn('ec2', `launch-template/${id}`)
       })
     }
   }
@@ -132,7 +132,7 @@ async function parameterReferences(caller: Caller): Promise<Reference[]> {
       references.push({
         imageId: parameter.Value,
         resourceType: 'ssm:Parameter',
-        arn: `arn:aws:ssm:${caller.region}:123456789012:parameter${parameter.Name.startsWith('/') ? '' : '/'}${parameter.Name}`
+        arn: caller.arn('ssm', `parameter${parameter.Name.startsWith('/') ? '' : '/'}${parameter.Name}`)
       })
     }
   }

@@ -36,12 +36,12 @@ export async function deleteSnapshot(caller: Caller, params: URLSearchParams): P
   return caller.send(params)
 }
 
-/** Every image of this account in the region (disabled ones too) with its snapshots, as EC2 sees them. */
+/** Every image of the caller's account in the region (disabled ones too) with its snapshots, as EC2 sees them. */
 export async function snapshotsByImage(caller: Caller): Promise<Map<string, string[]>> {
-  const { state, region } = caller
-  const cached = state.imageIndex.get(region)
+  const { state, scope } = caller
+  const cached = state.imageIndex.get(scope)
   if (cached) return cached
-  const generation = state.generation.get(region) ?? 0
+  const generation = state.generation.get(scope) ?? 0
   const found = await caller.moto('DescribeImages', { 'Owner.1': 'self' })
   const images = new Map<string, string[]>()
   for (const image of items(found, 'imagesSet')) {
@@ -49,6 +49,6 @@ export async function snapshotsByImage(caller: Caller): Promise<Map<string, stri
     images.set(textOf(image, 'imageId') ?? '', snapshotIdsIn(image))
   }
   // Kept only if no image changed while it was being listed.
-  if ((state.generation.get(region) ?? 0) === generation) state.imageIndex.set(region, images)
+  if ((state.generation.get(scope) ?? 0) === generation) state.imageIndex.set(scope, images)
   return images
 }

@@ -31,7 +31,7 @@ import { fingerprintOf, isDryRun } from './requests.ts'
 export async function createLaunchTemplateVersion(caller: Caller, params: URLSearchParams): Promise<Reply> {
   const dryRun = isDryRun(params)
   const token = params.get('ClientToken')
-  const tokenKey = `${caller.region}|${token}`
+  const tokenKey = `${caller.scope}|${token}`
   const fingerprint = fingerprintOf(params)
   const earlier = token && !dryRun ? caller.state.templateTokens.get(tokenKey) : undefined
   if (earlier) {

@@ -42,9 +42,9 @@ export interface PendingPut {
   done: Promise<void>
 }
 
-/** Where SSM keeps a parameter's pending puts and lockout: per region and name. */
+/** Where SSM keeps a parameter's pending puts and lockout: per account, region and name. */
 export function parameterKey(caller: Caller, name: string): string {
-  return `${caller.region}|${name}`
+  return `${caller.scope}|${name}`
 }
 
 /** Records an answered put, to be checked once ssmValidationMs has passed. */
