@@ -49,7 +49,7 @@ export async function seedImage(
       })
     )
     const imageId = made.ImageId!
-    front.setCreationDate(imageId, region, new Date(Date.now() - daysOld * DAY).toISOString())
+    front.setCreationDate(imageId, region, new Date(front.clock.now() - daysOld * DAY).toISOString())
     // Seeded images are old: never pending.
     front.overlay(imageId, region).pendingMs = 0
     return { region, imageId, name }

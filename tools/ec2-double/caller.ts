@@ -1,7 +1,9 @@
 // One request's sender, as the handlers act for it: the region and the credentials it signed with,
 // and the state it arrived in. The double's own look-ups and follow-ups go to moto with the same
-// credentials, so moto answers them as it would answer the caller.
+// credentials, so moto answers them as it would answer the caller. SSM's check of a value acts as
+// the caller that put it, at the moment the check fell due (asOf).
 import { request as httpRequest } from 'node:http'
+import type { Clock } from './clock.ts'
 import type { Front } from './front.ts'
 import type { FrontOptions } from './options.ts'
 import { ec2ErrorCode, FrontError, SSM_CONTENT_TYPE, ssmErrorCode, type Reply } from './protocol.ts'
@@ -19,13 +21,22 @@ export class Caller {
   readonly accessKeyId: string
   /** The state the request arrived in: one still under way when the double is reset leaves the new state alone. */
   readonly state: DoubleState
+  readonly clock: Clock
   private readonly front: Front
+  private readonly asOf: number | undefined
 
-  constructor(front: Front, region: string, accessKeyId = 'testing') {
+  constructor(front: Front, region: string, accessKeyId = 'testing', asOf?: number) {
     this.front = front
     this.region = region
     this.accessKeyId = accessKeyId
     this.state = front.state
+    this.clock = front.clock
+    this.asOf = asOf
+  }
+
+  /** The moment the double answers as of: now on its clock, or the moment a deferred check stands for. */
+  now(): number {
+    return this.asOf ?? this.clock.now()
   }
 
   get options(): FrontOptions {

@@ -1,21 +1,27 @@
 // The fault injector: what happens to a call before (and after) the double carries it out — added
 // latency, EC2-like token buckets, refused permissions, throttling and 5xx at a seeded rate, and
 // replies lost after the work was done. The random source is seeded, so every run is reproducible.
+import type { Clock } from './clock.ts'
 import type { FaultRule } from './options.ts'
 import type { Protocol, Reply } from './protocol.ts'
 import type { Call, DoubleState } from './state.ts'
 
 /** Answers the call as the faults that match it decide, carrying it out with `dispatch` unless they refuse it. */
-export async function withFaults(state: DoubleState, call: Call, protocol: Protocol, dispatch: () => Promise<Reply>): Promise<Reply> {
+export async function withFaults(
+  { state, clock }: { state: DoubleState; clock: Clock },
+  call: Call,
+  protocol: Protocol,
+  dispatch: () => Promise<Reply>
+): Promise<Reply> {
   const rules = (state.options.faults ?? []).filter(
     (rule) => (!rule.actions || rule.actions.includes(call.action)) && (!rule.regions || rule.regions.includes(call.region))
   )
   for (const rule of rules) {
     const latency = rule.latencyMs
     const ms = Array.isArray(latency) ? latency[0] + state.faults.random() * (latency[1] - latency[0]) : (latency ?? 0)
-    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms))
+    if (ms > 0) await clock.sleep(ms)
   }
-  if (!takeToken(state, call)) {
+  if (!takeToken(state, call, clock.now())) {
     state.faults.throttled++
     return protocol.throttled()
   }
@@ -46,14 +52,13 @@ function loseReply(state: DoubleState, call: Call, rules: FaultRule[]): boolean 
 }
 
 /** EC2 API Reference, "Request throttling": a token bucket per account and region for each kind of call. */
-function takeToken(state: DoubleState, call: Call): boolean {
+function takeToken(state: DoubleState, call: Call, now: number): boolean {
   const shapes = state.options.buckets
   if (!shapes) return true
   const kind = /^(Describe|Get|List)/.test(call.action) ? 'describe' : 'change'
   const shape = shapes[kind]
   // SSM has its own quotas (Systems Manager endpoints and quotas), so its buckets are its own.
   const key = `${call.service ? `${call.service}|` : ''}${call.account}|${call.region}|${kind}`
-  const now = Date.now()
   const bucket = state.faults.buckets.get(key) ?? { tokens: shape.capacity, at: now }
   bucket.tokens = Math.min(shape.capacity, bucket.tokens + ((now - bucket.at) / 1000) * shape.refillPerSecond)
   bucket.at = now

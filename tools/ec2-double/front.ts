@@ -5,9 +5,11 @@
 // throttling, 5xx, latency, lost replies — from a seeded random source so every run is reproducible
 // (faults.ts). SSM calls (JSON protocol, told apart by their x-amz-target header) come through the
 // same server, faults and buckets; what the front adds to them lives in ssm/. This file is the
-// server and what tests ask of it; all it remembers is one DoubleState (state.ts).
+// server and what tests ask of it; all it remembers is one DoubleState (state.ts), and all the time
+// it reads is its clock (clock.ts).
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { Caller, credentialOf } from './caller.ts'
+import { realClock, type Clock } from './clock.ts'
 import { EC2_HANDLERS, IMAGE_CHANGES } from './ec2/index.ts'
 import { imagesChanged, imageStateAt, overlayOf, type ImageState } from './ec2/image-state.ts'
 import { withFaults } from './faults.ts'
@@ -25,6 +27,7 @@ import {
   type Reply
 } from './protocol.ts'
 import { SSM_HANDLERS } from './ssm/parameters.ts'
+import { applyDue, settled } from './ssm/validation.ts'
 import { freshFaults, freshState, type Call, type DoubleState, type ImageOverlay } from './state.ts'
 
 export async function startFront(motoEndpoint: string, options: FrontOptions = {}): Promise<Front> {
@@ -36,12 +39,15 @@ export async function startFront(motoEndpoint: string, options: FrontOptions = {
 export class Front {
   endpoint = ''
   readonly motoEndpoint: string
+  /** What the front reads time from (FrontOptions.clock). */
+  readonly clock: Clock
   /** All the front remembers; reset() replaces it whole. */
   state: DoubleState
   private server: Server | undefined
 
   constructor(motoEndpoint: string, options: FrontOptions = {}) {
     this.motoEndpoint = motoEndpoint
+    this.clock = options.clock ?? realClock
     this.state = freshState(options)
   }
 
@@ -60,7 +66,7 @@ export class Front {
     this.state.faults = freshFaults(this.state.options)
   }
 
-  /** Forgets everything, as a front just started with these options would know it. */
+  /** Forgets everything, as a front just started with these options would know it (on the same clock). */
   reset(options: FrontOptions = {}): void {
     this.state = freshState(options)
   }
@@ -77,7 +83,7 @@ export class Front {
 
   /** The image's state as DescribeImages reports it now, where the front decides it. */
   stateOf(imageId: string): ImageState | undefined {
-    return imageStateAt(this.state, imageId, Date.now())
+    return imageStateAt(this.state, imageId, this.clock.now())
   }
 
   /** Ends the image `failed` after its pending time, with AWS's reason. */
@@ -105,10 +111,12 @@ export class Front {
     image.visibleAt = 0
   }
 
-  /** Resolves once every aws:ec2:image validation under way has finished (and any it started). */
-  async settled(): Promise<void> {
-    const { running } = this.state.parameters
-    while (running.size > 0) await Promise.allSettled([...running])
+  /**
+   * Resolves once every aws:ec2:image put answered so far has been checked, waiting on the front's
+   * clock until each is due: on a virtual clock, at once (time moves on to the last one's).
+   */
+  settled(): Promise<void> {
+    return settled(this)
   }
 
   async listen(): Promise<void> {
@@ -140,6 +148,8 @@ export class Front {
     let text = ''
     for await (const chunk of req) text += String(chunk)
     const { region, accessKeyId } = credentialOf(req.headers.authorization)
+    // SSM's checks that fell due before this request are made first, whatever it asks.
+    await applyDue(this)
     const caller = new Caller(this, region, accessKeyId)
     const target = /^AmazonSSM\.(\w+)$/.exec(String(req.headers['x-amz-target'] ?? ''))?.[1]
     return target === undefined ? this.handleEc2(caller, text) : this.handleSsm(caller, target, text)
@@ -152,12 +162,12 @@ export class Front {
       action,
       region: caller.region,
       account: caller.account,
-      at: Date.now(),
+      at: caller.now(),
       params: Object.fromEntries(params),
       status: 0
     }
     caller.state.calls.push(call)
-    const reply = await withFaults(caller.state, call, EC2_PROTOCOL, async () => {
+    const reply = await withFaults(caller, call, EC2_PROTOCOL, async () => {
       const changesImages = IMAGE_CHANGES.has(action) && params.get('DryRun') !== 'true'
       let done: Reply | undefined
       try {
@@ -194,13 +204,13 @@ export class Front {
       service: 'ssm',
       region: caller.region,
       account: caller.account,
-      at: Date.now(),
+      at: caller.now(),
       params: flattenInput(input),
       input,
       status: 0
     }
     caller.state.calls.push(call)
-    const reply = await withFaults(caller.state, call, SSM_PROTOCOL, async () => {
+    const reply = await withFaults(caller, call, SSM_PROTOCOL, async () => {
       try {
         const handler = SSM_HANDLERS[operation]
         return handler ? await handler(caller, input, text) : await caller.ssmRaw(operation, text)

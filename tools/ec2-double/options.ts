@@ -1,5 +1,6 @@
-// What a test, the demo or the benchmark can set on the double: how long images stay pending and
-// unlisted, how long SSM's check of an aws:ec2:image value takes, and the faults to inject.
+// What a test, the demo or the benchmark can set on the double: its clock, how long images stay
+// pending and unlisted, how long SSM's check of an aws:ec2:image value takes, and the faults to inject.
+import type { Clock } from './clock.ts'
 
 export interface FaultRule {
   /** Actions the rule applies to (all when absent). */
@@ -36,6 +37,11 @@ export interface NewImage {
 }
 
 export interface FrontOptions {
+  /**
+   * What the front reads time from (clock.ts; default realClock). Chosen when the front starts:
+   * reset() and configure() keep it.
+   */
+  clock?: Clock
   seed?: number
   /** How long new images stay pending; a function decides per image. */
   pendingMs?: number | ((image: NewImage) => number)

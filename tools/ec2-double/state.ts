@@ -63,8 +63,8 @@ export interface DoubleState {
   copyTokens: Map<string, { imageId: string; fingerprint: string }>
   /** The KMS key of each snapshot the double encrypted (moto does not encrypt copies). */
   snapshotKeys: Map<string, string>
-  /** DeregisterImage calls in flight: image id → its snapshots (EC2 judges snapshot use as of the request). */
-  deregistering: Map<string, string[]>
+  /** DeregisterImage calls under way (EC2 judges snapshot use as of the request). */
+  deregistering: Set<Deregistration>
   /**
    * Per account and region (`${account}|${region}`), the account's images and their snapshots, as last listed; dropped whenever an
    * image changes through the double (a deregistration only takes its image out), so judging snapshot
@@ -99,7 +99,13 @@ export interface Accounts {
   byAccessKey: Map<string, string>
 }
 
-/** SSM's asynchronous check of aws:ec2:image values. */
+/** A DeregisterImage under way, and the snapshots its image had when it arrived (once listed). */
+export interface Deregistration {
+  imageId: string
+  snapshots: Promise<string[]>
+}
+
+/** SSM's asynchronous check of aws:ec2:image values (ssm/validation.ts). */
 export interface ParameterState {
   /** Every check that has finished, in order. */
   validations: ParameterValidation[]
@@ -107,8 +113,8 @@ export interface ParameterState {
   pending: Map<string, PendingPut[]>
   /** Per `${account}|${region}|${name}`: until when a parameter whose value failed its check takes no put. */
   lockouts: Map<string, number>
-  /** The checks under way (see Front.settled). */
-  running: Set<Promise<void>>
+  /** The checks being applied now, if any (one pass at a time). */
+  applying: Promise<void> | undefined
 }
 
 /** The fault injector's memory: its random source, lost replies so far, the token buckets. */
@@ -128,12 +134,12 @@ export function freshState(options: FrontOptions): DoubleState {
     images: new Map(),
     copyTokens: new Map(),
     snapshotKeys: new Map(),
-    deregistering: new Map(),
+    deregistering: new Set(),
     imageIndex: new Map(),
     generation: new Map(),
     launchTemplateVersions: new Map(),
     templateTokens: new Map(),
-    parameters: { validations: [], pending: new Map(), lockouts: new Map(), running: new Set() },
+    parameters: { validations: [], pending: new Map(), lockouts: new Map(), applying: undefined },
     faults: freshFaults(options)
   }
 }

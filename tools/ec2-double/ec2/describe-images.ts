@@ -13,9 +13,9 @@ import { takeFilters } from './requests.ts'
 
 /**
  * DescribeImages: pending and failed states, creation dates, encryption, deprecation, protection.
- * `now` is the moment the answer stands for.
+ * `now` is the moment the answer stands for (SSM's check of a value asks as of when it fell due).
  */
-export async function describeImages(caller: Caller, params: URLSearchParams, now = Date.now()): Promise<Reply> {
+export async function describeImages(caller: Caller, params: URLSearchParams, now = caller.now()): Promise<Reply> {
   // moto filters on its own state (always available), so the state filter applies to ours instead;
   // moto lacks the block-device-mapping.snapshot-id filter.
   const { rest, taken } = takeFilters(params, ['state', 'block-device-mapping.snapshot-id'])

@@ -31,7 +31,7 @@ export async function setAttribute(
 }
 
 export function enableImageDeprecation(caller: Caller, params: URLSearchParams): Promise<Reply> {
-  const at = deprecateAt(params.get('DeprecateAt') ?? '')
+  const at = deprecateAt(params.get('DeprecateAt') ?? '', caller.now())
   return setAttribute(caller, params, 'EnableImageDeprecation', (image) => {
     image.deprecationTime = at.toISOString()
   })
@@ -47,14 +47,14 @@ export function disableImageDeprecation(caller: Caller, params: URLSearchParams)
  * upper limit for DeprecateAt is 10 years from now". (The two-year limit for public images does not
  * arise: the action never makes an image public.)
  */
-function deprecateAt(text: string): Date {
+function deprecateAt(text: string, now: number): Date {
   const given = Date.parse(text)
   if (Number.isNaN(given)) throw new FrontError(400, 'InvalidParameterValue', `DeprecateAt '${text}' is not a date and time.`)
   const at = new Date(Math.round(given / 60_000) * 60_000)
-  const limit = new Date()
+  const limit = new Date(now)
   limit.setUTCFullYear(limit.getUTCFullYear() + 10)
   // Both the time given and the minute it rounds to: a time just past that rounds up is still past.
-  if (Math.min(given, at.getTime()) < Date.now())
+  if (Math.min(given, at.getTime()) < now)
     throw new FrontError(400, 'InvalidParameterValue', `DeprecateAt ${new Date(given).toISOString()} is in the past.`)
   if (at > limit) throw new FrontError(400, 'InvalidParameterValue', `DeprecateAt ${at.toISOString()} is more than 10 years from now.`)
   return at
@@ -77,7 +77,7 @@ export function disableImageDeregistrationProtection(caller: Caller, params: URL
   return setAttribute(caller, params, 'DisableImageDeregistrationProtection', (image) => {
     image.protection =
       image.protection === 'enabled-with-cooldown'
-        ? `disabled-until-${new Date(Date.now() + COOLDOWN_MS).toISOString().replace(/\.\d+Z$/, 'Z')}`
+        ? `disabled-until-${new Date(caller.now() + COOLDOWN_MS).toISOString().replace(/\.\d+Z$/, 'Z')}`
         : 'disabled'
   })
 }

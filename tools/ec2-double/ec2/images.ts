@@ -30,7 +30,7 @@ export async function createImage(caller: Caller, params: URLSearchParams): Prom
 
 /** A new image: pending for its pending time, and not listed for a moment (eventual consistency). */
 function made(caller: Caller, imageId: string, name: string, action: string): ReturnType<typeof overlayOf> {
-  const now = Date.now()
+  const now = caller.now()
   return Object.assign(overlayOf(caller.state, imageId, caller.region), {
     name,
     createdAt: now,
@@ -55,7 +55,7 @@ export async function copyImage(caller: Caller, params: URLSearchParams): Promis
     return { status: 200, body: okBody('CopyImage', [leaf('imageId', earlier.imageId)]) }
   }
   const sourceId = params.get('SourceImageId') ?? ''
-  const sourceState = imageStateAt(caller.state, sourceId, Date.now())?.state
+  const sourceState = imageStateAt(caller.state, sourceId, caller.now())?.state
   if (sourceState && sourceState !== 'available') {
     throw new FrontError(400, 'IncorrectState', `Image ${sourceId} is not in a valid state for copying (${sourceState}).`)
   }
@@ -96,7 +96,7 @@ export async function registerImage(caller: Caller, params: URLSearchParams): Pr
   const given = listed(params, /^BlockDeviceMapping\.\d+\.Ebs\.SnapshotId$/)
   const overlay = overlayOf(caller.state, imageId, caller.region)
   overlay.name = params.get('Name') ?? ''
-  overlay.visibleAt = visibleFrom(caller.options, Date.now())
+  overlay.visibleAt = visibleFrom(caller.options, caller.now())
   if (given.length > 0) overlay.snapshotIds = given
   return reply
 }

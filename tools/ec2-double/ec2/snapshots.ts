@@ -45,7 +45,7 @@ export async function snapshotsByImage(caller: Caller): Promise<Map<string, stri
   const found = await caller.moto('DescribeImages', { 'Owner.1': 'self' })
   const images = new Map<string, string[]>()
   for (const image of items(found, 'imagesSet')) {
-    overlayImage(state, image, Date.now())
+    overlayImage(state, image, caller.now())
     images.set(textOf(image, 'imageId') ?? '', snapshotIdsIn(image))
   }
   // Kept only if no image changed while it was being listed.

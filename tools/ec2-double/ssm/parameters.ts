@@ -74,12 +74,13 @@ function refuseAnyPut(caller: Caller, name: string, dataType: string, input: Rec
   const key = parameterKey(caller, name)
   const { pending, lockouts } = caller.state.parameters
   const lockedUntil = lockouts.get(key) ?? 0
-  if ((pending.get(key)?.length ?? 0) > 0 || Date.now() < lockedUntil) {
+  const locked = caller.now() < lockedUntil
+  if ((pending.get(key)?.length ?? 0) > 0 || locked) {
     throw new FrontError(
       400,
       'ValidationException',
       `Parameter ${name}: validation is still in process` +
-        (Date.now() < lockedUntil ? ' (the last value failed validation: try again after five minutes have passed from that attempt)' : '.')
+        (locked ? ' (the last value failed validation: try again after five minutes have passed from that attempt)' : '.')
     )
   }
   if (stored && stored.dataType !== dataType && (FIXED_DATA_TYPES.has(stored.dataType) || FIXED_DATA_TYPES.has(dataType))) {

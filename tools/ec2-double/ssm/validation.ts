@@ -1,9 +1,11 @@
 // SSM's asynchronous check of an aws:ec2:image value: a put answered at once is checked after
 // ssmValidationMs and carried out by moto only if the image is there and available.
-import type { Caller } from '../caller.ts'
+import { Caller } from '../caller.ts'
 import { describeImages } from '../ec2/describe-images.ts'
 import { SSM_RETRY_AFTER_MS, SSM_VALIDATION_MS } from '../options.ts'
 import { ec2ErrorCode, FrontError, type Reply } from '../protocol.ts'
+import type { Front } from '../front.ts'
+import type { DoubleState } from '../state.ts'
 import { items, parseXml, textOf } from '../xml.ts'
 import { storedParameter } from './parameters.ts'
 
@@ -32,43 +34,93 @@ export interface ParameterValidation {
 
 /** A PutParameter of data type aws:ec2:image that SSM has answered but not yet validated. */
 export interface PendingPut {
+  /** The caller that put it: the check acts as it. */
+  region: string
+  accessKeyId: string
+  name: string
   input: Record<string, unknown>
   /** The version the answer gave. */
   version: number
-  /** When SSM answered it, and when the validation runs (ms since the epoch). */
+  /** When SSM answered it, and when its check is due (ms since the epoch, on the front's clock). */
   answeredAt: number
   due: number
-  /** Settles when this put's validation has finished. */
-  done: Promise<void>
 }
 
-/** Where SSM keeps a parameter's pending puts and lockout: per account, region and name. */
+/** Where SSM keeps a parameter's pending put and lockout: per account, region and name. */
 export function parameterKey(caller: Caller, name: string): string {
   return `${caller.scope}|${name}`
 }
 
-/** Records an answered put, to be checked once ssmValidationMs has passed. */
+/**
+ * Records an answered put, to be checked once ssmValidationMs has passed. Nothing waits for that
+ * on a timer: the check is made when it is due and something looks — the next request to the
+ * front (applyDue), or a test's settled() — and is judged as of the moment it fell due, so it ends
+ * the same on a real clock and on a virtual one.
+ */
 export function schedule(caller: Caller, name: string, input: Record<string, unknown>, version: number): void {
+  const now = caller.now()
+  const { pending } = caller.state.parameters
   const key = parameterKey(caller, name)
-  const { parameters } = caller.state
-  const pending = parameters.pending.get(key) ?? []
-  parameters.pending.set(key, pending)
-  const previous = pending.at(-1)?.done ?? Promise.resolve()
-  const now = Date.now()
-  const entry: PendingPut = {
-    input,
-    version,
-    answeredAt: now,
-    due: now + (caller.options.ssmValidationMs ?? SSM_VALIDATION_MS),
-    done: Promise.resolve()
+  pending.set(key, [
+    ...(pending.get(key) ?? []),
+    {
+      region: caller.region,
+      accessKeyId: caller.accessKeyId,
+      name,
+      input,
+      version,
+      answeredAt: now,
+      due: now + (caller.options.ssmValidationMs ?? SSM_VALIDATION_MS)
+    }
+  ])
+}
+
+/**
+ * Makes every check that is due, in the order they fell due. The front calls this before it
+ * handles any request, so no request sees a parameter (or changes an image) as if a due check had
+ * not been made yet. One pass at a time: a request that arrives during one waits for it.
+ */
+export function applyDue(front: Front): Promise<void> {
+  const { parameters } = front.state
+  if (parameters.pending.size === 0) return Promise.resolve()
+  parameters.applying ??= checkDue(front, front.state).finally(() => (parameters.applying = undefined))
+  return parameters.applying
+}
+
+/** Waits, on the front's clock, until every put answered so far has been checked. */
+export async function settled(front: Front): Promise<void> {
+  const state = front.state
+  for (;;) {
+    await applyDue(front)
+    const next = nextDue(state)
+    if (front.state !== state || !next) return
+    const wait = next.due - front.clock.now()
+    if (wait > 0) await front.clock.sleep(wait)
   }
-  // Never rejects, so one validation's failure cannot stop the ones after it.
-  entry.done = previous
-    .then(() => validate(caller, name, entry))
-    .catch((error: unknown) => finish(caller, name, entry, `front: ${String(error)}`))
-    .finally(() => parameters.running.delete(entry.done))
-  pending.push(entry)
-  parameters.running.add(entry.done)
+}
+
+function nextDue(state: DoubleState): PendingPut | undefined {
+  return [...state.parameters.pending.values()].flat().sort((a, b) => a.due - b.due)[0]
+}
+
+async function checkDue(front: Front, state: DoubleState): Promise<void> {
+  for (let next = nextDue(state); next && next.due <= front.clock.now() && front.state === state; next = nextDue(state)) {
+    const caller = new Caller(front, next.region, next.accessKeyId, next.due)
+    let outcome: Outcome | undefined
+    try {
+      outcome = await check(caller, next)
+    } catch (error) {
+      // Never thrown on, so one check's failure cannot stop the ones after it.
+      outcome = { reason: `front: ${String(error)}` }
+    }
+    if (outcome) finish(caller, next, outcome)
+  }
+}
+
+interface Outcome {
+  /** Why the value was not stored; absent when it was. */
+  reason?: string
+  storedVersion?: number
 }
 
 /**
@@ -76,47 +128,41 @@ export function schedule(caller: Caller, name: string, input: Record<string, unk
  * "How AMI format validation works": Systems Manager "performs an asynchronous validation operation to
  * ensure that the parameter value meets the formatting requirements for an AMI ID, and that the
  * specified AMI is available in your AWS account"; creating one needs ec2:DescribeImages). The double
- * asks its own DescribeImages view, so eventual consistency, deregistration and its image states
- * count. Only an `available` image passes: refusing a pending, failed or disabled one is the strict
- * reading of "available" (a disabled AMI "can't be used for instance launches", EC2 User Guide,
- * "Disable an AMI").
+ * asks its own DescribeImages view as of when the check fell due, so eventual consistency,
+ * deregistration and its image states count. Only an `available` image passes: refusing a pending,
+ * failed or disabled one is the strict reading of "available" (a disabled AMI "can't be used for
+ * instance launches", EC2 User Guide, "Disable an AMI"). Undefined if the front was reset meanwhile.
  */
-async function validate(caller: Caller, name: string, entry: PendingPut): Promise<void> {
-  const wait = entry.due - Date.now()
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-  if (!caller.current) return
+async function check(caller: Caller, entry: PendingPut): Promise<Outcome | undefined> {
   const value = String(entry.input.Value)
   let reason = AMI_ID.test(value) ? await imageRefusal(caller, value) : `${value} is not an AMI id (ami- and 8 or 17 hexadecimal digits)`
   if (!reason) {
     // Another put may have changed the parameter since this one was answered.
-    const stored = await storedParameter(caller, name)
-    if (stored && stored.dataType !== IMAGE) reason = `ValidationException: ${name} now has data type ${stored.dataType}`
+    const stored = await storedParameter(caller, entry.name)
+    if (stored && stored.dataType !== IMAGE) reason = `ValidationException: ${entry.name} now has data type ${stored.dataType}`
   }
-  if (!caller.current) return
-  let storedVersion: number | undefined
-  if (!reason) {
-    try {
-      storedVersion = Number((await caller.ssm('PutParameter', entry.input)).Version)
-    } catch (error) {
-      if (!(error instanceof FrontError)) throw error
-      reason = `${error.code}: ${messageOf(error)}`
-    }
+  if (!caller.current) return undefined
+  if (reason) return { reason }
+  try {
+    return { storedVersion: Number((await caller.ssm('PutParameter', entry.input)).Version) }
+  } catch (error) {
+    if (!(error instanceof FrontError)) throw error
+    return { reason: `${error.code}: ${messageOf(error)}` }
   }
-  finish(caller, name, entry, reason, storedVersion)
 }
 
-/** Records how the validation ended and drops the put from the pending ones. */
-function finish(caller: Caller, name: string, entry: PendingPut, reason?: string, storedVersion?: number): void {
+/** Records how the check ended and drops the put from the pending ones. */
+function finish(caller: Caller, entry: PendingPut, { reason, storedVersion }: Outcome): void {
   if (!caller.current) return
   const { parameters } = caller.state
-  const key = parameterKey(caller, name)
+  const key = parameterKey(caller, entry.name)
   if (reason !== undefined) parameters.lockouts.set(key, entry.answeredAt + (caller.options.ssmRetryAfterMs ?? SSM_RETRY_AFTER_MS))
-  const pending = parameters.pending.get(key) ?? []
-  if (pending.includes(entry)) pending.splice(pending.indexOf(entry), 1)
-  if (pending.length === 0) parameters.pending.delete(key)
+  const rest = (parameters.pending.get(key) ?? []).filter((put) => put !== entry)
+  if (rest.length > 0) parameters.pending.set(key, rest)
+  else parameters.pending.delete(key)
   parameters.validations.push({
-    region: caller.region,
-    name,
+    region: entry.region,
+    name: entry.name,
     value: String(entry.input.Value),
     version: entry.version,
     ok: reason === undefined,
