@@ -1,5 +1,6 @@
 // The front itself: the EC2 behaviours it adds to moto, pinned, since every integration test
-// trusts them. A raw SDK client with one attempt, so faults show instead of being retried.
+// trusts them. A raw SDK client with one attempt, so faults show instead of being retried. The
+// front runs on a virtual clock: a test moves time on instead of waiting for it.
 import { afterAll, describe, expect, it } from '@jest/globals'
 import {
   CopyImageCommand,
@@ -21,9 +22,11 @@ import {
   type Image
 } from '@aws-sdk/client-ec2'
 import { inspector, launchBuilder, snapshotIdsOf, tagsOf } from '../support/ec2-env.ts'
+import { virtualClock } from '../../tools/ec2-double/index.ts'
 import { useWorld } from '../support/world.ts'
 
-const world = useWorld()
+const clock = virtualClock()
+const world = useWorld({ clock })
 const clients = new Map<string, EC2Client>()
 const client = (region = 'us-east-1'): EC2Client => {
   if (!clients.has(region)) clients.set(region, inspector(world.front.endpoint, region))
@@ -37,10 +40,9 @@ async function stateOf(imageId: string, region = 'us-east-1', extra: { IncludeDi
   for (let tries = 0; ; tries++) {
     const found = (await client(region).send(new DescribeImagesCommand({ ImageIds: [imageId], ...extra }))).Images?.[0]
     if (found || tries > 40) return found!
-    await sleep(100)
+    clock.advance(100)
   }
 }
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const ownNames = async () => ((await client().send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []).map((i) => i.Name)
 
 async function image(name: string, tags: Record<string, string> = {}): Promise<string> {
@@ -80,7 +82,7 @@ describe('the test front', () => {
     world.front.configure({ pendingMs: 2500 })
     const id = await image('pending-1')
     expect((await stateOf(id)).State).toBe('pending')
-    await new Promise((resolve) => setTimeout(resolve, 2600))
+    clock.advance(2600)
     expect((await stateOf(id)).State).toBe('available')
   })
 
@@ -171,7 +173,7 @@ describe('the test front', () => {
   it('carries out a call whose reply it loses, and injects the same faults for the same seed', async () => {
     world.front.configure({ faults: [{ actions: ['CreateImage'], lostReplyFirst: 1 }] })
     await expect(image('lost-1')).rejects.toMatchObject({ name: 'InternalError' })
-    await sleep(1100)
+    clock.advance(1100)
     expect(await ownNames()).toContain('lost-1')
 
     const outcomes = async (seed: number): Promise<string[]> => {
