@@ -8,7 +8,7 @@ import type { Call } from '../tools/ec2-double/index.ts'
 import { runAction } from '../test/support/runner.ts'
 import { seedImage } from '../test/support/seed.ts'
 import { launchBuilder } from '../test/support/ec2-env.ts'
-import { EC2_BUCKETS, LATENCY, type Bench } from './run.ts'
+import { EC2_BUCKETS, LATENCY, type Bench } from './common.ts'
 
 export interface PublishFigures {
   regions: number

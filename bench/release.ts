@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { Call } from '../tools/ec2-double/index.ts'
 import { runAction } from '../test/support/runner.ts'
-import { EC2_BUCKETS, LATENCY, type Bench } from './run.ts'
+import { EC2_BUCKETS, LATENCY, type Bench } from './common.ts'
 
 export interface ReleaseFigures {
   regions: number

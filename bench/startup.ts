@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { seedImage } from '../test/support/seed.ts'
-import type { Bench } from './run.ts'
+import type { Bench } from './common.ts'
 
 export interface StartupFigures {
   runs: number

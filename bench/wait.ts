@@ -1,7 +1,7 @@
 // Wait: how soon the step notices an image became available, and how often it asks.
 import { runAction } from '../test/support/runner.ts'
 import { POLL_SCHEDULE_MS } from '../src/modes/wait.ts'
-import { EC2_BUCKETS, LATENCY, type Bench } from './run.ts'
+import { EC2_BUCKETS, LATENCY, type Bench } from './common.ts'
 
 export interface WaitFigures {
   pendingS: number
