@@ -53,7 +53,10 @@ export class Caller {
     return `${this.account}|${this.region}`
   }
 
-  /** The ARN of one of the caller's resources in its region: arn('ec2', 'instance/i-0123…'). */
+  /**
+   * The ARN of one of the caller's resources in its region, arn('ec2', 'instance/i-0123…') (IAM User
+   * Guide, "Identify AWS resources with Amazon Resource Names (ARNs)": arn:partition:service:region:account-id:resource).
+   */
   arn(service: string, resource: string): string {
     return `arn:aws:${service}:${this.region}:${this.account}:${resource}`
   }
