@@ -5,7 +5,7 @@ import { runAction } from '../test/support/runner.ts'
 import { seedImage } from '../test/support/seed.ts'
 import { launchBuilder } from '../test/support/ec2-env.ts'
 import { kinds } from './release.ts'
-import { EC2_BUCKETS, LATENCY, type Bench } from './run.ts'
+import { EC2_BUCKETS, LATENCY, type Bench } from './common.ts'
 
 export interface PruneFigures {
   perRegion: number

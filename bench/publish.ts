@@ -4,11 +4,11 @@
 // the action sends, SSM's asynchronous check included (the front takes 1 s for it).
 import { performance } from 'node:perf_hooks'
 import { CreateLaunchTemplateCommand, EC2Client } from '@aws-sdk/client-ec2'
-import type { Call } from '../test/support/ec2-front.ts'
+import type { Call } from '../tools/ec2-double/index.ts'
 import { runAction } from '../test/support/runner.ts'
 import { seedImage } from '../test/support/seed.ts'
 import { launchBuilder } from '../test/support/ec2-env.ts'
-import { EC2_BUCKETS, LATENCY, type Bench } from './run.ts'
+import { EC2_BUCKETS, LATENCY, type Bench } from './common.ts'
 
 export interface PublishFigures {
   regions: number

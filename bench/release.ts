@@ -2,9 +2,9 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import type { Call } from '../test/support/ec2-front.ts'
+import type { Call } from '../tools/ec2-double/index.ts'
 import { runAction } from '../test/support/runner.ts'
-import { EC2_BUCKETS, LATENCY, type Bench } from './run.ts'
+import { EC2_BUCKETS, LATENCY, type Bench } from './common.ts'
 
 export interface ReleaseFigures {
   regions: number

@@ -5,9 +5,9 @@
 import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startFront, type Front } from '../test/support/ec2-front.ts'
 import { launchBuilder } from '../test/support/ec2-env.ts'
-import { startMoto } from '../test/support/moto.ts'
+import { startFront, startMoto } from '../tools/ec2-double/index.ts'
+import { EC2_BUCKETS, LATENCY, type Bench } from './common.ts'
 import { measurePrune, type PruneFigures } from './prune.ts'
 import { measurePublish, type PublishFigures } from './publish.ts'
 import { measureRelease, type ReleaseFigures } from './release.ts'
@@ -15,16 +15,6 @@ import { measureStartup, type StartupFigures } from './startup.ts'
 import { measureWait, type WaitFigures } from './wait.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
-/** EC2's documented defaults per account and region (non-mutating and mutating actions). */
-export const EC2_BUCKETS = { describe: { capacity: 100, refillPerSecond: 20 }, change: { capacity: 200, refillPerSecond: 5 } }
-export const LATENCY: [number, number] = [40, 80]
-
-export interface Bench {
-  front: Front
-  motoEndpoint: string
-  builder: string
-  env: Record<string, string>
-}
 
 const only = process.argv.slice(2)
 const wanted = (part: string): boolean => only.length === 0 || only.includes(part)

@@ -1,12 +1,12 @@
 // Startup: the bundle against the floor, both preloaded with peak-rss.mjs, alternating runs.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, statSync, readdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { seedImage } from '../test/support/seed.ts'
-import type { Bench } from './run.ts'
+import type { Bench } from './common.ts'
 
 export interface StartupFigures {
   runs: number
@@ -21,6 +21,14 @@ const RUNS = 9
 
 export async function measureStartup(bench: Bench, root: string): Promise<StartupFigures> {
   const floorDir = mkdtempSync(join(tmpdir(), 'ami-pipeline-floor-'))
+  try {
+    return await measure(bench, root, floorDir)
+  } finally {
+    rmSync(floorDir, { recursive: true, force: true })
+  }
+}
+
+async function measure(bench: Bench, root: string, floorDir: string): Promise<StartupFigures> {
   const built = spawnSync(join(root, 'node_modules', '.bin', 'ncc'), ['build', join(root, 'bench', 'floor.ts'), '-o', floorDir], {
     cwd: root,
     encoding: 'utf8'
@@ -83,8 +91,12 @@ async function timed(script: string, imageId: string, bench: Bench, inputs: Reco
   })
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   const wall = performance.now() - started
-  if (code !== 0) throw new Error(`${script} exited ${code}`)
-  return [wall, Number(readFileSync(join(dir, 'rss'), 'utf8'))]
+  try {
+    if (code !== 0) throw new Error(`${script} exited ${code}`)
+    return [wall, Number(readFileSync(join(dir, 'rss'), 'utf8'))]
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 function median(values: number[]): number {

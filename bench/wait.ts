@@ -1,7 +1,7 @@
 // Wait: how soon the step notices an image became available, and how often it asks.
 import { runAction } from '../test/support/runner.ts'
 import { POLLING } from '../src/time.ts'
-import { EC2_BUCKETS, LATENCY, type Bench } from './run.ts'
+import { EC2_BUCKETS, LATENCY, type Bench } from './common.ts'
 
 export interface WaitFigures {
   pendingS: number
@@ -22,7 +22,7 @@ export async function measureWait(bench: Bench): Promise<WaitFigures> {
   )
   if (result.exitCode !== 0) throw new Error(`wait failed: ${result.errors.join('; ')}`)
   const imageId = result.outputs['image-id']!
-  const image = bench.front.images.get(imageId)!
+  const image = bench.front.state.images.get(imageId)!
   const availableAt = image.createdAt + PENDING_MS
   const polls = bench.front.calls
     .slice(mark)

@@ -14,9 +14,8 @@ import {
   RunInstancesCommand,
   type Tag
 } from '@aws-sdk/client-ec2'
-import { startFront } from '../test/support/ec2-front.ts'
 import { launchBuilder } from '../test/support/ec2-env.ts'
-import { startMoto } from '../test/support/moto.ts'
+import { startFront, startMoto } from '../tools/ec2-double/index.ts'
 import { runAction, type StepResult } from '../test/support/runner.ts'
 
 const SOURCE = 'us-east-1'

@@ -1,5 +1,5 @@
-// Starts a local EC2 API for a workflow's later steps (CI's `uses: ./` job): moto behind the test
-// front, plus a running builder instance. Prints `endpoint=…` and `instance-id=…` lines for
+// Starts a local EC2 API for a workflow's later steps (CI's `uses: ./` job): moto behind the EC2
+// double's front (tools/ec2-double), plus a running builder instance. Prints `endpoint=…` and `instance-id=…` lines for
 // $GITHUB_OUTPUT and keeps serving in the background until the job ends (or `--stop-after`).
 //   node scripts/local-ec2.ts >> "$GITHUB_OUTPUT"
 import { spawn } from 'node:child_process'
@@ -7,8 +7,7 @@ import { openSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { launchBuilder } from '../test/support/ec2-env.ts'
-import { startFront } from '../test/support/ec2-front.ts'
-import { startMoto } from '../test/support/moto.ts'
+import { startFront, startMoto } from '../tools/ec2-double/index.ts'
 
 if (process.argv[2] === '--serve') {
   const moto = await startMoto()

@@ -1,6 +1,5 @@
 // Distribution as a new user would set it up: one step builds, copies, tags and waits, sharing,
 // deprecating and protecting every image in every region; the manifest and summary show it.
-import { readFileSync } from 'node:fs'
 import { describe, expect, it } from '@jest/globals'
 import { DescribeImageAttributeCommand, DescribeImagesCommand } from '@aws-sdk/client-ec2'
 import { inspector } from '../support/ec2-env.ts'
@@ -57,7 +56,7 @@ describe('sharing, deprecation and protection', () => {
       new RegExp(`${imageIds['us-west-2']}.*\\| 444455556666, ${ORG} \\| \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z \\| yes \\|`)
     )
 
-    const manifest = JSON.parse(readFileSync(result.outputs.manifest!, 'utf8'))
+    const manifest = JSON.parse(result.manifest!)
     expect(manifest).toMatchObject({ version: 1, modes: ['build', 'copy', 'tag', 'wait'], succeeded: true, sourceRegion: 'us-east-1' })
     expect(manifest.regions['eu-west-1'].image).toMatchObject({
       imageId: imageIds['eu-west-1'],

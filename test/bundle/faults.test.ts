@@ -2,7 +2,7 @@
 // random sources: whatever happens, each run ends with exactly the images asked for, nothing
 // orphaned, correct outputs; re-runs make nothing; prune retires exactly its plan.
 import { describe, expect, it } from '@jest/globals'
-import type { FaultRule } from '../support/ec2-front.ts'
+import type { FaultRule } from '../../tools/ec2-double/index.ts'
 import { ownImages, ownSnapshots, snapshotIdsOf, tagsOf } from '../support/ec2-env.ts'
 import { runAction } from '../support/runner.ts'
 import { seedDozenReleases } from '../support/seed.ts'

@@ -1,6 +1,5 @@
 // The bundle as the runner runs it: `node dist/index.js`, INPUT_* variables with action.yml's
 // defaults, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, against moto behind the front.
-import { readFileSync } from 'node:fs'
 import { describe, expect, it } from '@jest/globals'
 import { ownImages, snapshotIdsOf, tagsOf } from '../support/ec2-env.ts'
 import { BAD_INPUTS } from '../support/bad-inputs.ts'
@@ -57,7 +56,7 @@ describe('the bundle, run as the runner runs it', () => {
     expect(result.summary).toMatch(
       new RegExp(`\\| eu-west-1 \\| \\[${imageIds['eu-west-1']}\\]\\(https://eu-west-1\\.console\\.aws\\.amazon\\.com/`)
     )
-    const manifest = JSON.parse(readFileSync(result.outputs.manifest!, 'utf8')) as {
+    const manifest = JSON.parse(result.manifest!) as {
       regions: Record<string, { image: { imageId: string } }>
     }
     expect(manifest.regions['us-west-2']?.image.imageId).toBe(imageIds['us-west-2'])

@@ -185,7 +185,7 @@ describe('staged retirement through the bundle', () => {
         .sort()
     )
     for (const image of images.slice(0, 2)) {
-      const at = Date.parse(world.front.images.get(image.imageId)!.deprecationTime!)
+      const at = Date.parse(world.front.state.images.get(image.imageId)!.deprecationTime!)
       expect(at - Date.now()).toBeLessThanOrEqual(120_000)
       expect(world.front.stateOf(image.imageId)?.state).toBe('available')
     }

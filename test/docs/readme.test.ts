@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { parse, parseDocument } from 'yaml'
 import { INPUTS, MODES, type InputName, type Mode } from '../../src/inputs/index.ts'
 import { parseList } from '../../src/inputs/values.ts'
-import { startMoto, type Moto } from '../support/moto.ts'
+import { startMoto, type Moto } from '../../tools/ec2-double/index.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')

@@ -1,7 +1,8 @@
 // The front's behaviours for publishing and staged retirement — SSM through the front, aws:ec2:image
 // validated after PutParameter answers, launch template versions from a SourceVersion, the default
 // version, LastLaunchedTime, snapshot sharing and disabled images — pinned with the real SDK clients,
-// one attempt each, so faults show instead of being retried.
+// one attempt each, so faults show instead of being retried. The front runs on a virtual clock: a
+// test moves time on (or lets settled() move it to the last check) instead of waiting for it.
 import { afterAll, describe, expect, it } from '@jest/globals'
 import {
   CreateImageCommand,
@@ -26,9 +27,11 @@ import {
 } from '@aws-sdk/client-ec2'
 import { GetParameterCommand, GetParameterHistoryCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { inspector, launchBuilder, snapshotIdsOf, tagsOf } from '../support/ec2-env.ts'
+import { virtualClock } from '../../tools/ec2-double/index.ts'
 import { useWorld } from '../support/world.ts'
 
-const world = useWorld()
+const clock = virtualClock()
+const world = useWorld({ clock })
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' }
 const clients = new Map<string, EC2Client>()
 const client = (region = 'us-east-1'): EC2Client => {
@@ -44,14 +47,13 @@ const ssm = (region = 'us-east-1'): SSMClient => {
 afterAll(() => {
   for (const c of [...clients.values(), ...ssmClients.values()]) c.destroy()
 })
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The image as DescribeImages lists it, once it is listed (a new image is not, for a moment). */
 async function listed(imageId: string, extra: { IncludeDisabled?: boolean } = {}): Promise<Image> {
   for (let tries = 0; ; tries++) {
     const found = (await client().send(new DescribeImagesCommand({ ImageIds: [imageId], ...extra }))).Images?.[0]
     if (found || tries > 40) return found!
-    await sleep(100)
+    clock.advance(100)
   }
 }
 
@@ -134,7 +136,7 @@ describe('the test front: SSM', () => {
     expect((await ssm().send(new GetParameterHistoryCommand({ Name: '/golden/web' }))).Parameters?.map((p) => p.Value)).toEqual([first])
     await world.front.settled()
     expect(await parameter('/golden/web')).toMatchObject({ Value: second, Version: 2 })
-    expect(world.front.parameterValidations).toEqual([
+    expect(world.front.state.parameters.validations).toEqual([
       { region: 'us-east-1', name: '/golden/web', value: first, version: 1, ok: true, storedVersion: 1 },
       { region: 'us-east-1', name: '/golden/web', value: second, version: 2, ok: true, storedVersion: 2 }
     ])
@@ -163,8 +165,8 @@ describe('the test front: SSM', () => {
       await world.front.settled()
     }
     expect(await parameter('/golden/app')).toMatchObject({ Value: good, Version: 1 })
-    expect(world.front.parameterValidations.slice(1).map((v) => [v.value, v.ok])).toEqual(refused.map((value) => [value, false]))
-    expect(world.front.parameterValidations.slice(1).map((v) => v.reason)).toEqual([
+    expect(world.front.state.parameters.validations.slice(1).map((v) => [v.value, v.ok])).toEqual(refused.map((value) => [value, false]))
+    expect(world.front.state.parameters.validations.slice(1).map((v) => v.reason)).toEqual([
       expect.stringMatching(/not an AMI id/),
       expect.stringMatching(/InvalidAMIID\.NotFound/),
       expect.stringMatching(/pending/),
@@ -213,17 +215,17 @@ describe('the test front: SSM', () => {
       stillInProcess
     )
     await world.front.settled()
-    const refusedAt = Date.now()
+    const refusedAt = clock.now()
     expect((await putImage('/golden/order', 'ami-0000000000000000b')).Version).toBe(2)
     await world.front.settled()
     await expect(putImage('/golden/order', c)).rejects.toMatchObject({
       name: 'ValidationException',
       message: expect.stringMatching(/try again after five minutes/)
     })
-    await sleep(Math.max(0, refusedAt + 1600 - Date.now()))
+    clock.advance(Math.max(0, refusedAt + 1600 - clock.now()))
     expect((await putImage('/golden/order', c)).Version).toBe(2)
     await world.front.settled()
-    expect(world.front.parameterValidations.map((v) => [v.value, v.version, v.ok])).toEqual([
+    expect(world.front.state.parameters.validations.map((v) => [v.value, v.version, v.ok])).toEqual([
       [a, 1, true],
       ['ami-0000000000000000b', 2, false],
       [c, 2, true]
@@ -378,10 +380,10 @@ describe('the test front: images and snapshots', () => {
 
   it('deprecates at the nearest minute, and refuses a time in the past or more than ten years ahead', async () => {
     const id = await image('deprecated-1')
-    const soon = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 120_000 + 35_000)
+    const soon = new Date(Math.ceil(clock.now() / 60_000) * 60_000 + 120_000 + 35_000)
     await client().send(new EnableImageDeprecationCommand({ ImageId: id, DeprecateAt: soon }))
     expect((await listed(id)).DeprecationTime).toBe(new Date(soon.getTime() + 25_000).toISOString())
-    for (const at of [new Date(Date.now() - 120_000), new Date(Date.now() + 3660 * 86_400_000)]) {
+    for (const at of [new Date(clock.now() - 120_000), new Date(clock.now() + 3660 * 86_400_000)]) {
       await expect(client().send(new EnableImageDeprecationCommand({ ImageId: id, DeprecateAt: at }))).rejects.toMatchObject({
         name: 'InvalidParameterValue'
       })
@@ -428,7 +430,7 @@ describe('the test front: images and snapshots', () => {
 
   it('refuses to share a snapshot encrypted with the default key, to make an encrypted one public, or to share with an organization', async () => {
     const [snapshot] = snapshotIdsOf(await listed(await image('encrypted-snap'))) as [string]
-    world.front.snapshotKeys.set(snapshot, 'alias/aws/ebs')
+    world.front.state.snapshotKeys.set(snapshot, 'alias/aws/ebs')
     const share = (input: { UserIds?: string[]; GroupNames?: string[]; DryRun?: boolean }) =>
       client().send(
         new ModifySnapshotAttributeCommand({ SnapshotId: snapshot, Attribute: 'createVolumePermission', OperationType: 'add', ...input })
@@ -438,7 +440,7 @@ describe('the test front: images and snapshots', () => {
         name: 'OperationNotPermitted',
         message: 'Encrypted snapshots with EBS default key cannot be shared'
       })
-    world.front.snapshotKeys.set(snapshot, 'alias/shared')
+    world.front.state.snapshotKeys.set(snapshot, 'alias/shared')
     await share({ UserIds: ['111122223333'] })
     await expect(share({ GroupNames: ['all'] })).rejects.toMatchObject({ name: 'UnsupportedOperation' })
     const organization = await rawEc2({

@@ -1,5 +1,6 @@
 // The front itself: the EC2 behaviours it adds to moto, pinned, since every integration test
-// trusts them. A raw SDK client with one attempt, so faults show instead of being retried.
+// trusts them. A raw SDK client with one attempt, so faults show instead of being retried. The
+// front runs on a virtual clock: a test moves time on instead of waiting for it.
 import { afterAll, describe, expect, it } from '@jest/globals'
 import {
   CopyImageCommand,
@@ -17,13 +18,15 @@ import {
   EnableImageCommand,
   EnableImageDeregistrationProtectionCommand,
   RegisterImageCommand,
-  type EC2Client,
+  EC2Client,
   type Image
 } from '@aws-sdk/client-ec2'
 import { inspector, launchBuilder, snapshotIdsOf, tagsOf } from '../support/ec2-env.ts'
+import { virtualClock } from '../../tools/ec2-double/index.ts'
 import { useWorld } from '../support/world.ts'
 
-const world = useWorld()
+const clock = virtualClock()
+const world = useWorld({ clock })
 const clients = new Map<string, EC2Client>()
 const client = (region = 'us-east-1'): EC2Client => {
   if (!clients.has(region)) clients.set(region, inspector(world.front.endpoint, region))
@@ -37,10 +40,9 @@ async function stateOf(imageId: string, region = 'us-east-1', extra: { IncludeDi
   for (let tries = 0; ; tries++) {
     const found = (await client(region).send(new DescribeImagesCommand({ ImageIds: [imageId], ...extra }))).Images?.[0]
     if (found || tries > 40) return found!
-    await sleep(100)
+    clock.advance(100)
   }
 }
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const ownNames = async () => ((await client().send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []).map((i) => i.Name)
 
 async function image(name: string, tags: Record<string, string> = {}): Promise<string> {
@@ -80,7 +82,7 @@ describe('the test front', () => {
     world.front.configure({ pendingMs: 2500 })
     const id = await image('pending-1')
     expect((await stateOf(id)).State).toBe('pending')
-    await new Promise((resolve) => setTimeout(resolve, 2600))
+    clock.advance(2600)
     expect((await stateOf(id)).State).toBe('available')
   })
 
@@ -171,7 +173,7 @@ describe('the test front', () => {
   it('carries out a call whose reply it loses, and injects the same faults for the same seed', async () => {
     world.front.configure({ faults: [{ actions: ['CreateImage'], lostReplyFirst: 1 }] })
     await expect(image('lost-1')).rejects.toMatchObject({ name: 'InternalError' })
-    await sleep(1100)
+    clock.advance(1100)
     expect(await ownNames()).toContain('lost-1')
 
     const outcomes = async (seed: number): Promise<string[]> => {
@@ -291,7 +293,7 @@ describe('the test front', () => {
 
   it('resolves resolve:ssm: images with ResolveAlias, and lists only $Latest and $Default without a template', async () => {
     const id = await image('resolved-1')
-    await world.front.ssm('us-east-1', 'PutParameter', { Name: '/golden/web', Value: id, Type: 'String' })
+    await world.front.caller('us-east-1').ssm('PutParameter', { Name: '/golden/web', Value: id, Type: 'String' })
     const template = await client().send(
       new CreateLaunchTemplateCommand({ LaunchTemplateName: 'ssm', LaunchTemplateData: { ImageId: 'resolve:ssm:/golden/web' } })
     )
@@ -303,5 +305,29 @@ describe('the test front', () => {
     await expect(client().send(new DescribeLaunchTemplateVersionsCommand({ Versions: ['1'] }))).rejects.toMatchObject({
       name: 'InvalidParameterValue'
     })
+  })
+
+  it('names what uses an image in ARNs of the caller’s account, which its access key decides', async () => {
+    const id = await image('owned-1')
+    const template = await client().send(
+      new CreateLaunchTemplateCommand({ LaunchTemplateName: 'owned', LaunchTemplateData: { ImageId: id } })
+    )
+    const arn = (accessKeyId: string) => {
+      const asked = new EC2Client({
+        region: 'us-east-1',
+        endpoint: world.front.endpoint,
+        credentials: { accessKeyId, secretAccessKey: 'testing' },
+        maxAttempts: 1
+      })
+      return asked
+        .send(new DescribeImageReferencesCommand({ ImageIds: [id], ResourceTypes: [{ ResourceType: 'ec2:LaunchTemplate' }] }))
+        .then((found) => found.ImageReferences?.map((reference) => reference.Arn))
+        .finally(() => asked.destroy())
+    }
+    const templateId = template.LaunchTemplate!.LaunchTemplateId!
+    expect(await arn('testing')).toEqual([`arn:aws:ec2:us-east-1:123456789012:launch-template/${templateId}`])
+    // moto acts in its default account for a key it did not issue; the front names the account it maps the key to.
+    world.front.state.accounts.byAccessKey.set('AKIAOTHERACCOUNT', '111122223333')
+    expect(await arn('AKIAOTHERACCOUNT')).toEqual([`arn:aws:ec2:us-east-1:111122223333:launch-template/${templateId}`])
   })
 })

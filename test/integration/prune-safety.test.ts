@@ -63,7 +63,7 @@ describe.each([
   it('keeps an image that a launch template takes from an SSM parameter', async () => {
     world.front.configure({ imageReferences: references })
     const [, viaParameter] = await seedFive()
-    await world.front.ssm(REGION, 'PutParameter', { Name: '/golden/web', Value: viaParameter!.imageId, Type: 'String' })
+    await world.front.caller(REGION).ssm('PutParameter', { Name: '/golden/web', Value: viaParameter!.imageId, Type: 'String' })
     const ec2 = client()
     try {
       await ec2.send(

@@ -87,7 +87,7 @@ describe('a release against an EC2 API', () => {
     world.front.configure({ pendingMs: (image) => (image.region === 'eu-west-1' ? 1000 : 500) })
     const failing = new Promise<void>((resolve) => {
       const timer = setInterval(() => {
-        const copy = [...world.front.images].find(([, image]) => image.region === 'eu-west-1')
+        const copy = [...world.front.state.images].find(([, image]) => image.region === 'eu-west-1')
         if (copy) {
           world.front.failImage(copy[0], 'Copy of snapshot failed')
           clearInterval(timer)

@@ -8,7 +8,7 @@ import { findUsage } from '../../src/aws/in-use.ts'
 import { anAttemptWentUnanswered, isUncodedAnswer, isUnknownOperation, StepRetryStrategy, UNCODED_ATTEMPTS } from '../../src/aws/retry.ts'
 import { afterAttempts, awsError } from '../support/aws-error.ts'
 import { useEndpoint } from '../support/ec2-env.ts'
-import { startMoto, type Moto } from '../support/moto.ts'
+import { startMoto, type Moto } from '../../tools/ec2-double/index.ts'
 
 const MOTO_ANSWER = '@aws-sdk XML parse error: mismatched tags <html> and </title>.\n  Deserialization error: …'
 

@@ -1,8 +1,9 @@
 // Runs the bundle the way the GitHub runner does: `node dist/index.js` in a child process, inputs
 // as INPUT_* variables with action.yml's defaults filled in, and GITHUB_OUTPUT / GITHUB_STEP_SUMMARY
-// files to read back.
+// files to read back. Each step gets its own temporary directory (RUNNER_TEMP too), read and
+// removed when the step has ended, so hundreds of test steps leave nothing behind.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,6 +15,11 @@ export interface StepResult {
   exitCode: number | null
   outputs: Record<string, string>
   summary: string
+  /**
+   * What the file the `manifest` output names held when the step ended: it was in the step's
+   * RUNNER_TEMP, which is gone once runAction returns.
+   */
+  manifest?: string
   /** stdout and stderr together, as the job log shows them. */
   log: string
   /** `::error::` annotations, decoded. */
@@ -52,6 +58,14 @@ function inputVar(name: string): string {
 
 export async function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<StepResult> {
   const dir = mkdtempSync(join(tmpdir(), 'ami-pipeline-step-'))
+  try {
+    return await runIn(dir, inputs, options)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function runIn(dir: string, inputs: Record<string, string>, options: RunOptions): Promise<StepResult> {
   const outputFile = join(dir, 'output')
   const summaryFile = join(dir, 'summary')
   writeFileSync(outputFile, '')
@@ -92,11 +106,14 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
   clearTimeout(cancelTimer)
   clearInterval(watch)
   clearTimeout(killTimer)
+  const outputs = readOutputs(readFileSync(outputFile, 'utf8'))
+  const manifest = outputs.manifest && existsSync(outputs.manifest) ? readFileSync(outputs.manifest, 'utf8') : undefined
   return {
     ...(cancelledAt !== undefined && { cancelledAt }),
     exitCode,
-    outputs: readOutputs(readFileSync(outputFile, 'utf8')),
+    outputs,
     summary: readFileSync(summaryFile, 'utf8'),
+    ...(manifest !== undefined && { manifest }),
     log,
     errors: [...log.matchAll(/^::error::(.*)$/gm)].map((match) => decodeCommand(match[1]!))
   }

@@ -10,7 +10,7 @@ import {
   type Tag
 } from '@aws-sdk/client-ec2'
 import { launchBuilder } from './ec2-env.ts'
-import type { Front } from './ec2-front.ts'
+import type { Front } from '../../tools/ec2-double/index.ts'
 
 const DAY = 86_400_000
 
@@ -49,7 +49,7 @@ export async function seedImage(
       })
     )
     const imageId = made.ImageId!
-    front.setCreationDate(imageId, region, new Date(Date.now() - daysOld * DAY).toISOString())
+    front.setCreationDate(imageId, region, new Date(front.clock.now() - daysOld * DAY).toISOString())
     // Seeded images are old: never pending.
     front.overlay(imageId, region).pendingMs = 0
     return { region, imageId, name }

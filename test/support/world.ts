@@ -1,8 +1,7 @@
 // One moto and one front for a test file: `const world = useWorld()` at the top of a describe,
 // then world.front / world.moto in tests. moto is reset and the front cleared before each test.
 import { afterAll, beforeAll, beforeEach } from '@jest/globals'
-import { startFront, type Front, type FrontOptions } from './ec2-front.ts'
-import { startMoto, type Moto } from './moto.ts'
+import { startFront, startMoto, type Front, type FrontOptions, type Moto } from '../../tools/ec2-double/index.ts'
 
 export { launchBuilder } from './ec2-env.ts'
 

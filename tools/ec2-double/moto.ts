@@ -3,15 +3,15 @@
 // npm registry, so when it is missing this says so plainly. Plain Node (no jest), so that
 // `node scripts/demo.ts` can import it too.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 
 export interface Moto {
   /** http://127.0.0.1:PORT */
   endpoint: string
-  /** Where moto's output goes. */
+  /** Where moto's output goes (a temporary directory's, removed when moto stops). */
   logFile: string
   /** Stops moto and waits until it has exited. */
   stop(): Promise<void>
@@ -70,9 +70,14 @@ pid=$!
 (read _ <&3; kill $pid 2>/dev/null) &
 wait $pid`
 
-const running = new Set<ChildProcess>()
+// Each moto running, and its temporary directory (its log, the stock images file): both go when
+// it stops, or when this process exits without stopping it.
+const running = new Map<ChildProcess, string>()
 process.once('exit', () => {
-  for (const child of running) killGroup(child, 'SIGKILL')
+  for (const [child, dir] of running) {
+    killGroup(child, 'SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
@@ -85,15 +90,22 @@ export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
   }
   const failures: string[] = []
   let tries = 0
-  for (const command of commands) {
-    // The free port may be taken between finding it and moto binding it: try again on another.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const started = await tryStart(command, await freePort(), join(dir, `moto-${++tries}.log`), env)
-      if ('moto' in started) return started.moto
-      failures.push(started.failure)
-      if (!/address already in use/i.test(started.failure)) break
+  try {
+    for (const command of commands) {
+      // The free port may be taken between finding it and moto binding it: try again on another.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const started = await tryStart(command, await freePort(), join(dir, `moto-${++tries}.log`), env)
+        if ('moto' in started) return started.moto
+        failures.push(started.failure)
+        if (!/address already in use/i.test(started.failure)) break
+      }
     }
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true })
+    throw error
   }
+  // The failures quote the logs' last lines, so the directory can go.
+  rmSync(dir, { recursive: true, force: true })
   throw new Error(`moto_server did not start:\n${failures.join('\n\n')}`)
 }
 
@@ -110,7 +122,7 @@ async function tryStart(
     detached: true
   })
   closeSync(log)
-  running.add(child)
+  running.set(child, dirname(logFile))
   // moto must not keep a script alive that forgot to stop it; stop() takes a reference again.
   child.unref()
   ;(child.stdin as Socket | null)?.unref()
@@ -136,6 +148,7 @@ async function tryStart(
           await exited
           clearTimeout(timer)
           running.delete(child)
+          rmSync(dirname(logFile), { recursive: true, force: true })
         })()
         return stopping
       },

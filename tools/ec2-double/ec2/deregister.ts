@@ -1,0 +1,69 @@
+// DeregisterImage as EC2 documents it: protection refuses it, and DeleteAssociatedSnapshots reports
+// each snapshot, skipping one another image still uses.
+import type { Caller } from '../caller.ts'
+import { FrontError, type Reply } from '../protocol.ts'
+import type { Deregistration } from '../state.ts'
+import { leaf, node, parseXml, serializeXml, type XmlElement } from '../xml.ts'
+import { isProtectedAt } from './image-attributes.ts'
+import { isDryRun } from './requests.ts'
+import { snapshotsByImage } from './snapshots.ts'
+
+/**
+ * DeregisterImage (EC2 API Reference, DeregisterImage; DeleteSnapshotReturnCode): protection
+ * refuses it; with DeleteAssociatedSnapshots each snapshot is reported: success, or skipped "because
+ * it's associated with other AMIs". EC2 judges that as of the request: an image whose own
+ * DeregisterImage is under way when this one arrives, or arrives while this one is, still counts as
+ * using its snapshots, whichever finishes first — so two images sharing a snapshot, deregistered
+ * together, both skip it. The double orders this by arrival, not by time, so it holds on any clock.
+ * Disabled images count too (EC2 User Guide, "Disable an AMI": their snapshots cannot be deleted).
+ */
+export async function deregisterImage(caller: Caller, params: URLSearchParams): Promise<Reply> {
+  if (isDryRun(params)) return caller.send(params)
+  const imageId = params.get('ImageId') ?? ''
+  if (isProtectedAt(caller.state.images.get(imageId)?.protection, caller.now())) {
+    throw new FrontError(
+      400,
+      'OperationNotPermitted',
+      `Image ${imageId} has deregistration protection enabled (or in its cooldown); disable it before deregistering.`
+    )
+  }
+  const { deregistering } = caller.state
+  const underWayOnArrival = [...deregistering]
+  let knowOwn: (snapshots: string[]) => void = () => undefined
+  const mine: Deregistration = { imageId, snapshots: new Promise((resolve) => (knowOwn = resolve)) }
+  deregistering.add(mine)
+  try {
+    const images = await snapshotsByImage(caller)
+    const own = images.get(imageId) ?? []
+    knowOwn(own)
+    const used = new Set([...images].filter(([id]) => id !== imageId).flatMap(([, snapshots]) => snapshots))
+    for (const other of new Set([...underWayOnArrival, ...deregistering]))
+      if (other.imageId !== imageId) for (const snapshot of await other.snapshots) used.add(snapshot)
+    const rest = new URLSearchParams(params)
+    rest.delete('DeleteAssociatedSnapshots')
+    const reply = await caller.send(rest)
+    if (reply.status >= 400 || params.get('DeleteAssociatedSnapshots') !== 'true') return reply
+    const xml = parseXml(reply.body)
+    xml.children.push(node('deleteSnapshotResultSet', await deleteSnapshots(caller, own, used)))
+    return { status: reply.status, body: serializeXml(xml) }
+  } finally {
+    // A listing that failed leaves the others nothing of this image's to wait for.
+    knowOwn([])
+    deregistering.delete(mine)
+  }
+}
+
+/** Deletes each snapshot no other image uses, and says what became of each. */
+async function deleteSnapshots(caller: Caller, own: string[], used: Set<string>): Promise<XmlElement[]> {
+  const results: XmlElement[] = []
+  for (const snapshot of own) {
+    const code = used.has(snapshot)
+      ? 'skipped'
+      : await caller.moto('DeleteSnapshot', { SnapshotId: snapshot }).then(
+          () => 'success',
+          () => 'client-error'
+        )
+    results.push(node('item', [leaf('snapshotId', snapshot), leaf('returnCode', code)]))
+  }
+  return results
+}

@@ -1,0 +1,233 @@
+// The front: an HTTP server on 127.0.0.1 between the SDK and moto. moto is an independent EC2 API,
+// but it takes shortcuts real EC2 does not (images available at once, duplicate names accepted,
+// ClientToken ignored, no pagination, no DescribeImageReferences, deprecation or protection). The
+// front adds what EC2 documents (ec2/, one file per group of actions), and injects faults —
+// throttling, 5xx, latency, lost replies — from a seeded random source so every run is reproducible
+// (faults.ts). SSM calls (JSON protocol, told apart by their x-amz-target header) come through the
+// same server, faults and buckets; what the front adds to them lives in ssm/. This file is the
+// server and what tests ask of it; all it remembers is one DoubleState (state.ts), and all the time
+// it reads is its clock (clock.ts).
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { Caller, credentialOf } from './caller.ts'
+import { realClock, type Clock } from './clock.ts'
+import { EC2_HANDLERS, IMAGE_CHANGES } from './ec2/index.ts'
+import { imagesChanged, imageStateAt, overlayOf, type ImageState } from './ec2/image-state.ts'
+import { withFaults } from './faults.ts'
+import type { FrontOptions } from './options.ts'
+import {
+  EC2_PROTOCOL,
+  ec2ErrorCode,
+  errorBody,
+  flattenInput,
+  FrontError,
+  SSM_CONTENT_TYPE,
+  SSM_PROTOCOL,
+  ssmErrorBody,
+  ssmErrorCode,
+  type Reply
+} from './protocol.ts'
+import { SSM_HANDLERS } from './ssm/parameters.ts'
+import { applyDue, settled } from './ssm/validation.ts'
+import { freshFaults, freshState, type Call, type DoubleState, type ImageOverlay } from './state.ts'
+
+export async function startFront(motoEndpoint: string, options: FrontOptions = {}): Promise<Front> {
+  const front = new Front(motoEndpoint, options)
+  await front.listen()
+  return front
+}
+
+export class Front {
+  endpoint = ''
+  readonly motoEndpoint: string
+  /** What the front reads time from (FrontOptions.clock). */
+  readonly clock: Clock
+  /** All the front remembers; reset() replaces it whole. */
+  state: DoubleState
+  private server: Server | undefined
+
+  constructor(motoEndpoint: string, options: FrontOptions = {}) {
+    this.motoEndpoint = motoEndpoint
+    this.clock = options.clock ?? realClock
+    this.state = freshState(options)
+  }
+
+  /** Every call so far, in the order it arrived. */
+  get calls(): Call[] {
+    return this.state.calls
+  }
+
+  changingCalls(): Call[] {
+    return this.calls.filter((call) => !/^(Describe|Get|List)/.test(call.action))
+  }
+
+  /** Changes behaviour mid-test; faults and buckets restart with the new seed. */
+  configure(options: Partial<FrontOptions>): void {
+    this.state.options = { ...this.state.options, ...options }
+    this.state.faults = freshFaults(this.state.options)
+  }
+
+  /** Forgets everything, as a front just started with these options would know it (on the same clock). */
+  reset(options: FrontOptions = {}): void {
+    this.state = freshState(options)
+  }
+
+  /** A caller with the test credentials, for a test's own look-ups in moto (`front.caller(region).ssm(…)`). */
+  caller(region: string, accessKeyId = 'testing'): Caller {
+    return new Caller(this, region, accessKeyId)
+  }
+
+  /** What the front knows of the image, for a test to change (made empty the first time). */
+  overlay(imageId: string, region: string): ImageOverlay {
+    return overlayOf(this.state, imageId, region)
+  }
+
+  /** The image's state as DescribeImages reports it now, where the front decides it. */
+  stateOf(imageId: string): ImageState | undefined {
+    return imageStateAt(this.state, imageId, this.clock.now())
+  }
+
+  /** Ends the image `failed` after its pending time, with AWS's reason. */
+  failImage(imageId: string, message = 'Snapshot creation failed: internal error'): void {
+    const image = this.state.images.get(imageId)
+    if (!image) throw new Error(`the front did not see ${imageId} being made`)
+    image.failure = { code: 'Client.InternalError', message }
+  }
+
+  /** moto stamps every image with now; prune needs images of different ages. An old image is listed. */
+  setCreationDate(imageId: string, region: string, iso: string): void {
+    const image = this.overlay(imageId, region)
+    image.creationDate = iso
+    image.visibleAt = 0
+  }
+
+  /**
+   * When the image last launched an instance, as EC2 reports it a day later (ImageOverlay.lastLaunchedTime).
+   * An image with a reported launch is at least a day old, so it is listed at once.
+   */
+  setLastLaunched(imageId: string, region: string, iso: string): void {
+    if (Number.isNaN(Date.parse(iso))) throw new Error(`setLastLaunched: ${iso} is not an ISO 8601 date-time`)
+    const image = this.overlay(imageId, region)
+    image.lastLaunchedTime = iso
+    image.visibleAt = 0
+  }
+
+  /**
+   * Resolves once every aws:ec2:image put answered so far has been checked, waiting on the front's
+   * clock until each is due: on a virtual clock, at once (time moves on to the last one's).
+   */
+  settled(): Promise<void> {
+    return settled(this)
+  }
+
+  async listen(): Promise<void> {
+    this.server = createServer((req, res) => {
+      void this.handle(req).then(
+        (reply) => {
+          res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/xml;charset=UTF-8' })
+          res.end(reply.body)
+        },
+        (error: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/xml;charset=UTF-8' })
+          res.end(errorBody('InternalError', `front: ${String(error)}`))
+        }
+      )
+    })
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve))
+    const address = this.server.address()
+    if (typeof address !== 'object' || !address) throw new Error('front has no address')
+    this.endpoint = `http://127.0.0.1:${address.port}`
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return
+    this.server.closeAllConnections()
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()))
+  }
+
+  private async handle(req: IncomingMessage): Promise<Reply> {
+    let text = ''
+    for await (const chunk of req) text += String(chunk)
+    const { region, accessKeyId } = credentialOf(req.headers.authorization)
+    // SSM's checks that fell due before this request are made first, whatever it asks.
+    await applyDue(this)
+    const caller = new Caller(this, region, accessKeyId)
+    const target = /^AmazonSSM\.(\w+)$/.exec(String(req.headers['x-amz-target'] ?? ''))?.[1]
+    return target === undefined ? this.handleEc2(caller, text) : this.handleSsm(caller, target, text)
+  }
+
+  private async handleEc2(caller: Caller, text: string): Promise<Reply> {
+    const params = new URLSearchParams(text)
+    const action = params.get('Action') ?? ''
+    const call: Call = {
+      action,
+      region: caller.region,
+      account: caller.account,
+      at: caller.now(),
+      params: Object.fromEntries(params),
+      status: 0
+    }
+    caller.state.calls.push(call)
+    const reply = await withFaults(caller, call, EC2_PROTOCOL, async () => {
+      const changesImages = IMAGE_CHANGES.has(action) && params.get('DryRun') !== 'true'
+      let done: Reply | undefined
+      try {
+        const handler = EC2_HANDLERS[action]
+        done = handler ? await handler(caller, params) : await caller.send(params)
+        return done
+      } catch (error) {
+        if (!(error instanceof FrontError)) throw error
+        return { status: error.status, body: errorBody(error.code, error.message) }
+      } finally {
+        // A deregistration that went through only takes its image out of the index; any other
+        // change, or one that may not have gone through, drops the index.
+        const gone = action === 'DeregisterImage' && done !== undefined && done.status < 400 ? params.get('ImageId') : null
+        if (changesImages) imagesChanged(caller.state, caller.scope, gone ?? undefined)
+      }
+    })
+    return recorded(call, reply, ec2ErrorCode(reply.body))
+  }
+
+  /**
+   * An SSM call (JSON protocol: POST, x-amz-target AmazonSSM.<Operation>): recorded like an EC2
+   * one, given the same faults and buckets, answered by ssm/ where it models SSM, else by moto as
+   * it is (moto's JSON errors included).
+   */
+  private async handleSsm(caller: Caller, operation: string, text: string): Promise<Reply> {
+    let input: Record<string, unknown> = {}
+    try {
+      input = JSON.parse(text || '{}') as Record<string, unknown>
+    } catch {
+      // Left to moto, which answers a body it cannot read as SSM does.
+    }
+    const call: Call = {
+      action: operation,
+      service: 'ssm',
+      region: caller.region,
+      account: caller.account,
+      at: caller.now(),
+      params: flattenInput(input),
+      input,
+      status: 0
+    }
+    caller.state.calls.push(call)
+    const reply = await withFaults(caller, call, SSM_PROTOCOL, async () => {
+      try {
+        const handler = SSM_HANDLERS[operation]
+        return handler ? await handler(caller, input, text) : await caller.ssmRaw(operation, text)
+      } catch (error) {
+        // An SSM client reads only JSON errors, so the front's own failures are answered as one too.
+        if (!(error instanceof FrontError))
+          return { status: 500, body: ssmErrorBody('InternalServerError', `front: ${String(error)}`), contentType: SSM_CONTENT_TYPE }
+        return { status: error.status, body: ssmErrorBody(error.code, error.message), contentType: SSM_CONTENT_TYPE }
+      }
+    })
+    return recorded(call, reply, ssmErrorCode(reply.body))
+  }
+}
+
+/** Notes the answer on the call's record. */
+function recorded(call: Call, reply: Reply, errorCode: string | undefined): Reply {
+  call.status = reply.status
+  if (reply.status >= 400 && errorCode) call.errorCode = errorCode
+  return reply
+}

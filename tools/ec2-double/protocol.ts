@@ -1,0 +1,100 @@
+// How the double answers in each protocol: EC2's query protocol (XML) and SSM's JSON protocol,
+// their errors, and the answers its faults give (throttled, a 5xx, a refused permission).
+import { serializeXml, type XmlElement } from './xml.ts'
+
+export interface Reply {
+  status: number
+  body: string
+  /** text/xml unless said (SSM answers JSON). */
+  contentType?: string
+}
+
+/** A refusal the double makes itself, answered in the protocol of the call. */
+export class FrontError extends Error {
+  readonly status: number
+  readonly code: string
+  constructor(status: number, code: string, message: string) {
+    super(message)
+    this.status = status
+    this.code = code
+  }
+}
+
+export const SSM_CONTENT_TYPE = 'application/x-amz-json-1.1'
+
+export function errorBody(code: string, message: string): string {
+  const escaped = message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${escaped}</Message></Error></Errors><RequestID>front</RequestID></Response>`
+}
+
+export function okBody(action: string, children: XmlElement[]): string {
+  return serializeXml({
+    name: `${action}Response`,
+    attributes: ' xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"',
+    text: '',
+    children: [{ name: 'requestId', attributes: '', children: [], text: 'front' }, ...children]
+  })
+}
+
+export function ec2ErrorCode(body: string): string | undefined {
+  return /<Code>([^<]+)<\/Code>/.exec(body)?.[1]
+}
+
+export function ssmErrorBody(code: string, message: string): string {
+  return JSON.stringify({ __type: code, message })
+}
+
+/** An SSM error's code: __type without its namespace (com.amazonaws.ssm#ParameterNotFound). */
+export function ssmErrorCode(body: string): string | undefined {
+  try {
+    const type = (JSON.parse(body) as { __type?: unknown }).__type
+    return typeof type === 'string' ? type.split('#').at(-1) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The JSON input as strings, for Call.params: nested members dotted, list members numbered from 1. */
+export function flattenInput(input: unknown, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {}
+  const visit = (value: unknown, key: string): void => {
+    if (Array.isArray(value)) value.forEach((member, i) => visit(member, `${key}.${i + 1}`))
+    else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) visit(v, key ? `${key}.${k}` : k)
+    else if (value !== undefined) out[key] = String(value)
+  }
+  visit(input, prefix)
+  return out
+}
+
+/** How each protocol answers the double's own throttling, 5xx and refused permissions. */
+export interface Protocol {
+  throttled(): Reply
+  internalError(): Reply
+  denied(action: string): Reply
+}
+
+export const EC2_PROTOCOL: Protocol = {
+  throttled: () => ({ status: 503, body: errorBody('RequestLimitExceeded', 'Request limit exceeded.') }),
+  internalError: () => ({ status: 500, body: errorBody('InternalError', 'An internal error has occurred.') }),
+  denied: (action) => ({
+    status: 403,
+    body: errorBody('UnauthorizedOperation', `You are not authorized to perform this operation. (ec2:${action})`)
+  })
+}
+
+// SSM API Reference, Common Errors: ThrottlingException, "The request was denied due to request
+// throttling", HTTP 400; each action's Errors (PutParameter, GetParameter, …): InternalServerError,
+// "An error occurred on the server side", HTTP 500. Both as JSON-protocol errors (__type, message).
+export const SSM_PROTOCOL: Protocol = {
+  throttled: () => ({ status: 400, body: ssmErrorBody('ThrottlingException', 'Rate exceeded'), contentType: SSM_CONTENT_TYPE }),
+  internalError: () => ({
+    status: 500,
+    body: ssmErrorBody('InternalServerError', 'An error occurred on the server side.'),
+    contentType: SSM_CONTENT_TYPE
+  }),
+  denied: (action) => ({
+    status: 400,
+    body: ssmErrorBody('AccessDeniedException', `User is not authorized to perform: ssm:${action}`),
+    contentType: SSM_CONTENT_TYPE
+  })
+}

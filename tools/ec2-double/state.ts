@@ -1,0 +1,162 @@
+// Everything the double remembers between requests, in one object. reset() replaces it whole, so
+// no piece can be forgotten when a test starts afresh, and a request or a check of SSM's that was
+// begun before a reset can tell (its state is no longer the double's) and leaves the new one alone.
+import { MOTO_DEFAULT_ACCOUNT, type FrontOptions } from './options.ts'
+import type { ParameterValidation, PendingPut } from './ssm/validation.ts'
+import type { XmlElement } from './xml.ts'
+
+export interface Call {
+  /** The EC2 action, or the SSM operation (PutParameter, GetParameter, …). */
+  action: string
+  region: string
+  /** The caller's account (Accounts). */
+  account: string
+  /** Absent for EC2. */
+  service?: 'ssm'
+  /** When the call arrived (ms since the epoch). */
+  at: number
+  /** EC2: the query parameters. SSM: the JSON input flattened (Tags.1.Key, Overwrite: 'true', …). */
+  params: Record<string, string>
+  /** SSM: the JSON input as sent. */
+  input?: Record<string, unknown>
+  status: number
+  errorCode?: string
+}
+
+/** What the double knows of an image that moto does not. */
+export interface ImageOverlay {
+  region: string
+  name: string
+  createdAt: number
+  pendingMs: number
+  failure?: { code: string; message: string }
+  encrypted?: boolean
+  kmsKeyId?: string
+  creationDate?: string
+  deprecationTime?: string
+  protection?: string
+  /** Until when DescribeImages does not list it (eventual consistency); 0 or absent: listed. */
+  visibleAt?: number
+  /** DisableImage was called (and EnableImage not since). */
+  disabled?: boolean
+  /** The snapshots RegisterImage was given: moto makes new ones instead, EC2 uses these. */
+  snapshotIds?: string[]
+  /** A copy's source, as EC2 reports it in DescribeImages. */
+  sourceImageId?: string
+  sourceImageRegion?: string
+  /**
+   * EC2 API Reference, Image, lastLaunchedTime: "when the AMI was last used to launch an EC2
+   * instance. When the AMI is used to launch an instance, there is a 24-hour delay before that usage
+   * is reported." So a launch through the double never sets it; tests do, with setLastLaunched.
+   */
+  lastLaunchedTime?: string
+}
+
+export interface DoubleState {
+  options: FrontOptions
+  accounts: Accounts
+  /** Every call, in the order it arrived. */
+  calls: Call[]
+  /** What the double knows of each image that moto does not, by image id. */
+  images: Map<string, ImageOverlay>
+  /** CopyImage client tokens: `${account}|${region}|${token}` → the copy it made and the request's fingerprint. */
+  copyTokens: Map<string, { imageId: string; fingerprint: string }>
+  /** The KMS key of each snapshot the double encrypted (moto does not encrypt copies). */
+  snapshotKeys: Map<string, string>
+  /** DeregisterImage calls under way (EC2 judges snapshot use as of the request). */
+  deregistering: Set<Deregistration>
+  /**
+   * Per account and region (`${account}|${region}`), the account's images and their snapshots, as last listed; dropped whenever an
+   * image changes through the double (a deregistration only takes its image out), so judging snapshot
+   * use stays cheap for a region with thousands of images. `generation` counts the changes, so a
+   * listing taken before a change is never kept after it.
+   */
+  imageIndex: Map<string, Map<string, string[]>>
+  generation: Map<string, number>
+  /**
+   * Launch template versions made by CreateLaunchTemplateVersion with SourceVersion, which moto
+   * ignores: `${templateId}#${version}` → the version's launch template data as EC2 would hold it
+   * (the source's, resolved when the version was made, with the image given).
+   */
+  launchTemplateVersions: Map<string, XmlElement>
+  /** CreateLaunchTemplateVersion client tokens: `${account}|${region}|${token}` → the first call's answer. */
+  templateTokens: Map<string, { fingerprint: string; body: string }>
+  parameters: ParameterState
+  faults: FaultState
+}
+
+/**
+ * Whose calls these are. moto keeps one backend per account: its default account for any access
+ * key, and, for credentials it issued through STS AssumeRole, the role's account. The front reads
+ * the access key id from each request's Authorization header and builds ARNs, and scopes what EC2
+ * and SSM scope per account (client tokens, throttling, an account's images, parameters), by the
+ * account it maps to.
+ */
+export interface Accounts {
+  /** The account of an access key not in byAccessKey (FrontOptions.defaultAccount). */
+  default: string
+  /** Access key id → account, for credentials that act in another account (empty until AssumeRole fills it). */
+  byAccessKey: Map<string, string>
+}
+
+/** A DeregisterImage under way, and the snapshots its image had when it arrived (once listed). */
+export interface Deregistration {
+  imageId: string
+  snapshots: Promise<string[]>
+}
+
+/** SSM's asynchronous check of aws:ec2:image values (ssm/validation.ts). */
+export interface ParameterState {
+  /** Every check that has finished, in order. */
+  validations: ParameterValidation[]
+  /** Puts answered but not yet checked, per `${account}|${region}|${name}`, oldest first. */
+  pending: Map<string, PendingPut[]>
+  /** Per `${account}|${region}|${name}`: until when a parameter whose value failed its check takes no put. */
+  lockouts: Map<string, number>
+  /** The checks being applied now, if any (one pass at a time). */
+  applying: Promise<void> | undefined
+}
+
+/** The fault injector's memory: its random source, lost replies so far, the token buckets. */
+export interface FaultState {
+  random: () => number
+  lostSoFar: Map<string, number>
+  buckets: Map<string, { tokens: number; at: number }>
+  /** Calls answered as throttled because a bucket was empty. */
+  throttled: number
+}
+
+export function freshState(options: FrontOptions): DoubleState {
+  return {
+    options,
+    accounts: { default: options.defaultAccount ?? MOTO_DEFAULT_ACCOUNT, byAccessKey: new Map() },
+    calls: [],
+    images: new Map(),
+    copyTokens: new Map(),
+    snapshotKeys: new Map(),
+    deregistering: new Set(),
+    imageIndex: new Map(),
+    generation: new Map(),
+    launchTemplateVersions: new Map(),
+    templateTokens: new Map(),
+    parameters: { validations: [], pending: new Map(), lockouts: new Map(), applying: undefined },
+    faults: freshFaults(options)
+  }
+}
+
+/** Faults and buckets start again from the options' seed (Front.configure). */
+export function freshFaults(options: FrontOptions): FaultState {
+  return { random: mulberry32(options.seed ?? 1), lostSoFar: new Map(), buckets: new Map(), throttled: 0 }
+}
+
+/** A small seeded PRNG: the same seed gives the same faults. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
