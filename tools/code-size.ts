@@ -50,7 +50,10 @@ for (const path of all) {
 }
 console.log('| folder | files | lines |\n|---|---|---|')
 for (const [folder, { files: count, lines }] of [...perFolder].sort()) console.log(`| ${folder} | ${count} | ${lines} |`)
-const total = [...perFolder.values()].reduce((sum, entry) => ({ files: sum.files + entry.files, lines: sum.lines + entry.lines }), { files: 0, lines: 0 })
+const total = [...perFolder.values()].reduce((sum, entry) => ({ files: sum.files + entry.files, lines: sum.lines + entry.lines }), {
+  files: 0,
+  lines: 0
+})
 console.log(`| total | ${total.files} | ${total.lines} |`)
 console.log('\nLongest files:')
 for (const { path, lines } of sizes.sort((a, b) => b.lines - a.lines).slice(0, 5)) console.log(`  ${lines} ${path}`)
