@@ -14,7 +14,7 @@ import { seedImage, type Seeded } from '../support/seed.ts'
 import { runAgainst } from '../support/step.ts'
 import { launchBuilder, useWorld } from '../support/world.ts'
 
-const world = useWorld()
+const world = useWorld({}, { virtual: true })
 const REGION = 'us-east-1'
 
 async function seedFive(): Promise<Seeded[]> {
@@ -25,7 +25,7 @@ async function seedFive(): Promise<Seeded[]> {
 }
 
 function prune(extra: Record<string, string> = {}) {
-  return runAgainst(world.front.endpoint, { mode: 'prune', 'prune-tags': 'App=web', keep: '1', 'max-deletions': '10', ...extra })
+  return runAgainst(world.front, { mode: 'prune', 'prune-tags': 'App=web', keep: '1', 'max-deletions': '10', ...extra })
 }
 
 const client = () => inspector(world.front.endpoint, REGION)

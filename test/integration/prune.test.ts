@@ -6,7 +6,7 @@ import { seedDozenReleases, seedImage } from '../support/seed.ts'
 import { runAgainst, type Given } from '../support/step.ts'
 import { launchBuilder, useWorld } from '../support/world.ts'
 
-const world = useWorld({ pageSize: 5 })
+const world = useWorld({ pageSize: 5 }, { virtual: true })
 const REGIONS = ['us-east-1', 'eu-west-1']
 const NO_RUN = { repository: '', commit: '', runId: '', runAttempt: '', workflow: '', ref: '' }
 
@@ -19,7 +19,7 @@ function prune(given: Given) {
     keep: '3',
     'older-than': '30d'
   }
-  return runAgainst(world.front.endpoint, { ...defaults, ...given }, NO_RUN)
+  return runAgainst(world.front, { ...defaults, ...given }, NO_RUN)
 }
 
 async function remainingImageIds(region: string): Promise<string[]> {

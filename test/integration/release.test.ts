@@ -4,12 +4,12 @@ import { ownImages, ownSnapshots, snapshotIdsOf, tagsOf } from '../support/ec2-e
 import { runAgainst, type Given, type TestStep } from '../support/step.ts'
 import { launchBuilder, useWorld } from '../support/world.ts'
 
-const world = useWorld({ pendingMs: 1500 })
+const world = useWorld({ pendingMs: 1500 }, { virtual: true })
 const RUN = { repository: 'acme/images', commit: 'abc123', runId: '42', runAttempt: '1', workflow: 'release', ref: 'refs/tags/v1' }
 
 /** Runs the step in-process against the front; throws what the step would fail with. */
 async function runStep(given: Given, run = RUN): Promise<TestStep> {
-  const { step, failure } = await runAgainst(world.front.endpoint, given, run)
+  const { step, failure } = await runAgainst(world.front, given, run)
   if (failure) throw failure
   return step
 }

@@ -8,7 +8,7 @@ import { Journal } from '../../src/journal.ts'
 import { runPipeline } from '../../src/pipeline.ts'
 import { Release } from '../../src/release.ts'
 import type { Run } from '../../src/run.ts'
-import { POLLING, realClock, type Clock } from '../../src/time.ts'
+import { POLLING, type Clock } from '../../src/time.ts'
 import { useEndpoint } from './ec2-env.ts'
 
 export interface RecordedLog extends Log {
@@ -83,16 +83,20 @@ export function testStep(given: Given): TestStep & { sleeps: number[] } {
   }
 }
 
-/** Runs the pipeline for real against a local EC2 endpoint; returns the step and what it threw. */
+/**
+ * Runs the pipeline for real against a local EC2 endpoint, on the clock the endpoint runs on (a
+ * world's front: see useWorld); returns the step and what it threw.
+ */
 export async function runAgainst(
-  endpoint: string,
+  front: { endpoint: string; clock: Clock },
   given: Given,
-  run: Run = TEST_RUN,
-  clock: Clock = realClock
+  run: Run = TEST_RUN
 ): Promise<{ step: TestStep; failure: unknown }> {
+  const { endpoint, clock } = front
   useEndpoint(endpoint)
   const plan = planOf(given, process.env)
-  const aws = new Aws({ maxAttempts: 4, dryRun: plan.dryRun, clock })
+  // As the action runs: the default attempts, backing off on the clock.
+  const aws = new Aws({ dryRun: plan.dryRun, clock })
   const step: TestStep = {
     plan,
     aws,
