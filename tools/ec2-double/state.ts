@@ -68,11 +68,19 @@ export interface DoubleState {
   /**
    * Per account and region (`${account}|${region}`), the account's images and their snapshots, as last listed; dropped whenever an
    * image changes through the double (a deregistration only takes its image out), so judging snapshot
-   * use stays cheap for a region with thousands of images. `generation` counts the changes, so a
-   * listing taken before a change is never kept after it.
+   * use stays cheap for a region with thousands of images. `generation` counts the other changes,
+   * so a listing taken before one is never kept after it.
    */
   imageIndex: Map<string, Map<string, string[]>>
   generation: Map<string, number>
+  /**
+   * Listings under way, per scope, with the generation each began in: requests that arrive while one
+   * is under way, with no change since it began, share it rather than each listing thousands of
+   * images again.
+   */
+  imageListings: Map<string, { generation: number; images: Promise<Map<string, string[]>> }>
+  /** Per scope, images known deregistered: a listing begun before one went is kept without it. */
+  deregistered: Map<string, Set<string>>
   /**
    * Launch template versions made by CreateLaunchTemplateVersion with SourceVersion, which moto
    * ignores: `${templateId}#${version}` → the version's launch template data as EC2 would hold it
@@ -137,6 +145,8 @@ export function freshState(options: FrontOptions): DoubleState {
     deregistering: new Set(),
     imageIndex: new Map(),
     generation: new Map(),
+    imageListings: new Map(),
+    deregistered: new Map(),
     launchTemplateVersions: new Map(),
     templateTokens: new Map(),
     parameters: { validations: [], pending: new Map(), lockouts: new Map(), applying: undefined },

@@ -48,8 +48,12 @@ export function pendingFor(options: FrontOptions, image: NewImage): number {
  * them all again for each one.
  */
 export function imagesChanged(state: DoubleState, scope: string, deregistered?: string): void {
-  const index = state.imageIndex.get(scope)
-  if (deregistered !== undefined && index) index.delete(deregistered)
-  else state.imageIndex.delete(scope)
+  if (deregistered !== undefined) {
+    state.imageIndex.get(scope)?.delete(deregistered)
+    const gone = state.deregistered.get(scope) ?? new Set<string>()
+    state.deregistered.set(scope, gone.add(deregistered))
+    return
+  }
+  state.imageIndex.delete(scope)
   state.generation.set(scope, (state.generation.get(scope) ?? 0) + 1)
 }

@@ -36,19 +36,41 @@ export async function deleteSnapshot(caller: Caller, params: URLSearchParams): P
   return caller.send(params)
 }
 
-/** Every image of the caller's account in the region (disabled ones too) with its snapshots, as EC2 sees them. */
+/**
+ * Every image of the caller's account in the region (disabled ones too) with its snapshots, as EC2
+ * sees them. One listing serves every request that arrives while it is under way and nothing but
+ * deregistrations changed since it began: a prune sending many DeregisterImage calls at once must
+ * not have each list thousands of images.
+ */
 export async function snapshotsByImage(caller: Caller): Promise<Map<string, string[]>> {
   const { state, scope } = caller
   const cached = state.imageIndex.get(scope)
   if (cached) return cached
   const generation = state.generation.get(scope) ?? 0
+  const under = state.imageListings.get(scope)
+  if (under?.generation === generation) return under.images
+  const images = listImages(caller).then((listed) => {
+    // An image deregistered while the listing ran is gone, whatever moto listed.
+    for (const imageId of state.deregistered.get(scope) ?? []) listed.delete(imageId)
+    // Kept only if no image changed otherwise while it was being listed.
+    if ((state.generation.get(scope) ?? 0) === generation) state.imageIndex.set(scope, listed)
+    return listed
+  })
+  const listing = { generation, images }
+  state.imageListings.set(scope, listing)
+  try {
+    return await images
+  } finally {
+    if (state.imageListings.get(scope) === listing) state.imageListings.delete(scope)
+  }
+}
+
+async function listImages(caller: Caller): Promise<Map<string, string[]>> {
   const found = await caller.moto('DescribeImages', { 'Owner.1': 'self' })
   const images = new Map<string, string[]>()
   for (const image of items(found, 'imagesSet')) {
-    overlayImage(state, image, caller.now())
+    overlayImage(caller.state, image, caller.now())
     images.set(textOf(image, 'imageId') ?? '', snapshotIdsIn(image))
   }
-  // Kept only if no image changed while it was being listed.
-  if ((state.generation.get(scope) ?? 0) === generation) state.imageIndex.set(scope, images)
   return images
 }
