@@ -11,6 +11,8 @@ export interface PruneFigures {
   perRegion: number
   regions: number
   wallS: number
+  /** Until the first DeregisterImage: listing, the in-use checks, the plan. */
+  planS: number
   boundS: number
   retired: number
   changing: number
@@ -31,6 +33,7 @@ export async function measurePrune(bench: Bench, sizes: number[]): Promise<Prune
     bench.front.configure({ pendingMs: 0, faults: [{ latencyMs: LATENCY }], buckets: EC2_BUCKETS })
     const mark = bench.front.calls.length
     const started = performance.now()
+    const startedAt = Date.now()
     const result = await runAction(
       {
         mode: 'prune',
@@ -51,6 +54,7 @@ export async function measurePrune(bench: Bench, sizes: number[]): Promise<Prune
       perRegion,
       regions: regions.length,
       wallS,
+      planS: ((calls.find((call) => call.action === 'DeregisterImage')?.at ?? startedAt) - startedAt) / 1000,
       boundS: Math.max(0, (perRegion - EC2_BUCKETS.change.capacity) / EC2_BUCKETS.change.refillPerSecond),
       retired,
       changing: kinds(calls).changing,
