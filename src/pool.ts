@@ -13,8 +13,8 @@ export const IN_FLIGHT = 16
 
 /**
  * Runs `work` on every item, at most `limit` at once, starting them in order; once `stopped()` is
- * true no further item starts. Results come back in the items' order, undefined for an item never
- * started.
+ * true, or an item has failed, no further item starts. Results come back in the items' order,
+ * undefined for an item never started; the first failure is thrown once the items in flight end.
  */
 export async function inPool<Item, Result>(
   items: readonly Item[],
@@ -24,9 +24,17 @@ export async function inPool<Item, Result>(
 ): Promise<(Result | undefined)[]> {
   const results = new Array<Result | undefined>(items.length).fill(undefined)
   let next = 0
+  let failure: { error: unknown } | undefined
   const worker = async (): Promise<void> => {
-    for (let index = next++; index < items.length && !stopped(); index = next++) results[index] = await work(items[index]!, index)
+    for (let index = next++; index < items.length && !stopped() && !failure; index = next++) {
+      try {
+        results[index] = await work(items[index]!, index)
+      } catch (error) {
+        failure ??= { error }
+      }
+    }
   }
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  if (failure) throw failure.error
   return results
 }

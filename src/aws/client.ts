@@ -63,11 +63,6 @@ export class Aws {
     return this.connections.counts
   }
 
-  /** The same credentials, connections and pacing, with every changing call sent as a DryRun check. */
-  checking(): Aws {
-    return this.dryRun ? this : new Aws({ ...this.options, dryRun: true }, this.connections)
-  }
-
   /**
    * Sends one call that changes nothing. `operation` is EC2's action name (it picks the pacing
    * bucket and names the IAM permission in errors); `resource` says what the call is about.
@@ -194,7 +189,7 @@ export class Aws {
     let client = this.connections.clients.get(region)
     if (!client) {
       // The SDK's default chain supplies credentials and honours AWS_ENDPOINT_URL(_EC2).
-      client = this.options.makeClient?.(region) ?? new EC2Client({ region, ...this.sdkOptions() })
+      client = this.options.makeClient?.(region) ?? new EC2Client({ region, ...this.sdkOptions('ec2', region) })
       this.connections.clients.set(region, client)
     }
     return client
@@ -207,17 +202,23 @@ export class Aws {
       client = this.options.makeSsmClient
         ? Promise.resolve(this.options.makeSsmClient(region))
         : // The same chain as EC2: credentials, and AWS_ENDPOINT_URL(_SSM) for a local endpoint.
-          import('@aws-sdk/client-ssm').then(({ SSMClient }) => new SSMClient({ region, ...this.sdkOptions() }))
+          import('@aws-sdk/client-ssm').then(({ SSMClient }) => new SSMClient({ region, ...this.sdkOptions('ssm', region) }))
       this.connections.ssmClients.set(region, client)
     }
     return client
   }
 
-  private sdkOptions() {
+  private sdkOptions(service: Service, region: string) {
     const maxAttempts = this.options.maxAttempts ?? 12
+    // A throttled answer means AWS's bucket is empty, whoever emptied it (another job of the account,
+    // say): the region's own buckets are emptied too, so first attempts slow to the refill rate
+    // instead of spending the retries' quota.
+    const throttled = (): void => {
+      for (const [key, bucket] of this.connections.buckets) if (key.startsWith(`${service} ${region} `)) bucket.drain()
+    }
     return {
       maxAttempts,
-      retryStrategy: new StepRetryStrategy(maxAttempts, this.options.signal, this.clock),
+      retryStrategy: new StepRetryStrategy(maxAttempts, this.options.signal, this.clock, throttled),
       requestHandler: this.requestHandler()
     }
   }

@@ -73,6 +73,12 @@ export class TokenBucket {
     return turn
   }
 
+  /** AWS said its bucket is empty: ours is too, and refills from now. */
+  drain(): void {
+    this.tokens = 0
+    this.updated = this.clock.now()
+  }
+
   private async waitForToken(signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
       signal?.throwIfAborted()

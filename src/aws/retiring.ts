@@ -48,7 +48,9 @@ export async function disableImage(aws: Aws, region: string, imageId: string): P
     )
   } catch (error) {
     if (aws.dryRun) throw error
-    const [now] = await describeImages(aws, region, [imageId])
+    // The call's own failure is what is reported, also when the look that follows cannot be made
+    // (a cancel refuses it): EC2 may have carried the call out.
+    const [now] = await describeImages(aws, region, [imageId]).catch(() => [])
     if (now?.state !== 'disabled') throw error
   }
 }

@@ -53,11 +53,14 @@ export class StepRetryStrategy implements RetryStrategyV2 {
   private readonly standard: StandardRetryStrategy
   private readonly signal: AbortSignal | undefined
   private readonly clock: Clock
+  private readonly onThrottled: (() => void) | undefined
 
-  constructor(maxAttempts: number, signal?: AbortSignal, clock: Clock = realClock) {
+  /** `onThrottled` hears of every throttled attempt: the AWS layer then holds back its own pace. */
+  constructor(maxAttempts: number, signal?: AbortSignal, clock: Clock = realClock, onThrottled?: () => void) {
     this.standard = new StandardRetryStrategy({ maxAttempts, backoff: NO_DELAY })
     this.signal = signal
     this.clock = clock
+    this.onThrottled = onThrottled
   }
 
   /** A job cancelled before a call is sent sends nothing. */
@@ -75,9 +78,15 @@ export class StepRetryStrategy implements RetryStrategyV2 {
     if (this.signal?.aborted) throw new Error('cancelled: no retry')
     if (isUnknownOperation(info.error)) throw new Error('the endpoint does not offer this operation: no retry')
     if (isUncodedAnswer(info.error) && token.getRetryCount() + 1 >= UNCODED_ATTEMPTS) throw new Error('not an EC2 answer: no more retries')
-    const next = (await this.standard.refreshRetryTokenForRetry(unwrap(token) as StandardRetryToken, info)) as StandardRetryToken
+    // The SDK is handed no Retry-After hint, which it would sleep on the real clock, out of a
+    // cancel's reach: the hint is honoured here, as the SDK would (at most 5 s past the backoff).
+    const { retryAfterHint, ...rest } = info
+    const next = (await this.standard.refreshRetryTokenForRetry(unwrap(token) as StandardRetryToken, rest)) as StandardRetryToken
+    const backoff = backoffDelay(info.errorType, token.getRetryCount())
+    const hinted = retryAfterHint instanceof Date ? Math.min(retryAfterHint.getTime() - this.clock.now(), backoff + 5000) : 0
+    if (info.errorType === 'THROTTLING') this.onThrottled?.()
     try {
-      await this.clock.sleep(backoffDelay(info.errorType, token.getRetryCount()), this.signal)
+      await this.clock.sleep(Math.max(backoff, hinted), this.signal)
     } catch {
       throw new Error('cancelled: no retry')
     }

@@ -62,29 +62,32 @@ export async function retireImages(
     () => signal.aborted
   )
   const retired = images.filter((_, i) => outcomes[i]?.retired)
-  const result: Retirements = {
-    retired: { imageIds: retired.map((image) => image.imageId), snapshotIds: outcomes.flatMap((outcome) => outcome?.deleted ?? []) },
-    unsettled: { imageIds: images.filter((_, i) => outcomes[i]?.cutOff).map((image) => image.imageId), snapshotIds: [] },
-    failures: outcomes.flatMap((outcome) => (outcome?.failure !== undefined ? [outcome.failure] : []))
-  }
+  const deleted = new Set(outcomes.flatMap((outcome) => outcome?.deleted ?? []))
   // A snapshot another image's deregistration deleted is settled already.
-  const deleted = new Set(result.retired.snapshotIds)
   const unsettled = outcomes.flatMap((outcome) => outcome?.unsettled ?? []).filter((entry) => !deleted.has(entry.snapshotId))
-  if (unsettled.length > 0) {
-    const settled = await settleSnapshots(context, region, unsettled, new Set(result.retired.imageIds))
-    result.retired.snapshotIds.push(...settled.deleted)
-    result.unsettled.snapshotIds.push(...settled.left)
-    result.failures.push(...settled.failures)
+  const settled =
+    unsettled.length > 0 ? await settleSnapshots(context, region, unsettled, new Set(retired.map((image) => image.imageId))) : undefined
+  for (const snapshotId of settled?.deleted ?? []) deleted.add(snapshotId)
+  // Snapshots in the order of the images that had them, as a dry run lists them; one EC2 reported
+  // that the image did not list, last.
+  const listed = [...new Set(images.flatMap((image) => image.snapshotIds))]
+  const result: Retirements = {
+    retired: {
+      imageIds: retired.map((image) => image.imageId),
+      snapshotIds: [...listed.filter((id) => deleted.has(id)), ...[...deleted].filter((id) => !listed.includes(id))]
+    },
+    unsettled: {
+      imageIds: images.filter((_, i) => outcomes[i]?.cutOff).map((image) => image.imageId),
+      snapshotIds: settled?.left ?? []
+    },
+    failures: [...outcomes.flatMap((outcome) => (outcome?.failure !== undefined ? [outcome.failure] : [])), ...(settled?.failures ?? [])]
   }
-  // Snapshots in the order of the images that had them, as a dry run lists them.
-  const order = images.flatMap((image) => image.snapshotIds)
-  const position = (id: string): number => (order.includes(id) ? order.indexOf(id) : order.length)
-  result.retired.snapshotIds.sort((a, b) => position(a) - position(b))
   return result
 }
 
 async function retireOne(context: Context, region: string, image: Removal, how: Retirement, deleteSnapshots: boolean): Promise<Outcome> {
   const { signal, log } = context
+  let tagged = false
   try {
     if (how === 'deregister') return await deregister(context, region, image, deleteSnapshots)
     if (how === 'disable') {
@@ -92,6 +95,7 @@ async function retireOne(context: Context, region: string, image: Removal, how: 
       // between) would have its grace period counted from its creation by the next stage. On
       // an image that stays enabled the tag means nothing: only disabled images read it.
       await tagResources(context.aws, region, [image.imageId], new Map([[DISABLED_AT, new Date(context.clock.now()).toISOString()]]))
+      tagged = true
       await disableImage(context.aws, region, image.imageId)
       log.info(`Disabled ${image.imageId} '${image.name}' in ${region}: it launches no instance until EnableImage.`)
     } else {
@@ -104,9 +108,14 @@ async function retireOne(context: Context, region: string, image: Removal, how: 
     return { retired: true, deleted: [], unsettled: [] }
   } catch (error) {
     // One image failing (it became protected or in use meanwhile) does not stop the others.
+    const where = `${image.imageId} '${image.name}' in ${region}`
+    // Tagged, then cancelled before DisableImage went out: a marker without its change, reported.
+    if (signal.aborted && tagged && error === signal.reason) {
+      const failure = `${where}: tagged ${DISABLED_AT}, then the job was cancelled before DisableImage was sent: the image is still enabled; delete the tag`
+      return { retired: false, deleted: [], unsettled: [], cutOff: true, failure }
+    }
     // Refused before sending because the job was cancelled: not a failure of this image.
     if (signal.aborted && error === signal.reason) return { retired: false, deleted: [], unsettled: [] }
-    const where = `${image.imageId} '${image.name}' in ${region}`
     if (signal.aborted) {
       // Cut off by the cancel (no retry): EC2 may have done it. Reported, never guessed.
       const failure =

@@ -23,6 +23,14 @@ describe('the virtual clock', () => {
     expect(order).toEqual(['microtask', 'immediate', 'slept'])
   })
 
+  it('moves once for sleeps that overlap, and wakes them in the order they end', async () => {
+    const clock = virtualClock(0)
+    const woke: number[] = []
+    await Promise.all([700, 300, 700, 700].map((ms) => clock.sleep(ms).then(() => woke.push(ms))))
+    expect(woke).toEqual([300, 700, 700, 700])
+    expect(clock.now()).toBe(700)
+  })
+
   it('rejects a sleep with the abort reason, whether aborted before or during it', async () => {
     const clock = virtualClock(0)
     const before = new AbortController()

@@ -8,7 +8,7 @@ import { findUsage } from '../../src/aws/in-use.ts'
 import { anAttemptWentUnanswered, isUncodedAnswer, isUnknownOperation, StepRetryStrategy, UNCODED_ATTEMPTS } from '../../src/aws/retry.ts'
 import { afterAttempts, awsError } from '../support/aws-error.ts'
 import { useEndpoint } from '../support/ec2-env.ts'
-import { startMoto, type Moto } from '../../tools/ec2-double/index.ts'
+import { startMoto, virtualClock, type Moto } from '../../tools/ec2-double/index.ts'
 
 const MOTO_ANSWER = '@aws-sdk XML parse error: mismatched tags <html> and </title>.\n  Deserialization error: …'
 
@@ -37,7 +37,13 @@ describe('the retry strategy', () => {
 
   it('cuts a backoff short when the job is cancelled, and sends no retry', async () => {
     const controller = new AbortController()
-    const strategy = new StepRetryStrategy(12, controller.signal)
+    // A backoff that would never end by itself: only the cancel can end it.
+    const endless = {
+      now: Date.now,
+      sleep: (_: number, signal?: AbortSignal) =>
+        new Promise<void>((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason)))
+    }
+    const strategy = new StepRetryStrategy(12, controller.signal, endless)
     const token = await strategy.acquireInitialRetryToken('us-east-1')
     const retry = strategy.refreshRetryTokenForRetry(token, { error: awsError('RequestLimitExceeded') as never, errorType: 'THROTTLING' })
     setTimeout(() => controller.abort(new Error('cancelled')), 20)
@@ -45,14 +51,36 @@ describe('the retry strategy', () => {
     await expect(retry).rejects.toThrow(/cancelled/)
   })
 
-  it('retries throttling and server errors as the SDK does', async () => {
-    const strategy = new StepRetryStrategy(12)
+  it('retries throttling and server errors as the SDK does, and says when it was throttled', async () => {
+    const throttled: string[] = []
+    const strategy = new StepRetryStrategy(12, undefined, virtualClock(), () => throttled.push('throttled'))
     const token = await strategy.acquireInitialRetryToken('us-east-1')
     const retry = await strategy.refreshRetryTokenForRetry(token, {
       error: awsError('RequestLimitExceeded') as never,
       errorType: 'THROTTLING'
     })
     expect(retry.getRetryCount()).toBe(1)
+    expect(throttled).toEqual(['throttled'])
+    await strategy.refreshRetryTokenForRetry(retry, { error: awsError('InternalError') as never, errorType: 'TRANSIENT' })
+    expect(throttled).toEqual(['throttled'])
+  })
+
+  it('honours a Retry-After hint on the step’s clock, not the real one', async () => {
+    // The virtual clock starts at the real now, so a hint four seconds ahead means the same to both.
+    const clock = virtualClock(Date.now())
+    const slept: number[] = []
+    const recording = { now: clock.now, sleep: (ms: number, signal?: AbortSignal) => (slept.push(ms), clock.sleep(ms, signal)) }
+    const strategy = new StepRetryStrategy(12, undefined, recording)
+    const token = await strategy.acquireInitialRetryToken('us-east-1')
+    const started = Date.now()
+    await strategy.refreshRetryTokenForRetry(token, {
+      error: awsError('RequestLimitExceeded') as never,
+      errorType: 'THROTTLING',
+      retryAfterHint: new Date(clock.now() + 4000)
+    })
+    expect(slept).toHaveLength(1)
+    expect(slept[0]).toBeGreaterThan(3900)
+    expect(Date.now() - started).toBeLessThan(1000)
   })
 
   it('marks a call one of whose attempts got no refusal (a 5xx, a timeout), whatever its last answer; never one only refused', async () => {

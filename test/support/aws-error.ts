@@ -1,5 +1,6 @@
 import type { RetryErrorType } from '@smithy/types'
 import { StepRetryStrategy } from '../../src/aws/retry.ts'
+import { virtualClock } from '../../tools/ec2-double/index.ts'
 
 // An error shaped as the SDK throws AWS's: the error code is the name; `$metadata` as the SDK's
 // retry layer leaves it (the last answer's HTTP status, and how many attempts were made).
@@ -16,7 +17,8 @@ export function awsError(code: string, message = code, metadata?: { httpStatusCo
  * strategy marks on it.
  */
 export async function afterAttempts(...attempts: { error: Error; errorType: RetryErrorType }[]): Promise<Error> {
-  const strategy = new StepRetryStrategy(attempts.length)
+  // The backoff between attempts is slept on a virtual clock: nothing waits for real.
+  const strategy = new StepRetryStrategy(attempts.length, undefined, virtualClock())
   let token = await strategy.acquireInitialRetryToken('us-east-1')
   for (const attempt of attempts) {
     try {

@@ -9,6 +9,7 @@ import { runPipeline } from '../../src/pipeline.ts'
 import { Release } from '../../src/release.ts'
 import type { Run } from '../../src/run.ts'
 import { POLLING, type Clock } from '../../src/time.ts'
+import { virtualClock as doubleClock } from '../../tools/ec2-double/index.ts'
 import { useEndpoint } from './ec2-env.ts'
 
 export interface RecordedLog extends Log {
@@ -50,17 +51,16 @@ export function planOf(given: Given, env: NodeJS.ProcessEnv = { AWS_REGION: 'us-
   return readPlan((name) => values[name] ?? '', env)
 }
 
-/** A clock that moves only when slept on, at once, recording every sleep. */
+/** The double's virtual clock (tools/ec2-double/clock.ts), recording every sleep. */
 export function virtualClock(start = Date.parse('2026-11-24T10:00:00Z')): Clock & { sleeps: number[] } {
-  let now = start
+  const clock = doubleClock(start)
   const sleeps: number[] = []
   return {
     sleeps,
-    now: () => now,
-    sleep: async (ms, signal) => {
-      signal?.throwIfAborted()
-      sleeps.push(ms)
-      now += ms
+    now: () => clock.now(),
+    sleep: (ms, signal) => {
+      if (!signal?.aborted) sleeps.push(ms)
+      return clock.sleep(ms, signal)
     }
   }
 }

@@ -13,6 +13,7 @@ import { DescribeParametersCommand, GetParametersCommand, SSMClient } from '@aws
 import { mockClient } from 'aws-sdk-client-mock'
 import { Aws } from '../../src/aws/client.ts'
 import { describeReference, findUsage } from '../../src/aws/in-use.ts'
+import { IN_FLIGHT } from '../../src/pool.ts'
 import { awsError } from '../support/aws-error.ts'
 
 const ec2Mock = mockClient(EC2Client)
@@ -54,6 +55,20 @@ describe('in-use checks with DescribeImageReferences', () => {
     ])
     expect(calls[0]!.IncludeAllResourceTypes).toBeUndefined()
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0)
+  })
+
+  it('sends no further batch once one is refused, and falls back', async () => {
+    // The first batch alone, then a pool's worth together; the second of those is refused.
+    let seen = 0
+    ec2Mock.on(DescribeImageReferencesCommand).callsFake(() => {
+      seen++
+      if (seen === 3) throw awsError('UnauthorizedOperation')
+      return new Promise((resolve) => setImmediate(() => resolve({ ImageReferences: [] })))
+    })
+    const batches = 2 * IN_FLIGHT + 1
+    const usage = await check(ids(10 * batches))
+    expect(usage.method).toMatch(/^DescribeInstances/)
+    expect(ec2Mock.commandCalls(DescribeImageReferencesCommand).length).toBeLessThanOrEqual(1 + IN_FLIGHT)
   })
 
   it('lists every launch template version as well, resolving resolve:ssm: images that references may not', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { EC2_BUCKETS, kindOf, pacingFor, TokenBucket } from '../../src/aws/pacing.ts'
+import { virtualClock } from '../../tools/ec2-double/index.ts'
 
 describe('pacing', () => {
   it('lets a burst through at once, then holds calls to the refill rate', async () => {
@@ -29,5 +30,26 @@ describe('pacing', () => {
     expect(kindOf('DescribeImages')).toBe('describe')
     expect(kindOf('DeregisterImage')).toBe('change')
     expect(kindOf('CreateTags')).toBe('change')
+  })
+
+  it('empties when AWS says its bucket is, and refills from then', async () => {
+    const clock = virtualClock(0)
+    const bucket = new TokenBucket({ capacity: 10, refillPerSecond: 5 }, clock)
+    await bucket.take()
+    bucket.drain()
+    await bucket.take()
+    // Without the drain nine tokens were left: no wait. After it, a token takes a fifth of a second.
+    expect(clock.now()).toBe(200)
+  })
+
+  it('refuses every caller still queued once the job is cancelled, without waiting for the refill', async () => {
+    const clock = virtualClock(0)
+    const bucket = new TokenBucket({ capacity: 1, refillPerSecond: 1 }, clock)
+    const controller = new AbortController()
+    await bucket.take(controller.signal)
+    const queued = [bucket.take(controller.signal), bucket.take(controller.signal)]
+    controller.abort(new Error('cancelled'))
+    for (const taking of queued) await expect(taking).rejects.toThrow('cancelled')
+    expect(clock.now()).toBeLessThan(2000)
   })
 })

@@ -80,7 +80,7 @@ function serve(count: number, server: Server): void {
 async function callsFor(count: number, server: Server, dryRun = false): Promise<Record<string, number>> {
   serve(count, server)
   const step = testStep({ mode: 'prune', 'prune-name': 'web-*', keep: '0', 'max-deletions': String(count), 'dry-run': String(dryRun) })
-  step.aws = new Aws({ maxAttempts: 1, buckets: { describe: UNPACED, change: UNPACED } })
+  step.aws = new Aws({ maxAttempts: 1, dryRun, buckets: { describe: UNPACED, change: UNPACED } })
   await prune(step)
   expect(step.journal.retired.get('us-east-1')?.imageIds).toHaveLength(count)
   return Object.fromEntries(step.aws.counts)

@@ -17,6 +17,7 @@ import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { mockClient } from 'aws-sdk-client-mock'
 import { Aws } from '../../src/aws/client.ts'
 import { prune as pruneMode } from '../../src/modes/prune/prune.ts'
+import { IN_FLIGHT } from '../../src/pool.ts'
 import { testStep, type TestStep } from '../support/step.ts'
 import { awsError } from '../support/aws-error.ts'
 
@@ -138,19 +139,31 @@ describe('retiring', () => {
   )
 
   it('stops retiring at once when the job is cancelled, and records exactly what was retired', async () => {
-    ec2.on(DescribeImagesCommand).resolves({ Images: Array.from({ length: 20 }, (_, i) => image(i + 1, 30 + i)) })
+    ec2.on(DescribeImagesCommand).resolves({ Images: Array.from({ length: 3 * IN_FLIGHT }, (_, i) => image(i + 1, 30 + i)) })
     const controller = new AbortController()
     const step = pruneStep({ 'max-deletions': '100' })
     step.signal = controller.signal
     step.aws = new Aws({ maxAttempts: 1, signal: controller.signal })
-    ec2.on(DeregisterImageCommand).callsFake((input: { ImageId: string }) => {
-      // The first call to arrive cancels the job; the calls already on the wire finish.
-      controller.abort(new Error('cancelled'))
-      return { Return: true, DeleteSnapshotResults: [{ SnapshotId: input.ImageId.replace('ami-', 'snap-'), ReturnCode: 'success' }] }
-    })
+    const answers: (() => void)[] = []
+    ec2.on(DeregisterImageCommand).callsFake(
+      (input: { ImageId: string }) =>
+        new Promise((resolve) => {
+          const answer = () =>
+            resolve({
+              Return: true,
+              DeleteSnapshotResults: [{ SnapshotId: input.ImageId.replace('ami-', 'snap-'), ReturnCode: 'success' }]
+            })
+          answers.push(answer)
+          // Once a pool's worth of calls is on the wire, the job is cancelled; those calls then finish.
+          if (answers.length === IN_FLIGHT) {
+            controller.abort(new Error('cancelled'))
+            for (const done of answers) done()
+          }
+        })
+    )
     await expect(prune(step)).rejects.toThrow('cancelled')
     const sent = ec2.commandCalls(DeregisterImageCommand).map((call) => call.args[0].input.ImageId)
-    expect(sent.length).toBeLessThanOrEqual(4)
+    expect(sent).toHaveLength(IN_FLIGHT)
     expect(step.journal.retired.get('us-east-1')?.imageIds.sort()).toEqual([...sent].sort())
   })
   it('deletes snapshots itself where the server does not, except one another image uses', async () => {

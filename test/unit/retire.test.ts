@@ -3,13 +3,17 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import {
   CreateTagsCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
   DescribeImagesCommand,
+  DescribeSnapshotsCommand,
   DisableImageCommand,
   EC2Client,
   EnableImageDeprecationCommand
 } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
 import { retireImages } from '../../src/images/retire.ts'
+import { Aws } from '../../src/aws/client.ts'
 import { awsError } from '../support/aws-error.ts'
 import { testStep } from '../support/step.ts'
 
@@ -54,5 +58,64 @@ describe('retiring in place', () => {
     expect(at % 60_000).toBe(0)
     expect(at - step.clock.now()).toBeGreaterThanOrEqual(60_000)
     expect(at - step.clock.now()).toBeLessThan(120_000)
+  })
+
+  it('reports an image tagged disabled-at whose DisableImage the cancel kept from being sent', async () => {
+    const step = testStep({ mode: 'prune', 'prune-name': 'web-*', retire: 'disable' })
+    const controller = new AbortController()
+    step.signal = controller.signal
+    step.aws = new Aws({ maxAttempts: 1, signal: controller.signal, clock: step.clock })
+    ec2.on(CreateTagsCommand).callsFake(() => {
+      controller.abort(new Error('cancelled'))
+      return {}
+    })
+    const result = await retireImages(step, 'us-east-1', [{ imageId: IMAGE, name: 'web-1', snapshotIds: [] }], 'disable')
+    expect(ec2.commandCalls(DisableImageCommand)).toHaveLength(0)
+    expect(result.retired.imageIds).toEqual([])
+    expect(result.unsettled.imageIds).toEqual([IMAGE])
+    expect(result.failures).toEqual([
+      expect.stringMatching(/tagged ami-pipeline:disabled-at, then the job was cancelled before DisableImage/)
+    ])
+  })
+
+  it('reports a DisableImage cut off by the cancel as unsettled, though the look that follows is refused', async () => {
+    const step = testStep({ mode: 'prune', 'prune-name': 'web-*', retire: 'disable' })
+    const controller = new AbortController()
+    step.signal = controller.signal
+    step.aws = new Aws({ maxAttempts: 1, signal: controller.signal, clock: step.clock })
+    ec2.on(CreateTagsCommand).resolves({})
+    ec2.on(DisableImageCommand).callsFake(() => {
+      controller.abort(new Error('cancelled'))
+      throw awsError('InternalError')
+    })
+    const result = await retireImages(step, 'us-east-1', [{ imageId: IMAGE, name: 'web-1', snapshotIds: [] }], 'disable')
+    expect(ec2.commandCalls(DescribeImagesCommand)).toHaveLength(0)
+    expect(result.unsettled.imageIds).toEqual([IMAGE])
+    expect(result.failures).toEqual([expect.stringMatching(/the job was cancelled before EC2 answered: DisableImage/)])
+  })
+})
+
+describe('retiring by deregistering', () => {
+  it('lists the deleted snapshots in the order of the images that had them, whenever each went', async () => {
+    const step = testStep({ mode: 'prune', 'prune-name': 'web-*' })
+    // EC2 deletes the second snapshot at once and fails the first, which is then deleted here.
+    ec2.on(DeregisterImageCommand).resolves({
+      Return: true,
+      DeleteSnapshotResults: [
+        { SnapshotId: 'snap-0000000000000000b', ReturnCode: 'success' },
+        { SnapshotId: 'snap-0000000000000000a', ReturnCode: 'internal-error' }
+      ]
+    })
+    ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: 'snap-0000000000000000a' }] })
+    ec2.on(DescribeImagesCommand).resolves({ Images: [] })
+    ec2.on(DeleteSnapshotCommand).resolves({})
+    const result = await retireImages(
+      step,
+      'us-east-1',
+      [{ imageId: IMAGE, name: 'web-1', snapshotIds: ['snap-0000000000000000a', 'snap-0000000000000000b'] }],
+      'deregister'
+    )
+    expect(result.failures).toEqual([])
+    expect(result.retired).toEqual({ imageIds: [IMAGE], snapshotIds: ['snap-0000000000000000a', 'snap-0000000000000000b'] })
   })
 })

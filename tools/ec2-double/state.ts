@@ -109,6 +109,8 @@ export interface Accounts {
 
 /** A DeregisterImage under way, and the snapshots its image had when it arrived (once listed). */
 export interface Deregistration {
+  /** The account and region it is in (Caller.scope): only those of one scope count for each other. */
+  scope: string
   imageId: string
   snapshots: Promise<string[]>
 }

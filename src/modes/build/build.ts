@@ -53,7 +53,7 @@ export async function build(context: Context, build: BuildPlan, copy?: CopyPlan)
     // The SDK retried a CreateImage whose first reply was lost: the image exists, made by us. It
     // may not be listed yet, so look for it a little while before giving up.
     if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
-    if (context.journal.replaced.has(region)) return createAfterReplace(context, image, ours)
+    if (context.journal.replaced.has(region)) return createAfterReplace(context, build, image)
     const taken = await lookAgain(context, 'visibility', () => findOwnImageByName(aws, region, build.name))
     if (!taken) {
       throw new StepError(
@@ -81,8 +81,10 @@ function addBuilt(context: Context, imageId: string, image: NewImage): void {
  * EC2 may hold a just-deregistered image's name for a moment (it lists deregistered images for a
  * while): CreateImage is tried again as the name frees, for about a minute.
  */
-async function createAfterReplace(context: Context, image: NewImage, ours: (holder: ImageInfo) => boolean): Promise<void> {
+async function createAfterReplace(context: Context, build: BuildPlan, image: NewImage): Promise<void> {
   const region = context.plan.region
+  const started = context.clock.now()
+  const ours = (holder: ImageInfo): boolean => madeByThisRun(context, build, holder, started)
   const imageId = await lookAgain(context, 'visibility', () =>
     createImage(context.aws, region, image).catch(async (error: unknown) => {
       if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error

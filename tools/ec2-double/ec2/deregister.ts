@@ -28,9 +28,10 @@ export async function deregisterImage(caller: Caller, params: URLSearchParams): 
     )
   }
   const { deregistering } = caller.state
-  const underWayOnArrival = [...deregistering]
+  const scope = caller.scope
+  const underWayOnArrival = [...deregistering].filter((other) => other.scope === scope)
   let knowOwn: (snapshots: string[]) => void = () => undefined
-  const mine: Deregistration = { imageId, snapshots: new Promise((resolve) => (knowOwn = resolve)) }
+  const mine: Deregistration = { scope, imageId, snapshots: new Promise((resolve) => (knowOwn = resolve)) }
   deregistering.add(mine)
   try {
     const images = await snapshotsByImage(caller)
@@ -38,11 +39,15 @@ export async function deregisterImage(caller: Caller, params: URLSearchParams): 
     knowOwn(own)
     const used = new Set([...images].filter(([id]) => id !== imageId).flatMap(([, snapshots]) => snapshots))
     for (const other of new Set([...underWayOnArrival, ...deregistering]))
-      if (other.imageId !== imageId) for (const snapshot of await other.snapshots) used.add(snapshot)
+      if (other.scope === scope && other.imageId !== imageId) for (const snapshot of await other.snapshots) used.add(snapshot)
     const rest = new URLSearchParams(params)
     rest.delete('DeleteAssociatedSnapshots')
     const reply = await caller.send(rest)
     if (reply.status >= 400 || params.get('DeleteAssociatedSnapshots') !== 'true') return reply
+    // An image registered on one of the snapshots while this one was being deregistered uses it
+    // now, and EC2 refuses to delete a snapshot any image uses (DeleteSnapshot,
+    // InvalidSnapshot.InUse): looked at again, as of now, before anything is deleted.
+    for (const [id, snapshots] of await snapshotsByImage(caller)) if (id !== imageId) for (const snapshot of snapshots) used.add(snapshot)
     const xml = parseXml(reply.body)
     xml.children.push(node('deleteSnapshotResultSet', await deleteSnapshots(caller, own, used)))
     return { status: reply.status, body: serializeXml(xml) }
