@@ -12,6 +12,14 @@ export function readPrune(raw: (name: InputName) => string, region: string): Pru
   if (name === '' && tags.size === 0) {
     throw new InputError('prune-name', '', 'prune needs prune-name or prune-tags (or both): it never selects all of your images')
   }
+  // A pattern of wildcards alone matches every name: it selects all of your images, as no selector would.
+  if (name !== '' && /^[*?]+$/.test(name) && tags.size === 0) {
+    throw new InputError(
+      'prune-name',
+      name,
+      'a pattern made only of wildcards matches every image name: name the images (web-*), or select them with prune-tags'
+    )
+  }
   if (name !== '' && !/^[A-Za-z0-9()[\] ./\-'@_*?]{1,128}$/.test(name)) {
     throw new InputError(
       'prune-name',

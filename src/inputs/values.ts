@@ -74,7 +74,18 @@ export function parseMap(input: string, value: string): Map<string, string> {
     if (map.has(key)) {
       throw new InputError(input, value, `expected each key once; '${key}' is given twice`)
     }
-    map.set(key, line.slice(at + 1).trim())
+    const item = line.slice(at + 1).trim()
+    // `App=web, Version=1` is two pairs to whoever wrote it, but one value to a line reader: the
+    // value would swallow the next pair (and prune-tags would match nothing, forever). Refused.
+    const swallowed = /,\s*([^\s=,]+)=/.exec(item)
+    if (swallowed) {
+      throw new InputError(
+        input,
+        value,
+        `one key=value pair per line: '${line.trim()}' reads as ${key} = '${item}', swallowing '${swallowed[1]}='; put each pair on its own line, or give a JSON object`
+      )
+    }
+    map.set(key, item)
   }
   return map
 }

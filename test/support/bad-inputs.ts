@@ -167,6 +167,21 @@ export const BAD_INPUTS: [string, Partial<Record<InputName, string>>, RegExp][] 
     /Input 'wait-timeout' has the value '30': expected a whole number with a unit/
   ],
   ['a bad dry-run', { mode: 'wait', 'image-id': IMAGE, 'dry-run': 'sure' }, /Input 'dry-run' has the value 'sure'/],
+  [
+    'a prune-name of wildcards only',
+    { mode: 'prune', 'prune-name': '*' },
+    /Input 'prune-name' has the value '\*': a pattern made only of wildcards matches every image name/
+  ],
+  [
+    'prune-tags with two pairs on one line',
+    { mode: 'prune', 'prune-tags': 'App=web, Env=prod' },
+    /Input 'prune-tags' .*one key=value pair per line: 'App=web, Env=prod' reads as App = 'web, Env=prod', swallowing 'Env='/
+  ],
+  [
+    'tags with two pairs on one line',
+    { mode: 'build', 'instance-id': INSTANCE, name: 'web-1', tags: 'App=web, Version=1' },
+    /Input 'tags' .*one key=value pair per line/
+  ],
   ['prune without selectors', { mode: 'prune' }, /Input 'prune-name' has no value: prune needs prune-name or prune-tags/],
   ['a prune-name with a bad character', { mode: 'prune', 'prune-name': 'web%' }, /Input 'prune-name' has the value 'web%'/],
   ['prune-tags without =', { mode: 'prune', 'prune-tags': 'Team' }, /Input 'prune-tags'.*key=value/],

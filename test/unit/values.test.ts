@@ -59,6 +59,17 @@ describe('parseBoolean', () => {
 })
 
 describe('parseMap', () => {
+  it('refuses a line that holds two pairs, never reading the second as part of the first value', () => {
+    expect(() => parseMap('tags', 'App=web, Version=1')).toThrow(/one key=value pair per line/)
+    expect(parseMap('tags', 'Owners=alice, bob\nNote=a=b')).toEqual(
+      new Map([
+        ['Owners', 'alice, bob'],
+        ['Note', 'a=b']
+      ])
+    )
+    expect(parseMap('tags', '{"Note": "a, b=c"}')).toEqual(new Map([['Note', 'a, b=c']]))
+  })
+
   it('reads key=value lines, splitting at the first =', () => {
     expect(parseMap('tags', 'Team = web\nQuery=a=b\n\nEmpty=')).toEqual(
       new Map([
@@ -88,13 +99,16 @@ describe('parseMap', () => {
     expect(() => parseMap('tags', text)).toThrow(reason)
   })
 
-  it('reads back any map written as lines or as JSON', () => {
+  it('reads back any map written as JSON, or as lines unless a value would swallow a pair', () => {
     const key = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_.:/-]{0,20}$/)
     const value = fc.stringMatching(/^[A-Za-z0-9 _.:/=,+-]{0,30}$/).map((v) => v.trim())
     fc.assert(
       fc.property(fc.uniqueArray(fc.tuple(key, value), { selector: ([k]) => k, maxLength: 10 }), (entries) => {
         const expected = new Map(entries)
-        expect(parseMap('tags', entries.map(([k, v]) => `${k}=${v}`).join('\n'))).toEqual(expected)
+        const lines = entries.map(([k, v]) => `${k}=${v}`).join('\n')
+        // A value with ", Key=" in it would swallow a pair: as lines it is refused, never misread.
+        if (entries.some(([, v]) => /,\s*[^\s=,]+=/.test(v))) expect(() => parseMap('tags', lines)).toThrow(/one key=value pair per line/)
+        else expect(parseMap('tags', lines)).toEqual(expected)
         if (entries.length > 0) expect(parseMap('tags', JSON.stringify(Object.fromEntries(entries)))).toEqual(expected)
       })
     )
