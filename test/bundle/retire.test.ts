@@ -49,6 +49,17 @@ function pruned(step: { outputs: Record<string, string> }): string[] {
 }
 
 describe('staged retirement through the bundle', () => {
+  it('never fails the disable stage on a failed image: the plan keeps it for the deregister stage', async () => {
+    const images = await fiveReleases()
+    world.front.failImage(images[0]!.imageId, 'Snapshot creation failed')
+    const result = await runAction({ mode: 'prune', 'prune-tags': 'App=web', keep: '2', retire: 'disable' }, { env: env() })
+    expect(result.errors).toEqual([])
+    expect(result.exitCode).toBe(0)
+    expect(pruned(result).sort()).toEqual([images[1]!.imageId, images[2]!.imageId].sort())
+    expect(result.summary).toContain('failed: it launches nothing, so there is nothing to disable; retire: deregister removes it')
+    expect(world.front.calls.filter((call) => call.action === 'DisableImage' && call.params.ImageId === images[0]!.imageId)).toEqual([])
+  })
+
   it('disables what is past keep (snapshots kept), leaves it alone on the next run, and deregisters it only once it has been disabled longer than older-than', async () => {
     const images = await fiveReleases()
     const snapshotsBefore = (await ownSnapshots(world.moto.endpoint, 'us-east-1')).map((s) => s.SnapshotId).sort()

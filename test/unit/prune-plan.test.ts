@@ -77,6 +77,15 @@ describe('the prune plan', () => {
     })
   })
 
+  it('leaves a failed image to the deregister stage: disabling or deprecating it would only fail the stage', () => {
+    const images = [image('a', 1), image('b', 2), image('c', 40, { state: 'failed' })]
+    expect(plan(images, { retire: 'disable' }).c).toBe(
+      'keep: failed: it launches nothing, so there is nothing to disable; retire: deregister removes it'
+    )
+    expect(plan(images, { retire: 'deprecate' }).c).toMatch(/^keep: failed: .*nothing to deprecate/)
+    expect(plan(images, { retire: 'deregister' }).c).toMatch(/^retire: /)
+  })
+
   it('never retires an image with deregistration protection', () => {
     expect(plan([image('a', 90, { protected: true }), image('b', 1)], { keep: 1 })).toMatchObject({
       a: 'keep: deregistration protection is on'

@@ -143,6 +143,10 @@ function decide(
 function alreadyRetired(image: ImageInfo, retire: PrunePlan['retire'], now: number): string | undefined {
   if (retire === 'deregister') return undefined
   if (image.state === 'disabled') return 'already disabled'
+  // EC2 documents DisableImage and deprecation for images that can launch; a failed one launches
+  // nothing already. It never makes a disable or deprecate stage fail: it waits for a deregister one.
+  if (image.state === 'failed' || image.state === 'invalid' || image.state === 'error')
+    return `${image.state}: it launches nothing, so there is nothing to ${retire === 'disable' ? 'disable' : 'deprecate'}; retire: deregister removes it`
   if (retire !== 'deprecate') return undefined
   const deprecated = image.deprecationTime !== undefined && Date.parse(image.deprecationTime) <= now
   return deprecated ? `already deprecated (since ${image.deprecationTime})` : undefined

@@ -4,6 +4,7 @@ import type { Caller } from '../caller.ts'
 import { FrontError, type Reply } from '../protocol.ts'
 import { items, textOf } from '../xml.ts'
 import { setAttribute } from './image-attributes.ts'
+import { imageStateAt } from './image-state.ts'
 
 /**
  * DisableImage (EC2 API Reference; EC2 User Guide, "Disable an AMI"): "Sets the AMI state to
@@ -13,7 +14,14 @@ import { setAttribute } from './image-attributes.ts'
  * automatically"). moto keeps them, so the double removes them.
  */
 export async function disableImage(caller: Caller, params: URLSearchParams): Promise<Reply> {
-  const reply = await setAttribute(caller, params, 'DisableImage', (image) => void (image.disabled = true))
+  // EC2 documents disabling an AMI that can launch instances, not one still being made or one that
+  // failed: the double refuses those (IncorrectState), the strict reading.
+  const launchable = (imageId: string): void => {
+    const state = imageStateAt(caller.state, imageId, caller.now())?.state
+    if (state === 'pending' || state === 'failed')
+      throw new FrontError(400, 'IncorrectState', `Image ${imageId} is ${state}: only an available image can be disabled.`)
+  }
+  const reply = await setAttribute(caller, params, 'DisableImage', (image) => void (image.disabled = true), launchable)
   const imageId = params.get('ImageId') ?? ''
   const found = await caller.moto('DescribeImageAttribute', { ImageId: imageId, Attribute: 'launchPermission' })
   const remove: Record<string, string> = {}
