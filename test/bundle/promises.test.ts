@@ -50,6 +50,27 @@ describe('re-runs', () => {
     expect(world.front.calls.filter((call) => call.action === 'CopyImage' && call.status === 200)).toHaveLength(2)
   })
 
+  it('never takes, on a re-run without provenance tags, the image another run made on the same builder', async () => {
+    const instanceId = await launchBuilder(world.moto.endpoint)
+    const inputs = { mode: 'build, wait', 'instance-id': instanceId, name: 'web-3.0.4', 'provenance-tags': 'false' }
+    const yesterday = await runAction(inputs, { env: env({ GITHUB_RUN_ID: '100' }) })
+    expect(yesterday.errors).toEqual([])
+    const theirs = yesterday.outputs['image-id']!
+    world.front.setCreationDate(theirs, 'us-east-1', new Date(Date.now() - 86_400_000).toISOString())
+
+    const rerun = await runAction(inputs, { env: env({ GITHUB_RUN_ID: '101', GITHUB_RUN_ATTEMPT: '2' }) })
+    expect(rerun.exitCode).toBe(1)
+    expect(rerun.errors[0]).toMatch(new RegExp(`${theirs} \\(available\\), made from this builder instance .* cannot tell`))
+    expect(rerun.outputs['image-id']).toBe('')
+    expect(await imagesIn('us-east-1')).toEqual([theirs])
+
+    // With if-exists: replace it is not this run's either: replaced (it is in use by nobody), and built anew.
+    const replaced = await runAction({ ...inputs, 'if-exists': 'replace' }, { env: env({ GITHUB_RUN_ID: '101', GITHUB_RUN_ATTEMPT: '3' }) })
+    expect(replaced.errors).toEqual([])
+    expect(replaced.outputs['image-id']).not.toBe(theirs)
+    expect(await imagesIn('us-east-1')).toEqual([replaced.outputs['image-id']])
+  })
+
   it('adopt, with provenance-tags: false, the image a lost CreateImage reply left behind', async () => {
     const instanceId = await launchBuilder(world.moto.endpoint)
     world.front.configure({ faults: [{ actions: ['CreateImage'], lostReplyFirst: 1 }] })

@@ -113,7 +113,7 @@ describe('build', () => {
     expect(ec2.commandCalls(DescribeImagesCommand).every((call) => call.args[0].input.IncludeDisabled === true)).toBe(true)
   })
 
-  it('reuses, on a re-run without provenance tags, the image an earlier attempt made from the same builder', async () => {
+  it('refuses, on a re-run without provenance tags, an earlier image of the same builder it cannot tell is this run’s', async () => {
     const earlier: Image = {
       ImageId: OLD,
       Name: 'web-1.0.0',
@@ -124,9 +124,26 @@ describe('build', () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [earlier] })
     const step = buildStep({ 'provenance-tags': 'false' })
     step.run = { ...step.run, runAttempt: '2' }
-    await build(step)
+    await expect(build(step)).rejects.toThrow(
+      /ami-0bbbbbbbbbbbbbbbb \(available\), made from this builder instance at 2026-11-23T09:00:00.000Z, before this step\. It has no provenance tags .* Set if-exists: reuse/
+    )
     expect(ec2.commandCalls(CreateImageCommand)).toHaveLength(0)
-    expect(step.release.source).toMatchObject({ imageId: OLD, origin: 'built' })
+    expect(step.release.source).toBeUndefined()
+  })
+
+  it('adopts such an image with if-exists: reuse, as someone else’s', async () => {
+    const earlier: Image = {
+      ImageId: OLD,
+      Name: 'web-1.0.0',
+      State: 'available',
+      SourceInstanceId: INSTANCE,
+      CreationDate: '2026-11-23T09:00:00.000Z'
+    }
+    ec2.on(DescribeImagesCommand).resolves({ Images: [earlier] })
+    const step = buildStep({ 'provenance-tags': 'false', 'if-exists': 'reuse' })
+    step.run = { ...step.run, runAttempt: '2' }
+    await build(step)
+    expect(step.release.source).toMatchObject({ imageId: OLD, origin: 'reused' })
   })
 
   it('does not take an older image of the same builder and name for its own on a first attempt without provenance tags', async () => {

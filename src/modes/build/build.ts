@@ -21,7 +21,7 @@ export async function build(context: Context, build: BuildPlan, copy?: CopyPlan)
   const region = plan.region
   const image: NewImage = { ...build, tags: mergeTags(plan.tags, plan.provenanceTags ? provenanceTags(context.run) : new Map()) }
   const started = context.clock.now()
-  const ours = (holder: ImageInfo): boolean => madeByThisRun(context, build, holder, started)
+  const ours = (holder: ImageInfo): boolean => madeByThisRun(context, build, holder, started) === 'yes'
 
   if (build.ifExists === 'replace') {
     // The source region's holder is decided first: this run's own image is adopted, not replaced,
@@ -43,7 +43,7 @@ export async function build(context: Context, build: BuildPlan, copy?: CopyPlan)
   }
 
   const existing = await findOwnImageByName(aws, region, build.name)
-  if (existing && (await adopt(context, build, existing, ours(existing)))) return
+  if (existing && (await adopt(context, build, existing, madeByThisRun(context, build, existing, started)))) return
 
   try {
     const imageId = await createImage(aws, region, image)
@@ -61,7 +61,7 @@ export async function build(context: Context, build: BuildPlan, copy?: CopyPlan)
           'it may belong to an image still being registered. Re-run the step in a minute, or choose another name.'
       )
     }
-    if (!(await adopt(context, build, taken, ours(taken)))) throw error
+    if (!(await adopt(context, build, taken, madeByThisRun(context, build, taken, started)))) throw error
   }
 }
 
@@ -84,7 +84,7 @@ function addBuilt(context: Context, imageId: string, image: NewImage): void {
 async function createAfterReplace(context: Context, build: BuildPlan, image: NewImage): Promise<void> {
   const region = context.plan.region
   const started = context.clock.now()
-  const ours = (holder: ImageInfo): boolean => madeByThisRun(context, build, holder, started)
+  const ours = (holder: ImageInfo): boolean => madeByThisRun(context, build, holder, started) === 'yes'
   const imageId = await lookAgain(context, 'visibility', () =>
     createImage(context.aws, region, image).catch(async (error: unknown) => {
       if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
@@ -100,26 +100,34 @@ async function createAfterReplace(context: Context, build: BuildPlan, image: New
 }
 
 /**
- * Whether this workflow run made the image: its provenance tags say so, or — on an image without
- * them (provenance-tags: false) — EC2 says it was made from this same builder instance, either
- * during this step (a retried CreateImage whose reply was lost) or, on a re-run, in an earlier
- * attempt of this run.
+ * Whether this workflow run made the image. Its provenance tags, where it has them, name the run
+ * that made it. Without them (provenance-tags: false) EC2 records only the builder instance and the
+ * creation time (SourceInstanceId, CreationDate): an image of this builder made during this step is
+ * this step's (a retried CreateImage whose reply was lost), but one made before it may be an
+ * earlier attempt's or another run's on the same long-lived builder — 'unknown', never taken.
  */
-function madeByThisRun(context: Context, build: BuildPlan, image: ImageInfo, started: number): boolean {
-  // Provenance, where the image has it, is the answer: it names the run that made it.
-  if (image.tags.has(PROVENANCE.runId)) return madeByRun(image.tags, context.run)
-  if (image.sourceInstanceId !== build.instanceId) return false
-  const rerun = Number(context.run.runAttempt) > 1
-  return rerun || Date.parse(image.creationDate) >= started - CLOCK_SKEW_MS
+function madeByThisRun(context: Context, build: BuildPlan, image: ImageInfo, started: number): 'yes' | 'no' | 'unknown' {
+  if (image.tags.has(PROVENANCE.runId)) return madeByRun(image.tags, context.run) ? 'yes' : 'no'
+  if (image.sourceInstanceId !== build.instanceId) return 'no'
+  if (Date.parse(image.creationDate) >= started - CLOCK_SKEW_MS) return 'yes'
+  return Number(context.run.runAttempt) > 1 ? 'unknown' : 'no'
 }
 
 /**
  * Reuses an image that already carries the name, when that is safe; returns false when the step
  * should make the image itself (the earlier attempt's image failed and was cleaned up).
  */
-async function adopt(context: Context, build: BuildPlan, existing: ImageInfo, ours: boolean): Promise<boolean> {
+async function adopt(context: Context, build: BuildPlan, existing: ImageInfo, madeHere: 'yes' | 'no' | 'unknown'): Promise<boolean> {
   const { log, release } = context
   const region = context.plan.region
+  const ours = madeHere === 'yes'
+  if (madeHere === 'unknown' && build.ifExists !== 'reuse') {
+    throw new StepError(
+      `An image named '${existing.name}' already exists in ${region}: ${existing.imageId} (${existing.state}), made from this builder instance at ${existing.creationDate}, ` +
+        'before this step. It has no provenance tags (provenance-tags: false), so the step cannot tell whether an earlier attempt of this workflow run made it or another run did. ' +
+        'Set if-exists: reuse to adopt it, deregister it, or build with provenance-tags: true (the default), which tells them apart.'
+    )
+  }
   const usable = existing.state === 'available' || existing.state === 'pending'
   if (existing.state === 'disabled') {
     // Someone disabled it on purpose; it holds the name but cannot launch anything.
