@@ -1,6 +1,6 @@
 // Making images and labelling them: CreateImage, CopyImage, and tags, at creation or after. Every
 // changing call goes through Aws.change, so a dry run sends it as a DryRun check instead.
-import { CopyImageCommand, CreateImageCommand, CreateTagsCommand, type Tag } from '@aws-sdk/client-ec2'
+import { CopyImageCommand, CreateImageCommand, CreateTagsCommand, DeleteTagsCommand, type Tag } from '@aws-sdk/client-ec2'
 import type { Tags } from '../tags.ts'
 import type { Aws } from './client.ts'
 import { hasCode } from './errors.ts'
@@ -93,6 +93,17 @@ export async function tagResources(aws: Aws, region: string, resourceIds: readon
       client.send(new CreateTagsCommand({ Resources: batch, Tags: toTagList(tags), DryRun }))
     )
   }
+}
+
+/**
+ * Removes these tags from the resources, each only where it still has the value given (EC2 API
+ * Reference, DeleteTags: a tag with a value is deleted only if its value matches).
+ */
+export async function untagResources(aws: Aws, region: string, resourceIds: readonly string[], tags: Tags): Promise<void> {
+  if (tags.size === 0 || resourceIds.length === 0) return
+  await aws.change(region, 'DeleteTags', resourceIds.join(', '), (client, DryRun) =>
+    client.send(new DeleteTagsCommand({ Resources: [...resourceIds], Tags: toTagList(tags), DryRun }))
+  )
 }
 
 function tagsAtCreation(tags: Tags) {

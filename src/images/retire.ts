@@ -8,7 +8,7 @@
 // the region's images are gone: deleted if no image uses it any more, kept (saying which image uses
 // it) if one does.
 import { deprecateImage, deprecationTime, deregisterImage, disableImage } from '../aws/retiring.ts'
-import { tagResources } from '../aws/new-images.ts'
+import { tagResources, untagResources } from '../aws/new-images.ts'
 import type { Context } from '../context.ts'
 import { errorMessage } from '../errors.ts'
 import type { Retirement } from '../inputs/index.ts'
@@ -94,9 +94,12 @@ async function retireOne(context: Context, region: string, image: Removal, how: 
       // The tag goes first: an image disabled without it (a cancel or a failed CreateTags in
       // between) would have its grace period counted from its creation by the next stage. On
       // an image that stays enabled the tag means nothing: only disabled images read it.
-      await tagResources(context.aws, region, [image.imageId], new Map([[DISABLED_AT, new Date(context.clock.now()).toISOString()]]))
+      const marker = new Map([[DISABLED_AT, new Date(context.clock.now()).toISOString()]])
+      await tagResources(context.aws, region, [image.imageId], marker)
       tagged = true
-      await disableImage(context.aws, region, image.imageId)
+      await disableImage(context.aws, region, image.imageId).catch((error: unknown) =>
+        untagRefused(context, region, image.imageId, marker, error)
+      )
       log.info(`Disabled ${image.imageId} '${image.name}' in ${region}: it launches no instance until EnableImage.`)
     } else {
       // EC2 refuses a deprecation time in the past and keeps it to the minute: the next whole
@@ -126,6 +129,28 @@ async function retireOne(context: Context, region: string, image: Removal, how: 
     }
     return { retired: false, deleted: [], unsettled: [], failure: `${where}: ${errorMessage(error)}` }
   }
+}
+
+/**
+ * EC2 refused DisableImage (a cancel aside, which leaves it unknown): the image stays enabled, and
+ * its disabled-at tag would mark a change that never happened — a later only-disabled stage would
+ * trust it once someone disabled the image by hand. The tag is taken off again (only where it still
+ * has the value written), and the failure says whether that worked.
+ */
+async function untagRefused(
+  context: Context,
+  region: string,
+  imageId: string,
+  marker: Map<string, string>,
+  error: unknown
+): Promise<never> {
+  if (context.signal.aborted) throw error
+  const undone = await untagResources(context.aws, region, [imageId], marker).then(
+    () => ` (its ${DISABLED_AT} tag was removed again)`,
+    (untag: unknown) =>
+      ` — and its ${DISABLED_AT} tag could not be removed (${errorMessage(untag)}): delete it, or a later only-disabled stage may take the image once it is disabled by hand`
+  )
+  throw new Error(`${errorMessage(error)}${undone}`, { cause: error })
 }
 
 async function deregister(context: Context, region: string, image: Removal, deleteSnapshots: boolean): Promise<Outcome> {

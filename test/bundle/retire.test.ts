@@ -6,6 +6,7 @@ import {
   CreateLaunchTemplateCommand,
   CreateTagsCommand,
   DescribeSnapshotAttributeCommand,
+  DisableImageCommand,
   EC2Client,
   EnableImageDeregistrationProtectionCommand,
   ModifyImageAttributeCommand
@@ -49,6 +50,27 @@ function pruned(step: { outputs: Record<string, string> }): string[] {
 }
 
 describe('staged retirement through the bundle', () => {
+  it('takes its disabled-at tag off an image EC2 refused to disable, so an image disabled by hand later is never deregistered', async () => {
+    const images = await fiveReleases()
+    world.front.configure({ faults: [{ actions: ['DisableImage'], denied: true }] })
+    const refused = await runAction({ mode: 'prune', 'prune-tags': 'App=web', keep: '4', retire: 'disable' }, { env: env() })
+    expect(refused.exitCode).toBe(1)
+    expect(refused.errors[0]).toMatch(/ec2:DisableImage.*\(its ami-pipeline:disabled-at tag was removed again\)/)
+    const [oldest] = await ownImages(world.moto.endpoint, 'us-east-1').then((all) => all.filter((i) => i.ImageId === images[0]!.imageId))
+    expect(tagsOf(oldest!)['ami-pipeline:disabled-at']).toBeUndefined()
+
+    // Weeks later someone disables it by hand (a quarantine): the deregister stage leaves it alone.
+    world.front.configure({ faults: [] })
+    await withEc2('us-east-1', (client) => client.send(new DisableImageCommand({ ImageId: images[0]!.imageId })))
+    const stage = await runAction(
+      { mode: 'prune', 'prune-tags': 'App=web', keep: '2', retire: 'deregister', 'only-disabled': 'true' },
+      { env: env() }
+    )
+    expect(stage.errors).toEqual([])
+    expect(pruned(stage)).toEqual([])
+    expect(stage.summary).toContain('disabled, but not by prune')
+  })
+
   it('never fails the disable stage on a failed image: the plan keeps it for the deregister stage', async () => {
     const images = await fiveReleases()
     world.front.failImage(images[0]!.imageId, 'Snapshot creation failed')

@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from '@jest/globals'
 import {
   CreateTagsCommand,
   DeleteSnapshotCommand,
+  DeleteTagsCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeSnapshotsCommand,
@@ -46,8 +47,21 @@ describe('retiring in place', () => {
     const result = await retireImages(step, 'us-east-1', [{ imageId: IMAGE, name: 'web-1', snapshotIds: [] }], 'disable')
     expect(result.failures).toEqual([expect.stringMatching(new RegExp(`^${IMAGE} 'web-1' in us-east-1: DisableImage .* ec2:DisableImage`))])
     expect(result.retired.imageIds).toEqual([])
-    // The tag went first, so that a disabled image always says when; on an enabled one it means nothing.
+    // The tag went first, so that a disabled image always says when; refused, it is taken off again.
     expect(ec2.commandCalls(CreateTagsCommand)).toHaveLength(1)
+    const written = ec2.commandCalls(CreateTagsCommand)[0]!.args[0].input.Tags
+    expect(ec2.commandCalls(DeleteTagsCommand).map((call) => call.args[0].input)).toEqual([{ Resources: [IMAGE], Tags: written }])
+    expect(result.failures[0]).toMatch(/\(its ami-pipeline:disabled-at tag was removed again\)$/)
+  })
+
+  it('says so when the disabled-at tag of a refused DisableImage cannot be taken off', async () => {
+    const step = testStep({ mode: 'prune', 'prune-name': 'web-*', retire: 'disable' })
+    ec2.on(DisableImageCommand).rejects(awsError('UnauthorizedOperation'))
+    ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: IMAGE, State: 'available' }] })
+    ec2.on(CreateTagsCommand).resolves({})
+    ec2.on(DeleteTagsCommand).rejects(awsError('UnauthorizedOperation'))
+    const result = await retireImages(step, 'us-east-1', [{ imageId: IMAGE, name: 'web-1', snapshotIds: [] }], 'disable')
+    expect(result.failures[0]).toMatch(/its ami-pipeline:disabled-at tag could not be removed .*ec2:DeleteTags.*: delete it/)
   })
 
   it('deprecates at a whole minute at least a minute ahead, which EC2 accepts as "now"', async () => {
