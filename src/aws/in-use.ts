@@ -23,8 +23,11 @@ export interface Usage {
   users: Map<string, string[]>
   /** How usage was found, and why that way: for the log. */
   method: string
-  /** Something the user should act on: a kind of user that could not be checked. */
-  warning?: string
+  /**
+   * A kind of user that could not be checked (its permission denied): no image it might name is
+   * retired. `warning` says so once, naming the IAM permissions; `reason` is each kept image's.
+   */
+  unchecked?: { warning: string; reason: string }
 }
 
 // Every state but terminated: a stopped instance still needs its image to start again.
@@ -71,7 +74,7 @@ export async function findUsage(aws: Aws, region: string, imageIds: readonly str
       list.filter((user) => !list.some((other) => other.startsWith(`${user} version `)))
     )
   const templatesChecked = 'every version of every launch template (DescribeLaunchTemplateVersions, with resolve:ssm: images resolved)'
-  return { users, method: `${found.method} and ${templatesChecked}`, ...(found.warning !== undefined && { warning: found.warning }) }
+  return { users, method: `${found.method} and ${templatesChecked}`, ...(found.unchecked !== undefined && { unchecked: found.unchecked }) }
 }
 
 async function referencesOrInstances(aws: Aws, region: string, imageIds: readonly string[]): Promise<Usage> {
@@ -94,8 +97,13 @@ async function referencesOrInstances(aws: Aws, region: string, imageIds: readonl
     return {
       users,
       method: `DescribeInstances and ${ssm}, because DescribeImageReferences failed: ${errorMessage(error)} (so Image Builder recipes that name an image are not checked)`,
+      // Fail closed: a parameter may hold any of the images (a rollback target, say).
       ...('unavailable' in parameters && {
-        warning: `SSM parameters were not checked in ${region}, so an image that only an SSM parameter names (a rollback target, say) may be retired: ${parameters.unavailable}. Allow ec2:DescribeImageReferences, or ssm:DescribeParameters and ssm:GetParameters.`
+        unchecked: {
+          warning: `SSM parameters could not be checked in ${region} (${parameters.unavailable}), so no image an SSM parameter might name is retired there. Allow ec2:DescribeImageReferences, or ssm:DescribeParameters and ssm:GetParameters.`,
+          reason:
+            'not checked against SSM parameters (permission denied): allow ec2:DescribeImageReferences, or ssm:DescribeParameters and ssm:GetParameters'
+        }
       })
     }
   }

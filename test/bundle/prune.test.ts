@@ -67,4 +67,20 @@ describe('the bundle pruning a dozen releases', () => {
     }
     expect(real.log).toMatch(/::notice::Keeping ami-\w+ 'web-1.0' in us-east-1: it is in use by instance i-\w+\./)
   })
+
+  it('retires nothing when a kind of use cannot be checked, saying which and the permission to add', async () => {
+    await seedDozenReleases(world.front, REGIONS)
+    const before = await state()
+    // Without DescribeImageReferences the SSM parameters are read directly, and that is refused too.
+    world.front.configure({ imageReferences: false, faults: [{ actions: ['DescribeParameters'], denied: true }] })
+    const result = await runAction(inputs, { env: awsEnv(world) })
+    expect(result.errors).toEqual([])
+    expect(result.outputs['pruned-image-ids']).toBe('{}')
+    expect(await state()).toEqual(before)
+    expect(result.log).toMatch(
+      /::warning::SSM parameters could not be checked in us-east-1 .* Allow ec2:DescribeImageReferences, or ssm:DescribeParameters and ssm:GetParameters\./
+    )
+    expect(result.summary).toContain('### Prune plan: 0 to retire, 24 kept')
+    expect(result.summary).toContain('not checked against SSM parameters (permission denied)')
+  })
 })

@@ -167,8 +167,8 @@ describe('in-use checks without DescribeImageReferences', () => {
     ssmMock.on(DescribeParametersCommand).rejects(awsError('AccessDeniedException', 'not authorized to perform: ssm:DescribeParameters'))
     const denied = await check([image])
     expect(denied.users.has(image)).toBe(false)
-    expect(denied.warning).toMatch(
-      /SSM parameters were not checked in us-east-1, so an image that only an SSM parameter names .* may be retired/
+    expect(denied.unchecked?.warning).toMatch(
+      /SSM parameters could not be checked in us-east-1 \(.*ssm:DescribeParameters.*\), so no image an SSM parameter might name is retired there/
     )
     expect(denied.method).toMatch(/DescribeInstances and not SSM parameters \(DescribeParameters in us-east-1 .*ssm:DescribeParameters/)
   })

@@ -83,6 +83,8 @@ async function checkHolders(context: Context, name: string, others: readonly { r
       ])
       const users = usage.users.get(image.imageId)
       if (users) refusals.push(`${where} is in use by ${users.join(', ')}`)
+      // Fail closed, as prune does: a kind of use that could not be checked may be using it.
+      else if (usage.unchecked) refusals.push(`${where} could not be checked for use: ${usage.unchecked.warning}`)
       return { region, image, shared }
     })
   )

@@ -77,14 +77,19 @@ async function planFor(context: Context, rules: PrunePlan, region: string): Prom
     candidates.map((decision) => decision.imageId)
   )
   if (candidates.length > 0) log.info(`In-use check in ${region} for ${candidates.length} candidates: ${usage.method}.`)
-  if (candidates.length > 0 && usage.warning) log.warning(usage.warning)
+  if (candidates.length > 0 && usage.unchecked) log.warning(usage.unchecked.warning)
   for (const decision of candidates) {
     const users = usage.users.get(decision.imageId)
     if (users) log.notice(`Keeping ${decision.imageId} '${decision.name}' in ${region}: it is in use by ${users.join(', ')}.`)
   }
-  const unused = candidates.filter((decision) => !usage.users.has(decision.imageId))
+  const unused = candidates.filter((decision) => !usage.users.has(decision.imageId) && !usage.unchecked)
   const shared = rules.retire === 'disable' ? await sharing(context, region, unused) : new Map<string, string[]>()
-  const decisions = planRegion(region, found, { ...facts, inUse: usage.users, sharedWith: shared })
+  const decisions = planRegion(region, found, {
+    ...facts,
+    inUse: usage.users,
+    sharedWith: shared,
+    ...(usage.unchecked && { unchecked: usage.unchecked.reason })
+  })
   return { region, decisions, images: new Map(found.map((image) => [image.imageId, image])) }
 }
 
