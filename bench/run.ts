@@ -31,7 +31,8 @@ const bench: Bench = {
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1',
     AWS_ENDPOINT_URL_EC2: front.endpoint,
-    AWS_ENDPOINT_URL_SSM: front.endpoint
+    AWS_ENDPOINT_URL_SSM: front.endpoint,
+    AWS_ENDPOINT_URL_AUTO_SCALING: front.endpoint
   }
 }
 const results: {

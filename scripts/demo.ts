@@ -82,6 +82,7 @@ async function step(inputs: Record<string, string>): Promise<StepResult> {
       AWS_REGION: SOURCE,
       AWS_ENDPOINT_URL_EC2: front.endpoint,
       AWS_ENDPOINT_URL_SSM: front.endpoint,
+      AWS_ENDPOINT_URL_AUTO_SCALING: front.endpoint,
       AWS_EC2_METADATA_DISABLED: 'true',
       GITHUB_REPOSITORY: 'acme/web-images',
       GITHUB_RUN_ID: '7001',

@@ -1,15 +1,15 @@
-// The one place that talks to AWS — EC2, and SSM for publish: a client per service and region (made
-// on first use), retries, pacing per region and kind of call, pagination, dry runs, and errors that
-// say where and on what. One Aws stands for one set of credentials, so its buckets are one account's.
-// The SSM SDK is loaded only by a step that makes an SSM call.
-import { Agent as HttpAgent } from 'node:http'
-import { Agent as HttpsAgent } from 'node:https'
+// The one place that talks to AWS — EC2, SSM for publish and the in-use checks, Auto Scaling for the
+// in-use checks: a client per service and region (made on first use), retries, pacing per region and
+// kind of call, pagination, dry runs, and errors that say where and on what. One Aws stands for one
+// set of credentials, so its buckets are one account's. The SSM and Auto Scaling SDKs are loaded
+// only by a step that calls them.
 import { EC2Client } from '@aws-sdk/client-ec2'
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling'
 import type { SSMClient } from '@aws-sdk/client-ssm'
 import { realClock, type Clock } from '../time.ts'
 import { AwsError, hasCode, type Service } from './errors.ts'
-import { EC2_BUCKETS, kindOf, pacingFor, SSM_BUCKETS, SSM_LISTING, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
-import { StepRetryStrategy } from './retry.ts'
+import { bucketShape, EC2_BUCKETS, kindOf, pacingFor, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
+import { closeConnections, newConnections, sdkConfig, type CallCounts, type Connections, type SdkConfig } from './connections.ts'
 
 export interface AwsOptions {
   /** Attempts per call, first included. */
@@ -18,6 +18,7 @@ export interface AwsOptions {
   /** Tests pass a factory to observe or stub the SDK client. */
   makeClient?: (region: string) => EC2Client
   makeSsmClient?: (region: string) => SSMClient
+  makeAutoScalingClient?: (region: string) => AutoScalingClient
   /** Where each call's outcome goes (the step debug log). */
   debug?: (message: string) => void
   /**
@@ -29,18 +30,6 @@ export interface AwsOptions {
   dryRun?: boolean
   /** Pacing and backoff sleep on it, so tests run in virtual time. */
   clock?: Clock
-}
-
-/** Counts of calls sent, per operation, for the log and the benchmark. */
-export type CallCounts = Map<string, number>
-
-/** What every view of one set of credentials shares: clients, connections, buckets and counts. */
-interface Connections {
-  counts: CallCounts
-  clients: Map<string, EC2Client>
-  ssmClients: Map<string, Promise<SSMClient>>
-  buckets: Map<string, TokenBucket>
-  agents?: { httpAgent: HttpAgent; httpsAgent: HttpsAgent }
 }
 
 /** How a changing call is sent: `DryRun` is true for a dry run (EC2 then only checks), else absent. */
@@ -56,7 +45,7 @@ export class Aws {
     this.options = options
     this.dryRun = options.dryRun ?? false
     this.clock = options.clock ?? realClock
-    this.connections = connections ?? { counts: new Map(), clients: new Map(), ssmClients: new Map(), buckets: new Map() }
+    this.connections = connections ?? newConnections()
   }
 
   get counts(): CallCounts {
@@ -119,7 +108,28 @@ export class Aws {
   async ssm<Output>(region: string, operation: string, resource: string, send: (client: SSMClient) => Promise<Output>): Promise<Output> {
     if (this.dryRun && kindOf(operation) === 'change')
       throw new Error(`${operation} in ${region}: SSM has no dry run, so a dry run never sends it`)
-    return this.send('ssm', region, operation, resource, () => this.ssmClient(region), send)
+    const make = this.options.makeSsmClient
+    const client = () => this.lazyClient('ssm', region, make, async (config) => new (await import('@aws-sdk/client-ssm')).SSMClient(config))
+    return this.send('ssm', region, operation, resource, client, send)
+  }
+
+  /** Sends one Auto Scaling call (the in-use checks read launch configurations), like an EC2 call. */
+  async autoScaling<Output>(
+    region: string,
+    operation: string,
+    resource: string,
+    send: (client: AutoScalingClient) => Promise<Output>
+  ): Promise<Output> {
+    if (kindOf(operation) === 'change') throw new Error(`${operation}: the action never changes Auto Scaling`)
+    const make = this.options.makeAutoScalingClient
+    const client = () =>
+      this.lazyClient(
+        'autoscaling',
+        region,
+        make,
+        async (config) => new (await import('@aws-sdk/client-auto-scaling')).AutoScalingClient(config)
+      )
+    return this.send('autoscaling', region, operation, resource, client, send)
   }
 
   /** Every page of a paginated describe, following NextToken until EC2 stops returning one. */
@@ -172,17 +182,7 @@ export class Aws {
 
   /** Closes every client's sockets so the process can exit promptly. */
   destroy(): void {
-    const { clients, ssmClients, agents } = this.connections
-    for (const client of clients.values()) client.destroy()
-    clients.clear()
-    for (const client of ssmClients.values())
-      void client.then(
-        (loaded) => loaded.destroy(),
-        () => undefined
-      )
-    ssmClients.clear()
-    agents?.httpAgent.destroy()
-    agents?.httpsAgent.destroy()
+    closeConnections(this.connections)
   }
 
   private client(region: string): EC2Client {
@@ -195,53 +195,40 @@ export class Aws {
     return client
   }
 
-  /** The SSM SDK is a large module: imported on the first SSM call, never by a step that does not publish. */
-  private ssmClient(region: string): Promise<SSMClient> {
-    let client = this.connections.ssmClients.get(region)
+  /**
+   * A client of a service whose SDK is a large module, imported on the first call to it: never by a
+   * step that does not use the service. The same chain as EC2: credentials, and
+   * AWS_ENDPOINT_URL_<SERVICE> (or AWS_ENDPOINT_URL) for a local endpoint.
+   */
+  private lazyClient<Client extends { destroy(): void }>(
+    service: Service,
+    region: string,
+    make: ((region: string) => Client) | undefined,
+    load: (config: SdkConfig & { region: string }) => Promise<Client>
+  ): Promise<Client> {
+    const key = `${service} ${region}`
+    let client = this.connections.lazyClients.get(key) as Promise<Client> | undefined
     if (!client) {
-      client = this.options.makeSsmClient
-        ? Promise.resolve(this.options.makeSsmClient(region))
-        : // The same chain as EC2: credentials, and AWS_ENDPOINT_URL(_SSM) for a local endpoint.
-          import('@aws-sdk/client-ssm').then(({ SSMClient }) => new SSMClient({ region, ...this.sdkOptions('ssm', region) }))
-      this.connections.ssmClients.set(region, client)
+      client = make ? Promise.resolve(make(region)) : load({ region, ...this.sdkOptions(service, region) })
+      this.connections.lazyClients.set(key, client)
     }
     return client
   }
 
-  private sdkOptions(service: Service, region: string) {
-    const maxAttempts = this.options.maxAttempts ?? 12
-    // A throttled answer means AWS's bucket is empty, whoever emptied it (another job of the account,
-    // say): the region's own buckets are emptied too, so first attempts slow to the refill rate
-    // instead of spending the retries' quota.
-    const throttled = (): void => {
-      for (const [key, bucket] of this.connections.buckets) if (key.startsWith(`${service} ${region} `)) bucket.drain()
-    }
-    return {
-      maxAttempts,
-      retryStrategy: new StepRetryStrategy(maxAttempts, this.options.signal, this.clock, throttled),
-      requestHandler: this.requestHandler()
-    }
-  }
-
-  /**
-   * Connections shared by every region's client. HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured
-   * as the runner and the AWS CLI honour them (Node's built-in proxy support). A call that hangs is
-   * cut off and retried rather than holding the job until its timeout.
-   */
-  private requestHandler() {
-    this.connections.agents ??= {
-      httpAgent: new HttpAgent({ keepAlive: true, proxyEnv: process.env }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, proxyEnv: process.env })
-    }
-    return { ...this.connections.agents, connectionTimeout: 10_000, requestTimeout: 60_000 }
+  private sdkOptions(service: Service, region: string): SdkConfig {
+    return sdkConfig(this.connections, service, region, {
+      maxAttempts: this.options.maxAttempts,
+      signal: this.options.signal,
+      clock: this.clock
+    })
   }
 
   private bucket(service: Service, region: string, kind: CallKind | 'listing'): TokenBucket {
     const key = `${service} ${region} ${kind}`
     let bucket = this.connections.buckets.get(key)
     if (!bucket) {
-      const shapes = service === 'ssm' ? SSM_BUCKETS : (this.options.buckets ?? EC2_BUCKETS)
-      bucket = new TokenBucket(pacingFor(kind === 'listing' ? SSM_LISTING : shapes[kind]), this.clock)
+      const shape = service === 'ec2' && kind !== 'listing' ? (this.options.buckets ?? EC2_BUCKETS)[kind] : bucketShape(service, kind)
+      bucket = new TokenBucket(pacingFor(shape), this.clock)
       this.connections.buckets.set(key, bucket)
     }
     return bucket

@@ -15,6 +15,7 @@ import { FILTER_VALUES } from '../limits.ts'
 import { IN_FLIGHT, inPool } from '../pool.ts'
 import type { Aws } from './client.ts'
 import { hasCode } from './errors.ts'
+import { launcherUsers, type LauncherUsage } from './launchers.ts'
 import { parameterUsers } from './parameters.ts'
 import { isUncodedAnswer, isUnknownOperation } from './retry.ts'
 
@@ -64,9 +65,14 @@ const REFERENCE_TYPES: ResourceTypeRequest[] = [
  */
 export async function findUsage(aws: Aws, region: string, imageIds: readonly string[]): Promise<Usage> {
   if (imageIds.length === 0) return { users: new Map(), method: 'no image to check' }
-  const [found, templates] = await Promise.all([referencesOrInstances(aws, region, imageIds), launchTemplateUsers(aws, region, imageIds)])
+  const [found, templates, launchers] = await Promise.all([
+    referencesOrInstances(aws, region, imageIds),
+    launchTemplateUsers(aws, region, imageIds),
+    launcherUsers(aws, region, imageIds)
+  ])
   const users = new Map<string, string[]>()
-  for (const source of [found.users, templates]) for (const [imageId, list] of source) for (const user of list) add(users, imageId, user)
+  for (const source of [found.users, templates, launchers.users])
+    for (const [imageId, list] of source) for (const user of list) add(users, imageId, user)
   // A reference names a launch template; the listing names its version too: keep the precise one.
   for (const [imageId, list] of users)
     users.set(
@@ -74,7 +80,22 @@ export async function findUsage(aws: Aws, region: string, imageIds: readonly str
       list.filter((user) => !list.some((other) => other.startsWith(`${user} version `)))
     )
   const templatesChecked = 'every version of every launch template (DescribeLaunchTemplateVersions, with resolve:ssm: images resolved)'
-  return { users, method: `${found.method} and ${templatesChecked}`, ...(found.unchecked !== undefined && { unchecked: found.unchecked }) }
+  const unchecked = [...(found.unchecked ? [found.unchecked] : []), ...launchers.unchecked.map((kind) => uncheckedLaunchers(region, kind))]
+  return {
+    users,
+    method: `${found.method} and ${templatesChecked}; also launch configurations, Spot Fleet requests and Spot requests`,
+    ...(unchecked.length > 0 && {
+      unchecked: { warning: unchecked.map((u) => u.warning).join(' '), reason: unchecked.map((u) => u.reason).join('; ') }
+    })
+  }
+}
+
+/** Fail closed: a kind of launcher that could not be listed may launch any of the images. */
+function uncheckedLaunchers(region: string, kind: LauncherUsage['unchecked'][number]): { warning: string; reason: string } {
+  return {
+    warning: `${kind.what} could not be listed in ${region} (${kind.why}), so no image one might launch is retired there. Allow ${kind.permission}.`,
+    reason: `not checked against ${kind.what}: allow ${kind.permission}`
+  }
 }
 
 async function referencesOrInstances(aws: Aws, region: string, imageIds: readonly string[]): Promise<Usage> {

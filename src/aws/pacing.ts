@@ -30,6 +30,23 @@ export const SSM_BUCKETS: Readonly<Record<CallKind, BucketShape>> = {
 /** DescribeParameters' rate is unpublished and known to be low: it is paced on its own, slowly. */
 export const SSM_LISTING: BucketShape = { capacity: 2, refillPerSecond: 2 }
 
+/**
+ * Auto Scaling's API rates are not published; the in-use check reads launch configurations a page
+ * of 100 at a time, so a gentle pace costs a large account a few seconds at most.
+ */
+export const AUTO_SCALING_BUCKETS: Readonly<Record<CallKind, BucketShape>> = {
+  describe: { capacity: 10, refillPerSecond: 5 },
+  change: { capacity: 1, refillPerSecond: 1 }
+}
+
+/** The bucket of a service other than EC2 (whose shapes a caller may set: AwsOptions.buckets). */
+export function bucketShape(service: 'ec2' | 'ssm' | 'autoscaling', kind: CallKind | 'listing'): BucketShape {
+  if (kind === 'listing') return SSM_LISTING
+  if (service === 'ssm') return SSM_BUCKETS[kind]
+  if (service === 'autoscaling') return AUTO_SCALING_BUCKETS[kind]
+  return EC2_BUCKETS[kind]
+}
+
 export type CallKind = 'describe' | 'change'
 
 /**

@@ -17,6 +17,7 @@ export function useEndpoint(endpoint: string): void {
     AWS_REGION: 'us-east-1',
     AWS_ENDPOINT_URL_EC2: endpoint,
     AWS_ENDPOINT_URL_SSM: endpoint,
+    AWS_ENDPOINT_URL_AUTO_SCALING: endpoint,
     AWS_EC2_METADATA_DISABLED: 'true'
   })
 }

@@ -38,6 +38,7 @@ export function awsEnv(world: World, region = 'us-east-1'): Record<string, strin
     AWS_SECRET_ACCESS_KEY: 'testing',
     AWS_REGION: region,
     AWS_ENDPOINT_URL_EC2: world.front.endpoint,
-    AWS_ENDPOINT_URL_SSM: world.front.endpoint
+    AWS_ENDPOINT_URL_SSM: world.front.endpoint,
+    AWS_ENDPOINT_URL_AUTO_SCALING: world.front.endpoint
   }
 }

@@ -7,9 +7,12 @@ import {
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
   EC2Client,
-  type LaunchTemplateVersion
+  type LaunchTemplateVersion,
+  DescribeSpotFleetRequestsCommand,
+  DescribeSpotInstanceRequestsCommand
 } from '@aws-sdk/client-ec2'
 import { DescribeParametersCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { AutoScalingClient, DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling'
 import { mockClient } from 'aws-sdk-client-mock'
 import { Aws } from '../../src/aws/client.ts'
 import { describeReference, findUsage } from '../../src/aws/in-use.ts'
@@ -17,6 +20,8 @@ import { IN_FLIGHT } from '../../src/pool.ts'
 import { awsError } from '../support/aws-error.ts'
 
 const ec2Mock = mockClient(EC2Client)
+// Launch configurations are read from Auto Scaling: none here unless a test says so.
+const autoScalingMock = mockClient(AutoScalingClient)
 // Without DescribeImageReferences prune reads SSM parameters too: none here.
 const ssmMock = mockClient(SSMClient)
 const REGION = 'us-east-1'
@@ -29,9 +34,13 @@ function templateVersion(id: string, version: number, imageId: string, isDefault
 const check = (imageIds: string[]) => findUsage(new Aws({ maxAttempts: 1 }), REGION, imageIds)
 
 beforeEach(() => {
+  autoScalingMock.reset()
+  autoScalingMock.on(DescribeLaunchConfigurationsCommand).resolves({ LaunchConfigurations: [] })
   ssmMock.reset()
   ssmMock.on(DescribeParametersCommand).resolves({ Parameters: [] })
   ec2Mock.reset()
+  ec2Mock.on(DescribeSpotFleetRequestsCommand).resolves({ SpotFleetRequestConfigs: [] })
+  ec2Mock.on(DescribeSpotInstanceRequestsCommand).resolves({ SpotInstanceRequests: [] })
   ec2Mock.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
   ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [] })
   ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] })
@@ -126,6 +135,59 @@ describe('in-use checks with DescribeImageReferences', () => {
   it('makes no call when there is no image to check', async () => {
     await check([])
     expect(ec2Mock.calls()).toHaveLength(0)
+  })
+})
+
+describe('in-use checks of launch configurations and Spot', () => {
+  it('counts a launch configuration, a fleet that can still launch and a live Spot request; not a cancelled fleet', async () => {
+    const [byConfig, byFleet, bySpot, byCancelled] = ids(4) as [string, string, string, string]
+    autoScalingMock.on(DescribeLaunchConfigurationsCommand).resolves({
+      LaunchConfigurations: [
+        {
+          LaunchConfigurationName: 'web',
+          ImageId: byConfig,
+          InstanceType: 't3.micro',
+          CreatedTime: new Date(),
+          LaunchConfigurationARN: undefined
+        }
+      ] as never
+    })
+    ec2Mock.on(DescribeSpotFleetRequestsCommand).resolves({
+      SpotFleetRequestConfigs: [
+        {
+          SpotFleetRequestId: 'sfr-1',
+          SpotFleetRequestState: 'modifying',
+          SpotFleetRequestConfig: { IamFleetRole: 'r', TargetCapacity: 1, LaunchSpecifications: [{ ImageId: byFleet }] }
+        },
+        {
+          SpotFleetRequestId: 'sfr-2',
+          SpotFleetRequestState: 'cancelled',
+          SpotFleetRequestConfig: { IamFleetRole: 'r', TargetCapacity: 1, LaunchSpecifications: [{ ImageId: byCancelled }] }
+        }
+      ]
+    })
+    ec2Mock.on(DescribeSpotInstanceRequestsCommand).resolves({
+      SpotInstanceRequests: [
+        { SpotInstanceRequestId: 'sir-1', Type: 'persistent', State: 'open', LaunchSpecification: { ImageId: bySpot } }
+      ]
+    })
+    const usage = await check([byConfig, byFleet, bySpot, byCancelled])
+    expect(Object.fromEntries(usage.users)).toEqual({
+      [byConfig]: ['launch configuration web'],
+      [byFleet]: ['Spot Fleet request sfr-1 (modifying)'],
+      [bySpot]: ['Spot request sir-1 (persistent, open)']
+    })
+    expect(ec2Mock.commandCalls(DescribeSpotInstanceRequestsCommand)[0]!.args[0].input.Filters).toEqual([
+      { Name: 'state', Values: ['open', 'active'] }
+    ])
+    expect(usage.unchecked).toBeUndefined()
+  })
+
+  it('fails closed when Spot requests cannot be listed, naming the permission', async () => {
+    ec2Mock.on(DescribeSpotInstanceRequestsCommand).rejects(awsError('UnauthorizedOperation'))
+    const usage = await check(ids(1))
+    expect(usage.unchecked?.reason).toBe('not checked against Spot requests: allow ec2:DescribeSpotInstanceRequests')
+    expect(usage.unchecked?.warning).toMatch(/^Spot requests could not be listed in us-east-1 .*Allow ec2:DescribeSpotInstanceRequests\.$/)
   })
 })
 

@@ -13,9 +13,12 @@ import {
   DescribeSnapshotsCommand,
   EC2Client,
   type DescribeImagesCommandInput,
-  type Image
+  type Image,
+  DescribeSpotFleetRequestsCommand,
+  DescribeSpotInstanceRequestsCommand
 } from '@aws-sdk/client-ec2'
 import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { AutoScalingClient, DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling'
 import { mockClient } from 'aws-sdk-client-mock'
 import { Aws } from '../../src/aws/client.ts'
 import { prune as pruneMode } from '../../src/modes/prune/prune.ts'
@@ -25,6 +28,8 @@ import { awsError } from '../support/aws-error.ts'
 const prune = (step: TestStep) => pruneMode(step, step.plan.prune!)
 
 const ec2Mock = mockClient(EC2Client)
+// Launch configurations are read from Auto Scaling: none here unless a test says so.
+const autoScalingMock = mockClient(AutoScalingClient)
 // Without DescribeImageReferences prune reads SSM parameters too: none here.
 const ssmMock = mockClient(SSMClient)
 const NOW = Date.parse('2026-11-24T10:00:00Z')
@@ -87,10 +92,17 @@ async function callsFor(count: number, server: Server, dryRun = false): Promise<
 }
 
 beforeEach(() => {
+  autoScalingMock.reset()
+  autoScalingMock.on(DescribeLaunchConfigurationsCommand).resolves({ LaunchConfigurations: [] })
   ssmMock.reset()
   ssmMock.on(DescribeParametersCommand).resolves({ Parameters: [] })
   ec2Mock.reset()
+  ec2Mock.on(DescribeSpotFleetRequestsCommand).resolves({ SpotFleetRequestConfigs: [] })
+  ec2Mock.on(DescribeSpotInstanceRequestsCommand).resolves({ SpotInstanceRequests: [] })
 })
+
+/** Launch configurations, Spot Fleet requests and Spot requests: one page each, whatever N. */
+const LAUNCHERS = { DescribeSpotFleetRequests: 1, DescribeSpotInstanceRequests: 1, 'autoscaling:DescribeLaunchConfigurations': 1 }
 
 describe('the EC2 calls a prune of N images makes', () => {
   it('with DescribeImageReferences, on EC2 (which reports the snapshots it deleted)', async () => {
@@ -100,7 +112,8 @@ describe('the EC2 calls a prune of N images makes', () => {
       DescribeImages: 1,
       DescribeImageReferences: n / 10,
       DescribeLaunchTemplates: 1,
-      DescribeLaunchTemplateVersions: TEMPLATES.length
+      DescribeLaunchTemplateVersions: TEMPLATES.length,
+      ...LAUNCHERS
     })
     expect(await callsFor(100, server)).toEqual({ ...describes(100), DeregisterImage: 100 })
     expect(await callsFor(1000, server)).toEqual({ ...describes(1000), DeregisterImage: 1000 })
@@ -116,7 +129,8 @@ describe('the EC2 calls a prune of N images makes', () => {
       DescribeLaunchTemplateVersions: TEMPLATES.length,
       DescribeSnapshots: Math.ceil(n / 200),
       // SSM parameters of data type aws:ec2:image, which DescribeImageReferences would have covered.
-      'ssm:DescribeParameters': 1
+      'ssm:DescribeParameters': 1,
+      ...LAUNCHERS
     })
     expect(await callsFor(100, server)).toEqual({ ...describes(100), DeregisterImage: 100 })
     expect(await callsFor(1000, server)).toEqual({ ...describes(1000), DeregisterImage: 1000 })
@@ -129,6 +143,7 @@ describe('the EC2 calls a prune of N images makes', () => {
       DescribeImageReferences: 100,
       DescribeLaunchTemplates: 1,
       DescribeLaunchTemplateVersions: TEMPLATES.length,
+      ...LAUNCHERS,
       DeregisterImage: 1,
       DeleteSnapshot: 1
     })

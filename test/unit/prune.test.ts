@@ -11,9 +11,12 @@ import {
   DescribeLaunchTemplateVersionsCommand,
   DescribeSnapshotsCommand,
   EC2Client,
-  type Image
+  type Image,
+  DescribeSpotFleetRequestsCommand,
+  DescribeSpotInstanceRequestsCommand
 } from '@aws-sdk/client-ec2'
 import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { AutoScalingClient, DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling'
 import { mockClient } from 'aws-sdk-client-mock'
 import { Aws } from '../../src/aws/client.ts'
 import { prune as pruneMode } from '../../src/modes/prune/prune.ts'
@@ -24,6 +27,8 @@ import { awsError } from '../support/aws-error.ts'
 const prune = (step: TestStep) => pruneMode(step, step.plan.prune!)
 
 const ec2 = mockClient(EC2Client)
+// Launch configurations are read from Auto Scaling: none here unless a test says so.
+const autoScalingMock = mockClient(AutoScalingClient)
 // Without DescribeImageReferences prune reads SSM parameters too: none here.
 const ssmMock = mockClient(SSMClient)
 const DAY = 86_400_000
@@ -43,9 +48,13 @@ function image(n: number, daysOld: number): Image {
 const pruneStep = (extra: Record<string, string> = {}) => testStep({ mode: 'prune', 'prune-name': 'web-*', keep: '1', ...extra })
 
 beforeEach(() => {
+  autoScalingMock.reset()
+  autoScalingMock.on(DescribeLaunchConfigurationsCommand).resolves({ LaunchConfigurations: [] })
   ssmMock.reset()
   ssmMock.on(DescribeParametersCommand).resolves({ Parameters: [] })
   ec2.reset()
+  ec2.on(DescribeSpotFleetRequestsCommand).resolves({ SpotFleetRequestConfigs: [] })
+  ec2.on(DescribeSpotInstanceRequestsCommand).resolves({ SpotInstanceRequests: [] })
   ec2.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
   ec2.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [] })
   ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] })

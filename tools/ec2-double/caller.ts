@@ -11,9 +11,9 @@ import type { DoubleState } from './state.ts'
 import { parseXml, type XmlElement } from './xml.ts'
 
 /** The access key id and region of a SigV4 Authorization header: Credential=AKID/date/region/service/aws4_request. */
-export function credentialOf(authorization: string | undefined): { accessKeyId: string; region: string } {
-  const match = /Credential=([^/\s,]+)\/\d+\/([a-z0-9-]+)\//.exec(authorization ?? '')
-  return { accessKeyId: match?.[1] ?? 'testing', region: match?.[2] ?? 'us-east-1' }
+export function credentialOf(authorization: string | undefined): { accessKeyId: string; region: string; service: string } {
+  const match = /Credential=([^/\s,]+)\/\d+\/([a-z0-9-]+)\/([a-z0-9-]+)\//.exec(authorization ?? '')
+  return { accessKeyId: match?.[1] ?? 'testing', region: match?.[2] ?? 'us-east-1', service: match?.[3] ?? 'ec2' }
 }
 
 export class Caller {
@@ -76,6 +76,11 @@ export class Caller {
   /** Forwards a call to moto unchanged but for the parameters given. */
   send(params: URLSearchParams): Promise<Reply> {
     return this.post('ec2', params.toString(), { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' })
+  }
+
+  /** Forwards an Auto Scaling call (query protocol) to moto unchanged, moto's answer as it is. */
+  autoScalingRaw(body: string): Promise<Reply> {
+    return this.post('autoscaling', body, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' })
   }
 
   /** An SSM call to moto (JSON protocol, same endpoint), for the double's own look-ups. */

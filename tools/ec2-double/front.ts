@@ -15,6 +15,7 @@ import { imagesChanged, imageStateAt, overlayOf, type ImageState } from './ec2/i
 import { withFaults } from './faults.ts'
 import type { FrontOptions } from './options.ts'
 import {
+  AUTO_SCALING_PROTOCOL,
   EC2_PROTOCOL,
   ec2ErrorCode,
   errorBody,
@@ -147,12 +148,34 @@ export class Front {
   private async handle(req: IncomingMessage): Promise<Reply> {
     let text = ''
     for await (const chunk of req) text += String(chunk)
-    const { region, accessKeyId } = credentialOf(req.headers.authorization)
+    const { region, accessKeyId, service } = credentialOf(req.headers.authorization)
     // SSM's checks that fell due before this request are made first, whatever it asks.
     await applyDue(this)
     const caller = new Caller(this, region, accessKeyId)
     const target = /^AmazonSSM\.(\w+)$/.exec(String(req.headers['x-amz-target'] ?? ''))?.[1]
-    return target === undefined ? this.handleEc2(caller, text) : this.handleSsm(caller, target, text)
+    if (target !== undefined) return this.handleSsm(caller, target, text)
+    return service === 'autoscaling' ? this.handleAutoScaling(caller, text) : this.handleEc2(caller, text)
+  }
+
+  /**
+   * An Auto Scaling call (query protocol, told apart by its credential scope): recorded like the
+   * others and given the same faults and buckets, then answered by moto, which models launch
+   * configurations and groups as Auto Scaling documents them.
+   */
+  private async handleAutoScaling(caller: Caller, text: string): Promise<Reply> {
+    const params = new URLSearchParams(text)
+    const call: Call = {
+      action: params.get('Action') ?? '',
+      service: 'autoscaling',
+      region: caller.region,
+      account: caller.account,
+      at: caller.now(),
+      params: Object.fromEntries(params),
+      status: 0
+    }
+    caller.state.calls.push(call)
+    const reply = await withFaults(caller, call, AUTO_SCALING_PROTOCOL, () => caller.autoScalingRaw(text))
+    return recorded(call, reply, ec2ErrorCode(reply.body))
   }
 
   private async handleEc2(caller: Caller, text: string): Promise<Reply> {

@@ -1,4 +1,5 @@
-// How the double answers in each protocol: EC2's query protocol (XML) and SSM's JSON protocol,
+// How the double answers in each protocol: EC2's query protocol (XML), Auto Scaling's query
+// protocol (its own XML errors) and SSM's JSON protocol,
 // their errors, and the answers its faults give (throttled, a 5xx, a refused permission).
 import { serializeXml, type XmlElement } from './xml.ts'
 
@@ -96,5 +97,23 @@ export const SSM_PROTOCOL: Protocol = {
     status: 400,
     body: ssmErrorBody('AccessDeniedException', `User is not authorized to perform: ssm:${action}`),
     contentType: SSM_CONTENT_TYPE
+  })
+}
+
+/**
+ * Auto Scaling answers in the AWS query protocol, whose errors are an ErrorResponse (Auto Scaling API
+ * Reference, Common Errors: Throttling, HTTP 400; InternalFailure, HTTP 500; AccessDenied, HTTP 403).
+ */
+export function autoScalingErrorBody(code: string, message: string): string {
+  const escaped = message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${escaped}</Message></Error><RequestId>front</RequestId></ErrorResponse>`
+}
+
+export const AUTO_SCALING_PROTOCOL: Protocol = {
+  throttled: () => ({ status: 400, body: autoScalingErrorBody('Throttling', 'Rate exceeded') }),
+  internalError: () => ({ status: 500, body: autoScalingErrorBody('InternalFailure', 'An internal error has occurred.') }),
+  denied: (action) => ({
+    status: 403,
+    body: autoScalingErrorBody('AccessDenied', `User is not authorized to perform: autoscaling:${action}`)
   })
 }

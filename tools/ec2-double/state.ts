@@ -12,7 +12,7 @@ export interface Call {
   /** The caller's account (Accounts). */
   account: string
   /** Absent for EC2. */
-  service?: 'ssm'
+  service?: 'ssm' | 'autoscaling'
   /** When the call arrived (ms since the epoch). */
   at: number
   /** EC2: the query parameters. SSM: the JSON input flattened (Tags.1.Key, Overwrite: 'true', …). */

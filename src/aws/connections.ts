@@ -1,0 +1,71 @@
+// What every view of one set of credentials shares — SDK clients, sockets, token buckets, call
+// counts — and the configuration every SDK client is made with.
+import { Agent as HttpAgent } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
+import type { EC2Client } from '@aws-sdk/client-ec2'
+import type { Clock } from '../time.ts'
+import type { Service } from './errors.ts'
+import type { TokenBucket } from './pacing.ts'
+import { StepRetryStrategy } from './retry.ts'
+
+/** Counts of calls sent, per operation, for the log and the benchmark. */
+export type CallCounts = Map<string, number>
+
+export interface Connections {
+  counts: CallCounts
+  clients: Map<string, EC2Client>
+  /** The clients of services whose SDK is loaded on first use, by `${service} ${region}`. */
+  lazyClients: Map<string, Promise<{ destroy(): void }>>
+  buckets: Map<string, TokenBucket>
+  agents?: { httpAgent: HttpAgent; httpsAgent: HttpsAgent }
+}
+
+export function newConnections(): Connections {
+  return { counts: new Map(), clients: new Map(), lazyClients: new Map(), buckets: new Map() }
+}
+
+/** Closes every client's sockets so the process can exit promptly. */
+export function closeConnections(connections: Connections): void {
+  const { clients, lazyClients, agents } = connections
+  for (const client of clients.values()) client.destroy()
+  clients.clear()
+  for (const client of lazyClients.values())
+    void client.then(
+      (loaded) => loaded.destroy(),
+      () => undefined
+    )
+  lazyClients.clear()
+  agents?.httpAgent.destroy()
+  agents?.httpsAgent.destroy()
+}
+
+export type SdkConfig = ReturnType<typeof sdkConfig>
+
+/**
+ * Retries as the step wants them (retry.ts) and connections shared by every region's client.
+ * HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured as the runner and the AWS CLI honour them (Node's
+ * built-in proxy support). A call that hangs is cut off and retried rather than holding the job
+ * until its timeout.
+ */
+export function sdkConfig(
+  connections: Connections,
+  service: Service,
+  region: string,
+  { maxAttempts = 12, signal, clock }: { maxAttempts?: number | undefined; signal?: AbortSignal | undefined; clock: Clock }
+) {
+  // A throttled answer means AWS's bucket is empty, whoever emptied it (another job of the account,
+  // say): the region's own buckets are emptied too, so first attempts slow to the refill rate
+  // instead of spending the retries' quota.
+  const throttled = (): void => {
+    for (const [key, bucket] of connections.buckets) if (key.startsWith(`${service} ${region} `)) bucket.drain()
+  }
+  connections.agents ??= {
+    httpAgent: new HttpAgent({ keepAlive: true, proxyEnv: process.env }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, proxyEnv: process.env })
+  }
+  return {
+    maxAttempts,
+    retryStrategy: new StepRetryStrategy(maxAttempts, signal, clock, throttled),
+    requestHandler: { ...connections.agents, connectionTimeout: 10_000, requestTimeout: 60_000 }
+  }
+}
