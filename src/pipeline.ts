@@ -13,10 +13,12 @@ import { prune } from './modes/prune/prune.ts'
 import { publish } from './modes/publish/publish.ts'
 import { tag } from './modes/tag/tag.ts'
 import { wait } from './modes/wait.ts'
+import { checkRegions } from './regions.ts'
 
 export async function runPipeline(context: Context, plan: Plan): Promise<void> {
   // The modes' dry-run branches trust the AWS layer to send only DryRun checks: the two must agree.
   if (context.aws.dryRun !== plan.dryRun) throw new Error(`dry-run is ${plan.dryRun} but the AWS layer's dry run is ${context.aws.dryRun}`)
+  await checkRegions(context, plan)
   await loadGivenImages(context, plan.givenImages)
   if (plan.build) await build(context, plan.build, plan.copy)
   if (plan.copy) await copy(context, plan.copy)

@@ -112,6 +112,26 @@ describe('the bundle, run as the runner runs it', () => {
     expect(world.front.calls).toEqual([])
   })
 
+  it.each([
+    [
+      'a region that does not exist',
+      'us-west-2, eu-wset-1',
+      /Input 'regions' has the value 'eu-wset-1': eu-wset-1 is not a region of this account's partition; the regions it can use are .*us-west-2/
+    ],
+    [
+      'a region the account has not opted in to',
+      'us-west-2, ap-east-1',
+      /Input 'regions' has the value 'ap-east-1': ap-east-1 is not enabled for this account .*opt-in region/
+    ]
+  ])('refuses %s before anything changes, naming it and what is accepted', async (_, regions, message) => {
+    const instanceId = await launchBuilder(world.moto.endpoint)
+    const result = await runAction({ mode: 'build, copy, wait', 'instance-id': instanceId, name: 'web-2.0.9', regions }, { env: env() })
+    expect(result.exitCode).toBe(1)
+    expect(result.errors).toEqual([expect.stringMatching(message)])
+    expect(world.front.changingCalls()).toEqual([])
+    expect(world.front.calls.map((call) => call.action)).toEqual(['DescribeRegions'])
+  })
+
   it('sets the outputs for what exists when the step fails', async () => {
     const instanceId = await launchBuilder(world.moto.endpoint)
     world.front.configure({ pendingMs: 60_000 })
