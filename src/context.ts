@@ -7,7 +7,7 @@ import type { StepPlan } from './inputs/index.ts'
 import type { Journal } from './journal.ts'
 import type { Release } from './release.ts'
 import type { Run } from './run.ts'
-import { eventually, type Clock, type Polling } from './time.ts'
+import { eventually, formatDuration, type Clock, type Polling } from './time.ts'
 
 export interface Log {
   info(message: string): void
@@ -30,11 +30,23 @@ export interface Context {
   polling: Polling
 }
 
-/** Looks until `look` finds something, on the step's clock and one of its polling schedules. */
+/**
+ * Looks until `look` finds something, on the step's clock and one of its polling schedules. A look
+ * that goes on for more than a few seconds says what it waits for (`what`), so a job is never silent.
+ */
 export function lookAgain<T>(
   context: Context,
-  schedule: 'visibility' | 'parameter' | 'templateVersion',
-  look: () => Promise<T | undefined>
+  schedule: 'visibility' | 'parameter' | 'templateVersion' | 'given',
+  look: () => Promise<T | undefined>,
+  what?: string
 ): Promise<T | undefined> {
-  return eventually(look, context.polling[schedule], context.clock, context.signal)
+  const total = context.polling[schedule].reduce((sum, ms) => sum + ms, 0)
+  const sayStill = what
+    ? {
+        afterMs: context.polling.sayAfterMs,
+        say: (sofar: number) =>
+          context.log.info(`Still looking for ${what} after ${formatDuration(sofar)} (for up to ${formatDuration(total)} in all).`)
+      }
+    : undefined
+  return eventually(look, context.polling[schedule], context.clock, context.signal, sayStill)
 }

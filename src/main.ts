@@ -41,7 +41,12 @@ export async function run(): Promise<void> {
     const read = readPlan((name: InputName) => core.getInput(name))
     plan = read
     release = new Release(read.region)
-    aws = new Aws({ debug: (message) => core.debug(message), signal: cancel.signal, dryRun: read.dryRun })
+    aws = new Aws({
+      debug: (message) => core.debug(message),
+      log: (message) => core.info(message),
+      signal: cancel.signal,
+      dryRun: read.dryRun
+    })
     const needsRun = ['build', 'copy', 'tag', 'publish'].some((mode) => read.modes.has(mode as Mode))
     const run = needsRun ? await currentRun() : NO_RUN
     const context = { plan: read, aws, release, journal, log, run, signal: cancel.signal, clock: realClock, polling: POLLING }

@@ -34,8 +34,8 @@ export async function runPipeline(context: Context, plan: Plan): Promise<void> {
 
 /**
  * Describes the images given as inputs (one call per region); a missing one fails before any
- * change. An image an earlier step made moments ago may not be listed yet, so a region whose
- * images are not all there is asked again for a few seconds first.
+ * change, in seconds. An image an earlier step made moments ago may not be listed yet, so a region
+ * whose images are not all there is asked again for a few seconds first (the `given` schedule).
  */
 async function loadGivenImages(context: Context, givenImages: ReadonlyMap<string, string>): Promise<void> {
   const byRegion = Map.groupBy(givenImages, ([region]) => region)
@@ -43,10 +43,15 @@ async function loadGivenImages(context: Context, givenImages: ReadonlyMap<string
     [...byRegion].map(async ([region, entries]) => {
       const ids = entries.map(([, id]) => id)
       let found: ImageInfo[] = []
-      await lookAgain(context, 'visibility', async () => {
-        found = await describeImages(context.aws, region, ids)
-        return ids.every((id) => found.some((image) => image.imageId === id)) ? found : undefined
-      })
+      await lookAgain(
+        context,
+        'given',
+        async () => {
+          found = await describeImages(context.aws, region, ids)
+          return ids.every((id) => found.some((image) => image.imageId === id)) ? found : undefined
+        },
+        `${ids.join(', ')} in ${region} (an image made moments ago is listed within seconds)`
+      )
       for (const id of ids) {
         const info = found.find((image) => image.imageId === id)
         if (!info) {

@@ -46,6 +46,13 @@ export interface Polling {
   parameter: readonly number[]
   /** A launch template version EC2 may have made despite a failed answer: looked for a few seconds. */
   templateVersion: readonly number[]
+  /**
+   * An image the step is given that EC2 does not list: one an earlier step made moments ago shows
+   * within seconds; a mistyped or foreign id never does, and fails the step in seconds, not a minute.
+   */
+  given: readonly number[]
+  /** A look that has gone on this long says so in the log. */
+  sayAfterMs: number
 }
 
 export const POLLING: Polling = {
@@ -53,7 +60,9 @@ export const POLLING: Polling = {
   wait: [2000, 4000, 8000, 10_000],
   progressEveryMs: 30_000,
   parameter: [1000, 2000, 4000, 8000, 15_000, ...Array<number>(10).fill(30_000)],
-  templateVersion: [2000, 4000]
+  templateVersion: [2000, 4000],
+  given: [1000, 2000, 4000],
+  sayAfterMs: 5000
 }
 
 /** Looks until `look` finds something or the pauses run out; the pauses are slept on the clock. */
@@ -61,13 +70,18 @@ export async function eventually<T>(
   look: () => Promise<T | undefined>,
   pauses: readonly number[],
   clock: Clock,
-  signal?: AbortSignal
+  signal?: AbortSignal,
+  /** Called once, with the time looked so far, when the next pause would take the look past `sayAfterMs`. */
+  sayStill?: { afterMs: number; say: (sofarMs: number) => void }
 ): Promise<T | undefined> {
+  let waited = 0
   for (let attempt = 0; ; attempt++) {
     const found = await look()
     const wait = pauses[attempt]
     if (found !== undefined || wait === undefined) return found
+    if (sayStill && waited < sayStill.afterMs && waited + wait >= sayStill.afterMs) sayStill.say(waited)
     await clock.sleep(wait, signal)
+    waited += wait
   }
 }
 

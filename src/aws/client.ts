@@ -21,6 +21,8 @@ export interface AwsOptions {
   makeAutoScalingClient?: (region: string) => AutoScalingClient
   /** Where each call's outcome goes (the step debug log). */
   debug?: (message: string) => void
+  /** Where a call that keeps failing says so (the step log). */
+  log?: (message: string) => void
   /**
    * The job's cancellation: once aborted no call is sent and none is retried; a call already on
    * the wire finishes, so its outcome can still be reported.
@@ -219,7 +221,8 @@ export class Aws {
     return sdkConfig(this.connections, service, region, {
       maxAttempts: this.options.maxAttempts,
       signal: this.options.signal,
-      clock: this.clock
+      clock: this.clock,
+      log: this.options.log
     })
   }
 

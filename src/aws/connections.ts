@@ -3,6 +3,7 @@
 import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import type { EC2Client } from '@aws-sdk/client-ec2'
+import { errorMessage } from '../errors.ts'
 import type { Clock } from '../time.ts'
 import type { Service } from './errors.ts'
 import type { TokenBucket } from './pacing.ts'
@@ -39,6 +40,8 @@ export function closeConnections(connections: Connections): void {
   agents?.httpsAgent.destroy()
 }
 
+const SERVICE_NAMES: Record<Service, string> = { ec2: 'EC2', ssm: 'SSM', autoscaling: 'Auto Scaling' }
+
 export type SdkConfig = ReturnType<typeof sdkConfig>
 
 /**
@@ -51,7 +54,12 @@ export function sdkConfig(
   connections: Connections,
   service: Service,
   region: string,
-  { maxAttempts = 12, signal, clock }: { maxAttempts?: number | undefined; signal?: AbortSignal | undefined; clock: Clock }
+  {
+    maxAttempts = 12,
+    signal,
+    clock,
+    log
+  }: { maxAttempts?: number | undefined; signal?: AbortSignal | undefined; clock: Clock; log?: ((message: string) => void) | undefined }
 ) {
   // A throttled answer means AWS's bucket is empty, whoever emptied it (another job of the account,
   // say): the region's own buckets are emptied too, so first attempts slow to the refill rate
@@ -65,7 +73,11 @@ export function sdkConfig(
   }
   return {
     maxAttempts,
-    retryStrategy: new StepRetryStrategy(maxAttempts, signal, clock, throttled),
+    retryStrategy: new StepRetryStrategy(maxAttempts, signal, clock, throttled, (failed, error) =>
+      log?.(
+        `A call to ${SERVICE_NAMES[service]} in ${region} has failed ${failed} times (the last: ${errorMessage(error)}); trying again, ${maxAttempts} times in all.`
+      )
+    ),
     requestHandler: { ...connections.agents, connectionTimeout: 10_000, requestTimeout: 60_000 }
   }
 }

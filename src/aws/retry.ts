@@ -54,13 +54,24 @@ export class StepRetryStrategy implements RetryStrategyV2 {
   private readonly signal: AbortSignal | undefined
   private readonly clock: Clock
   private readonly onThrottled: (() => void) | undefined
+  private readonly say: ((failedAttempts: number, error: unknown) => void) | undefined
 
-  /** `onThrottled` hears of every throttled attempt: the AWS layer then holds back its own pace. */
-  constructor(maxAttempts: number, signal?: AbortSignal, clock: Clock = realClock, onThrottled?: () => void) {
+  /**
+   * `onThrottled` hears of every throttled attempt: the AWS layer then holds back its own pace.
+   * `say` hears of a call still failing after every third attempt, so a long retry is never silent.
+   */
+  constructor(
+    maxAttempts: number,
+    signal?: AbortSignal,
+    clock: Clock = realClock,
+    onThrottled?: () => void,
+    say?: (failedAttempts: number, error: unknown) => void
+  ) {
     this.standard = new StandardRetryStrategy({ maxAttempts, backoff: NO_DELAY })
     this.signal = signal
     this.clock = clock
     this.onThrottled = onThrottled
+    this.say = say
   }
 
   /** A job cancelled before a call is sent sends nothing. */
@@ -85,6 +96,8 @@ export class StepRetryStrategy implements RetryStrategyV2 {
     const backoff = backoffDelay(info.errorType, token.getRetryCount())
     const hinted = retryAfterHint instanceof Date ? Math.min(retryAfterHint.getTime() - this.clock.now(), backoff + 5000) : 0
     if (info.errorType === 'THROTTLING') this.onThrottled?.()
+    const failed = token.getRetryCount() + 1
+    if (failed % 3 === 0) this.say?.(failed, info.error)
     try {
       await this.clock.sleep(Math.max(backoff, hinted), this.signal)
     } catch {

@@ -91,14 +91,19 @@ async function copyTo(context: Context, copy: CopyPlan, source: ReleaseImage, re
  */
 async function adoptAfterRefusal(context: Context, source: ReleaseImage, region: string, request: ImageCopy): Promise<string> {
   let found: ImageInfo | undefined
-  const imageId = await lookAgain(context, 'visibility', async () => {
-    found = await findOwnImageByName(context.aws, region, request.name)
-    if (found || !context.journal.replaced.has(region)) return found?.imageId
-    return copyImage(context.aws, region, request).catch((error: unknown) => {
-      if (hasCode(error, 'InvalidAMIName.Duplicate')) return undefined
-      throw error
-    })
-  })
+  const imageId = await lookAgain(
+    context,
+    'visibility',
+    async () => {
+      found = await findOwnImageByName(context.aws, region, request.name)
+      if (found || !context.journal.replaced.has(region)) return found?.imageId
+      return copyImage(context.aws, region, request).catch((error: unknown) => {
+        if (hasCode(error, 'InvalidAMIName.Duplicate')) return undefined
+        throw error
+      })
+    },
+    `the copy named '${request.name}' in ${region}`
+  )
   if (!imageId || (found && !isCopyOf(found, source))) throw conflict(request.name, region, source, found)
   return imageId
 }

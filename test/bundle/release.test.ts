@@ -132,6 +132,23 @@ describe('the bundle, run as the runner runs it', () => {
     expect(world.front.calls.map((call) => call.action)).toEqual(['DescribeRegions'])
   })
 
+  it('says while it retries an endpoint that does not answer, rather than falling silent', async () => {
+    // A port nothing listens on: every attempt is refused at once.
+    const closed = 'http://127.0.0.1:9'
+    const result = await runAction(
+      { mode: 'wait', 'image-id': 'ami-04681a1dbd79675a5' },
+      {
+        env: { ...env(), AWS_ENDPOINT_URL_EC2: closed, AWS_ENDPOINT_URL_SSM: closed, AWS_ENDPOINT_URL_AUTO_SCALING: closed },
+        // Once it has said so, the job is cancelled: the rest of its backoff would take half a minute.
+        cancelWhen: (log) => log.includes('has failed 3 times')
+      }
+    )
+    expect(result.exitCode).not.toBe(0)
+    expect(result.log).toMatch(
+      /A call to EC2 in us-east-1 has failed 3 times \(the last: .*ECONNREFUSED.*\); trying again, 12 times in all\./
+    )
+  })
+
   it('sets the outputs for what exists when the step fails', async () => {
     const instanceId = await launchBuilder(world.moto.endpoint)
     world.front.configure({ pendingMs: 60_000 })

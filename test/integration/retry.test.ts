@@ -65,6 +65,20 @@ describe('the retry strategy', () => {
     expect(throttled).toEqual(['throttled'])
   })
 
+  it('says, every third failed attempt of a call, that it is still trying', async () => {
+    const said: string[] = []
+    const strategy = new StepRetryStrategy(12, undefined, virtualClock(), undefined, (failed, error) =>
+      said.push(`${failed}: ${(error as Error).message}`)
+    )
+    let token = await strategy.acquireInitialRetryToken('us-east-1')
+    for (let i = 0; i < 6; i++)
+      token = await strategy.refreshRetryTokenForRetry(token, {
+        error: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) as never,
+        errorType: 'TRANSIENT'
+      })
+    expect(said).toEqual(['3: connect ECONNREFUSED', '6: connect ECONNREFUSED'])
+  })
+
   it('honours a Retry-After hint on the step’s clock, not the real one', async () => {
     // The virtual clock starts at the real now, so a hint four seconds ahead means the same to both.
     const clock = virtualClock(Date.now())

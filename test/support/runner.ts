@@ -34,7 +34,7 @@ export interface RunOptions {
   /** Send this signal after the given delay (ms), as the runner does to cancel a job. */
   cancelAfterMs?: { ms: number; signal: NodeJS.Signals }
   /** Send SIGINT, as the runner does to cancel a job, as soon as this returns true (checked every 10 ms). */
-  cancelWhen?: () => boolean
+  cancelWhen?: (logSoFar: string) => boolean
   timeoutMs?: number
   /** Also print the step's log as it runs (the demo). */
   echo?: boolean
@@ -96,7 +96,7 @@ async function runIn(dir: string, inputs: Record<string, string>, options: RunOp
   const when = options.cancelWhen
   const watch = when
     ? setInterval(() => {
-        if (cancelledAt !== undefined || !when()) return
+        if (cancelledAt !== undefined || !when(log)) return
         cancelledAt = Date.now()
         child.kill('SIGINT')
       }, 10)

@@ -5,7 +5,6 @@ import { DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec
 import { mockClient } from 'aws-sdk-client-mock'
 import { POLLING } from '../../src/time.ts'
 
-const VISIBILITY_PAUSES_MS = POLLING.visibility
 import { runPipeline as runAll } from '../../src/pipeline.ts'
 import { testStep, type TestStep } from '../support/step.ts'
 
@@ -29,7 +28,7 @@ describe('the images a step is given', () => {
     const step = testStep({ mode: 'wait', 'image-id': IMAGE })
     await runPipeline(step)
     expect(step.release.source).toMatchObject({ imageId: IMAGE, origin: 'given', state: 'available' })
-    expect(step.sleeps).toEqual(VISIBILITY_PAUSES_MS.slice(0, 2))
+    expect(step.sleeps).toEqual(POLLING.given.slice(0, 2))
     expect(ec2.commandCalls(DescribeImagesCommand)[0]!.args[0].input.IncludeDisabled).toBe(true)
   })
 
@@ -37,6 +36,10 @@ describe('the images a step is given', () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [] })
     const step = testStep({ mode: 'wait', 'image-id': IMAGE })
     await expect(runPipeline(step)).rejects.toThrow(`The image ${IMAGE} is not visible in us-east-1`)
-    expect(step.sleeps).toEqual([...VISIBILITY_PAUSES_MS])
+    // Within seconds, saying meanwhile what it is looking for.
+    expect(step.sleeps).toEqual([...POLLING.given])
+    expect(step.log.text()).toContain(
+      `Still looking for ${IMAGE} in us-east-1 (an image made moments ago is listed within seconds) after 3s (for up to 7s in all).`
+    )
   })
 })

@@ -54,7 +54,12 @@ export async function build(context: Context, build: BuildPlan, copy?: CopyPlan)
     // may not be listed yet, so look for it a little while before giving up.
     if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
     if (context.journal.replaced.has(region)) return createAfterReplace(context, build, image)
-    const taken = await lookAgain(context, 'visibility', () => findOwnImageByName(aws, region, build.name))
+    const taken = await lookAgain(
+      context,
+      'visibility',
+      () => findOwnImageByName(aws, region, build.name),
+      `the image EC2 says holds the name '${build.name}' in ${region}`
+    )
     if (!taken) {
       throw new StepError(
         `CreateImage in ${region} says the name '${build.name}' is taken, but no image of this account with that name is listed there: ` +
@@ -85,13 +90,17 @@ async function createAfterReplace(context: Context, build: BuildPlan, image: New
   const region = context.plan.region
   const started = context.clock.now()
   const ours = (holder: ImageInfo): boolean => madeByThisRun(context, build, holder, started) === 'yes'
-  const imageId = await lookAgain(context, 'visibility', () =>
-    createImage(context.aws, region, image).catch(async (error: unknown) => {
-      if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
-      // A retried CreateImage whose first reply was lost holds the name itself.
-      const holder = await findOwnImageByName(context.aws, region, image.name)
-      return holder && ours(holder) ? holder.imageId : undefined
-    })
+  const imageId = await lookAgain(
+    context,
+    'visibility',
+    () =>
+      createImage(context.aws, region, image).catch(async (error: unknown) => {
+        if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
+        // A retried CreateImage whose first reply was lost holds the name itself.
+        const holder = await findOwnImageByName(context.aws, region, image.name)
+        return holder && ours(holder) ? holder.imageId : undefined
+      }),
+    `EC2 to free the name '${image.name}' in ${region} after the replace`
   )
   if (!imageId)
     throw new StepError(`CreateImage in ${region} still finds the name '${image.name}' taken a minute after the old image was replaced.`)

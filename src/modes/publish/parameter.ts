@@ -76,14 +76,19 @@ async function putAndConfirm(
   // Until SSM shows the value, nobody knows whether it will: a cancel or a timeout says so.
   record.unconfirmed = true
   // How long SSM's check of an aws:ec2:image value may take: the polling configuration says.
-  const stored = await lookAgain(context, 'parameter', async () => {
-    const now = await readParameter(context.aws, region, name)
-    // The version PutParameter announced — or, with its answer lost or a refused put before ours
-    // leaving its number unused, our value at any version newer than the one before.
-    const landed =
-      (version > 0 && now !== undefined && now.version >= version) || (now?.value === imageId && now.version > (parameter?.version ?? 0))
-    return landed ? now : undefined
-  })
+  const stored = await lookAgain(
+    context,
+    'parameter',
+    async () => {
+      const now = await readParameter(context.aws, region, name)
+      // The version PutParameter announced — or, with its answer lost or a refused put before ours
+      // leaving its number unused, our value at any version newer than the one before.
+      const landed =
+        (version > 0 && now !== undefined && now.version >= version) || (now?.value === imageId && now.version > (parameter?.version ?? 0))
+      return landed ? now : undefined
+    },
+    `SSM to store ${imageId} in parameter ${name} in ${region} (its check of an aws:ec2:image value can take a few minutes)`
+  )
   if (stored) return stored
   const answered =
     unanswered === undefined ? `PutParameter answered version ${version}` : `PutParameter failed (${errorMessage(unanswered)})`
