@@ -6,6 +6,16 @@ export class InputError extends Error {
   }
 }
 
+/** Several bad inputs, each its own line: a workflow is fixed in one go, not one input per run. */
+export class InputErrors extends Error {
+  override name = 'InputError'
+  readonly errors: readonly InputError[]
+  constructor(errors: readonly InputError[]) {
+    super(`${errors.length} inputs are refused:\n${errors.map((error) => `- ${error.message}`).join('\n')}`)
+    this.errors = errors
+  }
+}
+
 /** A failure that should read as one plain sentence to the user, without a stack. */
 export class StepError extends Error {
   override name = 'StepError'

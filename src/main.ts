@@ -7,7 +7,7 @@ import * as core from '@actions/core'
 import { Aws } from './aws/client.ts'
 import { AwsError } from './aws/errors.ts'
 import type { Log } from './context.ts'
-import { errorMessage, InputError, StepError } from './errors.ts'
+import { errorMessage, InputError, InputErrors, StepError } from './errors.ts'
 import { readPlan, type InputName, type Mode, type Plan } from './inputs/index.ts'
 import { Journal } from './journal.ts'
 import { runPipeline } from './pipeline.ts'
@@ -54,7 +54,11 @@ export async function run(): Promise<void> {
   } catch (error) {
     failure = cancel.signal.aborted ? errorMessage(cancel.signal.reason) : errorMessage(error)
     // A stack helps only with the unexpected; the action's own errors already say what happened.
-    if (!(error instanceof StepError || error instanceof InputError || error instanceof AwsError) && error instanceof Error && error.stack)
+    if (
+      !(error instanceof StepError || error instanceof InputError || error instanceof InputErrors || error instanceof AwsError) &&
+      error instanceof Error &&
+      error.stack
+    )
       core.debug(error.stack)
   } finally {
     aws?.destroy()

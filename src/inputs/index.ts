@@ -1,8 +1,8 @@
 // Reads every input once, validates it, and returns a typed plan per mode. Nothing else reads
 // inputs, so a bad value always fails here, before any call that changes anything.
-import { InputError } from '../errors.ts'
+import { InputError, InputErrors } from '../errors.ts'
 import { MAX_TAGS } from '../limits.ts'
-import { PROVENANCE } from '../tags.ts'
+import { PROVENANCE, type Tags } from '../tags.ts'
 import { readBuild } from './build.ts'
 import { readCopy } from './copy.ts'
 import { readGivenImages } from './images.ts'
@@ -20,14 +20,57 @@ export type ReadInput = (name: InputName) => string
 export function readPlan(read: ReadInput, env: NodeJS.ProcessEnv = process.env): Plan {
   const raw = (name: InputName): string => read(name).trim()
   const modes = parseModes(raw('mode'))
-  rejectInputsForOtherModes(raw, modes)
+  // Every input is read even after one is refused, so that one run names every bad input.
+  const refused: InputError[] = []
+  const attempt = <T>(reading: () => T): T | undefined => {
+    try {
+      return reading()
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error
+      refused.push(error)
+      return undefined
+    }
+  }
+  refused.push(...inputsForOtherModes(raw, modes))
+  const region = attempt(() => readRegion(raw, env))
+  const givenImages = region === undefined ? undefined : attempt(() => readGivenImages(raw, region, modes))
+  const { tags, provenanceTags } = attempt(() => readTags(raw)) ?? {}
+  const dryRun = attempt(() => parseBoolean('dry-run', raw('dry-run'), false))
+  const waitTimeoutMs = attempt(() => parseDuration('wait-timeout', raw('wait-timeout') || INPUTS['wait-timeout'].default))
+  const build = modes.has('build') ? attempt(() => readBuild(raw)) : undefined
+  const copy = modes.has('copy') && region !== undefined ? attempt(() => readCopy(raw, region)) : undefined
+  const share = modes.has('tag') ? attempt(() => readShare(raw)) : undefined
+  const prune = modes.has('prune') && region !== undefined ? attempt(() => readPrune(raw, region)) : undefined
+  if (
+    refused.length === 0 &&
+    region !== undefined &&
+    givenImages &&
+    tags &&
+    provenanceTags !== undefined &&
+    dryRun !== undefined &&
+    waitTimeoutMs !== undefined
+  ) {
+    const plan: Plan = { modes, region, dryRun, givenImages, tags, provenanceTags, waitTimeoutMs }
+    if (build) plan.build = build
+    if (copy) plan.copy = copy
+    if (modes.has('tag')) plan.tag = share ? { share } : {}
+    if (prune) plan.prune = prune
+    // publish's inputs are judged against the release's regions, so only once the rest stands.
+    if (modes.has('publish')) plan.publish = readPublish(raw, releaseRegions(plan))
+    return plan
+  }
+  throw refused.length === 1 ? refused[0] : new InputErrors(refused)
+}
 
+function readRegion(raw: (name: InputName) => string, env: NodeJS.ProcessEnv): string {
   const regionText = raw('region') || env.AWS_REGION || env.AWS_DEFAULT_REGION || ''
   if (regionText === '') {
     throw new InputError('region', '', 'expected a region such as us-east-1 (or AWS_REGION / AWS_DEFAULT_REGION in the environment)')
   }
-  const region = parseRegion('region', regionText)
-  const givenImages = readGivenImages(raw, region, modes)
+  return parseRegion('region', regionText)
+}
+
+function readTags(raw: (name: InputName) => string): { tags: Tags; provenanceTags: boolean } {
   const tags = parseTags('tags', raw('tags'))
   const provenanceTags = parseBoolean('provenance-tags', raw('provenance-tags'), true)
   // Provenance tags count against EC2's 50-tag limit too.
@@ -39,25 +82,7 @@ export function readPlan(read: ReadInput, env: NodeJS.ProcessEnv = process.env):
       `EC2 allows ${MAX_TAGS} tags and provenance-tags adds up to ${provenanceCount}: give at most ${MAX_TAGS - provenanceCount} tags, or set provenance-tags: false`
     )
   }
-
-  const plan: Plan = {
-    modes,
-    region,
-    dryRun: parseBoolean('dry-run', raw('dry-run'), false),
-    givenImages,
-    tags,
-    provenanceTags,
-    waitTimeoutMs: parseDuration('wait-timeout', raw('wait-timeout') || INPUTS['wait-timeout'].default)
-  }
-  if (modes.has('build')) plan.build = readBuild(raw)
-  if (modes.has('copy')) plan.copy = readCopy(raw, region)
-  if (modes.has('tag')) {
-    const share = readShare(raw)
-    plan.tag = share ? { share } : {}
-  }
-  if (modes.has('publish')) plan.publish = readPublish(raw, releaseRegions(plan))
-  if (modes.has('prune')) plan.prune = readPrune(raw, region)
-  return plan
+  return { tags, provenanceTags }
 }
 
 function parseModes(value: string): Set<Mode> {
@@ -71,16 +96,19 @@ function parseModes(value: string): Set<Mode> {
 }
 
 /** An input given for a mode the step does not run is almost always a mistake in the workflow. */
-function rejectInputsForOtherModes(raw: (name: InputName) => string, modes: ReadonlySet<Mode>): void {
+function inputsForOtherModes(raw: (name: InputName) => string, modes: ReadonlySet<Mode>): InputError[] {
+  const refused: InputError[] = []
   for (const [name, spec] of Object.entries(INPUTS) as [InputName, (typeof INPUTS)[InputName]][]) {
     if (spec.modes === 'all') continue
     const value = raw(name)
     // The runner passes action.yml defaults as if given; only a value that differs was written.
     if (value === '' || value.toLowerCase() === spec.default) continue
-    if (!spec.modes.some((mode) => modes.has(mode))) {
-      throw new InputError(name, value, `it applies to mode ${spec.modes.join(' or ')}, and this step runs ${[...modes].join(', ')}`)
-    }
+    if (!spec.modes.some((mode) => modes.has(mode)))
+      refused.push(
+        new InputError(name, value, `it applies to mode ${spec.modes.join(' or ')}, and this step runs ${[...modes].join(', ')}`)
+      )
   }
+  return refused
 }
 
 /** The regions the release will have images in: the source (built or given), every copy, every given image. */

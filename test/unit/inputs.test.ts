@@ -173,6 +173,22 @@ describe('readPlan', () => {
 })
 
 describe('bad input', () => {
+  it('names every bad input at once, each on its own line', () => {
+    expect(() =>
+      plan({
+        mode: 'copy, prune',
+        'image-id': 'ami-0123456789abcdef0',
+        regions: 'us-west-2',
+        encrypted: 'maybe',
+        keep: '-1',
+        'prune-name': 'web-*',
+        'instance-id': 'i-1'
+      })
+    ).toThrow(
+      /^3 inputs are refused:\n- Input 'instance-id' .*it applies to mode build.*\n- Input 'encrypted' has the value 'maybe': expected true or false\n- Input 'keep' has the value '-1'/
+    )
+  })
+
   it.each(BAD_INPUTS)('refuses %s, naming the input, the value and what is accepted', (_, given, message) => {
     expect(() => plan(given)).toThrow(message)
   })
