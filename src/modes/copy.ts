@@ -48,7 +48,9 @@ export async function copy(context: Context, copy: CopyPlan): Promise<void> {
 
 async function copyTo(context: Context, copy: CopyPlan, source: ReleaseImage, region: string): Promise<void> {
   const request = copyRequest(context, copy, source, region)
-  const existing = await findOwnImageByName(context.aws, region, request.name)
+  // Right after a replace EC2 may still list the image it removed (eventual consistency): not a holder.
+  const listed = await findOwnImageByName(context.aws, region, request.name)
+  const existing = listed && !context.journal.replaced.get(region)?.imageIds.includes(listed.imageId) ? listed : undefined
   let imageId = existing ? await adoptableCopy(context, source, region, existing) : undefined
   if (imageId === undefined) {
     try {
@@ -95,7 +97,8 @@ async function adoptAfterRefusal(context: Context, source: ReleaseImage, region:
     context,
     'visibility',
     async () => {
-      found = await findOwnImageByName(context.aws, region, request.name)
+      const listed = await findOwnImageByName(context.aws, region, request.name)
+      found = listed && !context.journal.replaced.get(region)?.imageIds.includes(listed.imageId) ? listed : undefined
       if (found || !context.journal.replaced.has(region)) return found?.imageId
       return copyImage(context.aws, region, request).catch((error: unknown) => {
         if (hasCode(error, 'InvalidAMIName.Duplicate')) return undefined
@@ -196,7 +199,15 @@ export function copyToken(run: Run, sourceImageId: string, region: string): stri
 }
 
 async function checkCopies(context: Context, copy: CopyPlan, source: ReleaseImage, destinations: readonly string[]): Promise<void> {
-  // The AWS layer sends CopyImage as a DryRun check in a dry run.
-  await Promise.all(destinations.map((region) => copyImage(context.aws, region, copyRequest(context, copy, source, region))))
+  // The AWS layer sends CopyImage as a DryRun check in a dry run. The name a replace would free is
+  // still taken in a dry run: a name refusal there is expected.
+  await Promise.all(
+    destinations.map((region) =>
+      copyImage(context.aws, region, copyRequest(context, copy, source, region)).catch((error: unknown) => {
+        if (!(context.journal.replaced.has(region) && hasCode(error, 'InvalidAMIName.Duplicate'))) throw error
+        return ''
+      })
+    )
+  )
   context.log.info(`Dry run: CopyImage of ${source.imageId} to ${destinations.join(', ')} would be allowed; nothing was copied.`)
 }

@@ -293,6 +293,26 @@ describe('if-exists: replace through the bundle', () => {
   })
 })
 
+describe('if-exists: replace in a dry run', () => {
+  it('plans what the real run does: the name a replace would free is still taken, and that is no refusal', async () => {
+    const builder = await launchBuilder(world.front.endpoint)
+    const euBuilder = await launchBuilder(world.front.endpoint, 'eu-west-1')
+    const old = await seedImage(world.front, 'us-east-1', builder, 'web-1', 3)
+    const oldCopy = await seedImage(world.front, 'eu-west-1', euBuilder, 'web-1', 3)
+    const inputs = { mode: 'build, copy, wait', 'instance-id': builder, name: 'web-1', regions: 'eu-west-1', 'if-exists': 'replace' }
+    const before = world.front.calls.length
+    const dry = await runAction({ ...inputs, 'dry-run': 'true' }, { env: env() })
+    expect(dry.errors).toEqual([])
+    expect(dry.summary).toContain('### Would be replaced (same name, if-exists: replace)')
+    const changed = world.front.calls.slice(before).filter((call) => !/^(Describe|Get)/.test(call.action) && call.params.DryRun !== 'true')
+    expect(changed).toEqual([])
+    const real = await runAction(inputs, { env: env() })
+    expect(real.errors).toEqual([])
+    expect(real.summary).toContain(old.imageId)
+    expect(real.summary).toContain(oldCopy.imageId)
+  })
+})
+
 describe('if-exists: replace never leaves a release half replaced', () => {
   const replace = (builder: string) => ({
     mode: 'build, copy, wait',

@@ -37,12 +37,15 @@ export async function build(context: Context, build: BuildPlan, copy?: CopyPlan)
   }
 
   if (plan.dryRun) {
-    await checkCreateImage(aws, region, image)
+    // The name a replace would free is still taken in a dry run: a name refusal then is expected.
+    await checkCreateImage(aws, region, image, context.journal.replaced.has(region))
     log.info(`Dry run: CreateImage of ${build.instanceId} as '${build.name}' in ${region} would be allowed; no image was made.`)
     return
   }
 
-  const existing = await findOwnImageByName(aws, region, build.name)
+  // Right after a replace EC2 may still list the image it removed (eventual consistency): not a holder.
+  const listed = await findOwnImageByName(aws, region, build.name)
+  const existing = listed && !context.journal.replaced.get(region)?.imageIds.includes(listed.imageId) ? listed : undefined
   if (existing && (await adopt(context, build, existing, madeByThisRun(context, build, existing, started)))) return
 
   try {

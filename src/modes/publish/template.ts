@@ -16,11 +16,13 @@ import {
   versionImage,
   type TemplateInfo
 } from '../../aws/launch-templates.ts'
+import { anAttemptWentUnanswered } from '../../aws/retry.ts'
 import { lookAgain, type Context } from '../../context.ts'
 import { StepError, errorMessage } from '../../errors.ts'
 import type { PublishPlan } from '../../inputs/index.ts'
 import type { Published, PublishedTemplate as TemplateRecord } from '../../journal.ts'
 import type { ReleaseImage } from '../../release.ts'
+import { formatDuration } from '../../time.ts'
 
 export async function publishTemplate(
   context: Context,
@@ -185,7 +187,13 @@ async function versionFailure(
     const made = await lookAgain(context, 'templateVersion', () =>
       findVersion(context.aws, region, info.id, info.latestVersion, { imageId: record.imageId, description })
     )
-    if (made === undefined) return error
+    if (made === undefined) {
+      // Not listed yet is not "not made": after an attempt that got no refusing answer, EC2 may still
+      // list it later. Reported as unknown rather than taken for nothing.
+      if (anAttemptWentUnanswered(error))
+        record.unconfirmed = `CreateLaunchTemplateVersion got no answer and EC2 listed no new version within ${formatDuration(context.polling.templateVersion.reduce((a, b) => a + b, 0))}: it may have made one`
+      return error
+    }
     Object.assign(record, { version: made, changed: true })
     return new StepError(
       `${errorMessage(error)}. EC2 made version ${made} of ${place} all the same; it was not made the default. ` +

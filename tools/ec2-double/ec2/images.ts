@@ -10,9 +10,11 @@ import { fingerprintOf, isDryRun, listed, takeTagSpecifications } from './reques
 
 /** CreateImage: names are unique per region; snapshot tags at creation (moto: NotImplemented). */
 export async function createImage(caller: Caller, params: URLSearchParams): Promise<Reply> {
-  if (isDryRun(params)) return caller.send(params)
   const name = params.get('Name') ?? ''
+  // Whether EC2 judges the name before it answers a DryRun is not documented: the double does, the
+  // stricter order, so a dry run that passes here passes there.
   await refuseTakenName(caller, name)
+  if (isDryRun(params)) return caller.send(params)
   const { rest, tags } = takeTagSpecifications(params)
   const imageTags = tags.get('image') ?? []
   imageTags.forEach((tag, i) => {
@@ -44,7 +46,11 @@ function made(caller: Caller, imageId: string, name: string, action: string): Re
  * tags at creation and encryption (moto ignores all of these).
  */
 export async function copyImage(caller: Caller, params: URLSearchParams): Promise<Reply> {
-  if (isDryRun(params)) return caller.send(params)
+  // The name is judged before a DryRun is answered, as for CreateImage (the stricter order).
+  if (isDryRun(params)) {
+    await refuseTakenName(caller, params.get('Name') ?? '')
+    return caller.send(params)
+  }
   const token = params.get('ClientToken')
   const fingerprint = fingerprintOf(params)
   const tokenKey = `${caller.scope}|${token}`
