@@ -3,6 +3,7 @@
 // it, and a region the account has not opted in to fails only when a call reaches it.
 import { AwsError, hasCode } from './aws/errors.ts'
 import { accountRegions } from './aws/regions.ts'
+import { isUncodedAnswer, isUnknownOperation } from './aws/retry.ts'
 import type { Context } from './context.ts'
 import { InputError } from './errors.ts'
 import type { InputName, Plan } from './inputs/index.ts'
@@ -13,8 +14,16 @@ export async function checkRegions(context: Context, plan: Plan): Promise<void> 
   try {
     known = await accountRegions(context.aws, plan.region)
   } catch (error) {
+    // The source region itself is one the account has not enabled (EC2 API Reference, error codes: OptInRequired).
+    if (hasCode(error, 'OptInRequired'))
+      throw new InputError(
+        'region',
+        plan.region,
+        `${plan.region} is not enabled for this account (it is an opt-in region: enable it in the account settings first)`
+      )
     // Not a safety check: without it a bad region still fails, only later. The step goes on, saying so.
-    if (!(error instanceof AwsError) || !hasCode(error, 'UnauthorizedOperation', 'AccessDenied')) throw error
+    const unavailable = hasCode(error, 'UnauthorizedOperation', 'AccessDenied') || isUnknownOperation(error) || isUncodedAnswer(error)
+    if (!(error instanceof AwsError) || !unavailable) throw error
     context.log.warning(
       `The regions named could not be checked (${error.message}): a region that does not exist or is not enabled fails only when the step reaches it. Allow ec2:DescribeRegions.`
     )

@@ -9,7 +9,15 @@ import type { SSMClient } from '@aws-sdk/client-ssm'
 import { realClock, type Clock } from '../time.ts'
 import { AwsError, hasCode, type Service } from './errors.ts'
 import { bucketShape, EC2_BUCKETS, kindOf, pacingFor, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
-import { closeConnections, newConnections, sdkConfig, type CallCounts, type Connections, type SdkConfig } from './connections.ts'
+import {
+  closeConnections,
+  localAutoScaling,
+  newConnections,
+  sdkConfig,
+  type CallCounts,
+  type Connections,
+  type SdkConfig
+} from './connections.ts'
 
 export interface AwsOptions {
   /** Attempts per call, first included. */
@@ -129,7 +137,8 @@ export class Aws {
         'autoscaling',
         region,
         make,
-        async (config) => new (await import('@aws-sdk/client-auto-scaling')).AutoScalingClient(config)
+        async (config) =>
+          new (await import('@aws-sdk/client-auto-scaling')).AutoScalingClient({ ...config, ...localAutoScaling(process.env) })
       )
     return this.send('autoscaling', region, operation, resource, client, send)
   }

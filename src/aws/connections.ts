@@ -81,3 +81,13 @@ export function sdkConfig(
     requestHandler: { ...connections.agents, connectionTimeout: 10_000, requestTimeout: 60_000 }
   }
 }
+
+/**
+ * A local EC2 API set with AWS_ENDPOINT_URL_EC2 alone (moto, say) serves Auto Scaling too: its
+ * calls go there rather than to AWS, unless AWS_ENDPOINT_URL_AUTO_SCALING or AWS_ENDPOINT_URL says
+ * where (the SDK's own settings, which it reads itself).
+ */
+export function localAutoScaling(env: NodeJS.ProcessEnv): { endpoint?: string } {
+  const ec2 = env.AWS_ENDPOINT_URL_EC2
+  return ec2 && !env.AWS_ENDPOINT_URL_AUTO_SCALING && !env.AWS_ENDPOINT_URL ? { endpoint: ec2 } : {}
+}

@@ -57,10 +57,17 @@ export async function launcherUsers(aws: Aws, region: string, imageIds: readonly
   return usage
 }
 
-/** Refused to these credentials, or not offered by the endpoint: not checked, which keeps the images. */
+/**
+ * Refused to these credentials, not offered by the endpoint, or no endpoint answering at all (an
+ * EC2-compatible endpoint without Auto Scaling): not checked, which keeps the images.
+ */
 function unavailable(error: unknown): boolean {
+  const unreachable = /ENOTFOUND|ECONNREFUSED|EAI_AGAIN/.test(errorMessage(error))
   return (
-    hasCode(error, 'UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException') || isUnknownOperation(error) || isUncodedAnswer(error)
+    hasCode(error, 'UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException') ||
+    isUnknownOperation(error) ||
+    isUncodedAnswer(error) ||
+    unreachable
   )
 }
 

@@ -9,6 +9,7 @@
 // it) if one does.
 import { deprecateImage, deprecationTime, deregisterImage, disableImage } from '../aws/retiring.ts'
 import { tagResources, untagResources } from '../aws/new-images.ts'
+import { anAttemptWentUnanswered } from '../aws/retry.ts'
 import type { Context } from '../context.ts'
 import { errorMessage } from '../errors.ts'
 import type { Retirement } from '../inputs/index.ts'
@@ -132,7 +133,7 @@ async function retireOne(context: Context, region: string, image: Removal, how: 
 }
 
 /**
- * EC2 refused DisableImage (a cancel aside, which leaves it unknown): the image stays enabled, and
+ * EC2 refused DisableImage (a cancel, or an attempt EC2 did not answer, aside: those leave it unknown): the image stays enabled, and
  * its disabled-at tag would mark a change that never happened — a later only-disabled stage would
  * trust it once someone disabled the image by hand. The tag is taken off again (only where it still
  * has the value written), and the failure says whether that worked.
@@ -145,6 +146,15 @@ async function untagRefused(
   error: unknown
 ): Promise<never> {
   if (context.signal.aborted) throw error
+  // An attempt that got no refusing answer (a 5xx, a timeout) may have disabled it, which EC2 may
+  // not show yet: the tag stays, right if it did, and the failure says so.
+  if (anAttemptWentUnanswered(error))
+    throw new Error(
+      `${errorMessage(error)} (EC2 may have disabled it all the same: its ${DISABLED_AT} tag stays, right if it did; look at the image)`,
+      {
+        cause: error
+      }
+    )
   const undone = await untagResources(context.aws, region, [imageId], marker).then(
     () => ` (its ${DISABLED_AT} tag was removed again)`,
     (untag: unknown) =>

@@ -77,7 +77,7 @@ export function parseMap(input: string, value: string): Map<string, string> {
     const item = line.slice(at + 1).trim()
     // `App=web, Version=1` is two pairs to whoever wrote it, but one value to a line reader: the
     // value would swallow the next pair (and prune-tags would match nothing, forever). Refused.
-    const swallowed = /,\s*([^\s=,]+)=/.exec(item)
+    const swallowed = /,\s*([^\s=,]+)\s*=/.exec(item)
     if (swallowed) {
       throw new InputError(
         input,

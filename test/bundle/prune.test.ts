@@ -83,4 +83,14 @@ describe('the bundle pruning a dozen releases', () => {
     expect(result.summary).toContain('### Prune plan: 0 to retire, 24 kept')
     expect(result.summary).toContain('not checked against SSM parameters (permission denied)')
   })
+
+  it('reads launch configurations from a local EC2 endpoint set with AWS_ENDPOINT_URL_EC2 alone', async () => {
+    await seedDozenReleases(world.front, REGIONS)
+    const env = awsEnv(world)
+    delete env.AWS_ENDPOINT_URL_AUTO_SCALING
+    const result = await runAction(inputs, { env })
+    expect(result.errors).toEqual([])
+    expect(Object.values(JSON.parse(result.outputs['pruned-image-ids']!) as Record<string, string[]>).flat()).toHaveLength(12)
+    expect(world.front.calls.filter((call) => call.action === 'DescribeLaunchConfigurations')).toHaveLength(REGIONS.length)
+  })
 })

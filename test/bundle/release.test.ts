@@ -120,8 +120,13 @@ describe('the bundle, run as the runner runs it', () => {
     ],
     [
       'a region the account has not opted in to',
-      'us-west-2, ap-east-1',
-      /Input 'regions' has the value 'ap-east-1': ap-east-1 is not enabled for this account .*opt-in region/
+      'us-west-2, eu-south-1',
+      /Input 'regions' has the value 'eu-south-1': eu-south-1 is not enabled for this account .*opt-in region/
+    ],
+    [
+      'a region of another partition',
+      'us-west-2, cn-north-1',
+      /Input 'regions' has the value 'cn-north-1': cn-north-1 is not a region of this account's partition/
     ]
   ])('refuses %s before anything changes, naming it and what is accepted', async (_, regions, message) => {
     const instanceId = await launchBuilder(world.moto.endpoint)

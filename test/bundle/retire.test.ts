@@ -78,7 +78,9 @@ describe('staged retirement through the bundle', () => {
     expect(result.errors).toEqual([])
     expect(result.exitCode).toBe(0)
     expect(pruned(result).sort()).toEqual([images[1]!.imageId, images[2]!.imageId].sort())
-    expect(result.summary).toContain('failed: it launches nothing, so there is nothing to disable; retire: deregister removes it')
+    expect(result.summary).toContain(
+      'failed: it launches nothing, so there is nothing to disable; a retire: deregister step without only-disabled removes it'
+    )
     expect(world.front.calls.filter((call) => call.action === 'DisableImage' && call.params.ImageId === images[0]!.imageId)).toEqual([])
   })
 

@@ -183,6 +183,50 @@ describe('in-use checks of launch configurations and Spot', () => {
     expect(usage.unchecked).toBeUndefined()
   })
 
+  it('follows every page of each listing', async () => {
+    const [a, b, c, d, e, f] = ids(6) as [string, string, string, string, string, string]
+    const config = (name: string, imageId: string) => ({
+      LaunchConfigurationName: name,
+      ImageId: imageId,
+      InstanceType: 't3.micro',
+      CreatedTime: new Date()
+    })
+    autoScalingMock
+      .on(DescribeLaunchConfigurationsCommand)
+      .resolvesOnce({ LaunchConfigurations: [config('one', a)], NextToken: 'lc-2' } as never)
+      .resolves({ LaunchConfigurations: [config('two', b)] } as never)
+    const fleet = (id: string, imageId: string) => ({
+      SpotFleetRequestId: id,
+      SpotFleetRequestState: 'active' as const,
+      SpotFleetRequestConfig: { IamFleetRole: 'r', TargetCapacity: 1, LaunchSpecifications: [{ ImageId: imageId }] }
+    })
+    ec2Mock
+      .on(DescribeSpotFleetRequestsCommand)
+      .resolvesOnce({ SpotFleetRequestConfigs: [fleet('sfr-1', c)], NextToken: 'sf-2' })
+      .resolves({ SpotFleetRequestConfigs: [fleet('sfr-2', d)] })
+    const request = (id: string, imageId: string) => ({
+      SpotInstanceRequestId: id,
+      Type: 'persistent' as const,
+      State: 'open' as const,
+      LaunchSpecification: { ImageId: imageId }
+    })
+    ec2Mock
+      .on(DescribeSpotInstanceRequestsCommand)
+      .resolvesOnce({ SpotInstanceRequests: [request('sir-1', e)], NextToken: 'sr-2' })
+      .resolves({ SpotInstanceRequests: [request('sir-2', f)] })
+    const usage = await check([a, b, c, d, e, f])
+    expect([a, b, c, d, e, f].every((id) => usage.users.has(id))).toBe(true)
+    expect(autoScalingMock.commandCalls(DescribeLaunchConfigurationsCommand).map((call) => call.args[0].input.NextToken)).toEqual([
+      undefined,
+      'lc-2'
+    ])
+    expect(ec2Mock.commandCalls(DescribeSpotFleetRequestsCommand).map((call) => call.args[0].input.NextToken)).toEqual([undefined, 'sf-2'])
+    expect(ec2Mock.commandCalls(DescribeSpotInstanceRequestsCommand).map((call) => call.args[0].input.NextToken)).toEqual([
+      undefined,
+      'sr-2'
+    ])
+  })
+
   it('fails closed when Spot requests cannot be listed, naming the permission', async () => {
     ec2Mock.on(DescribeSpotInstanceRequestsCommand).rejects(awsError('UnauthorizedOperation'))
     const usage = await check(ids(1))

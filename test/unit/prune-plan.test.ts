@@ -80,7 +80,7 @@ describe('the prune plan', () => {
   it('leaves a failed image to the deregister stage: disabling or deprecating it would only fail the stage', () => {
     const images = [image('a', 1), image('b', 2), image('c', 40, { state: 'failed' })]
     expect(plan(images, { retire: 'disable' }).c).toBe(
-      'keep: failed: it launches nothing, so there is nothing to disable; retire: deregister removes it'
+      'keep: failed: it launches nothing, so there is nothing to disable; a retire: deregister step without only-disabled removes it'
     )
     expect(plan(images, { retire: 'deprecate' }).c).toMatch(/^keep: failed: .*nothing to deprecate/)
     expect(plan(images, { retire: 'deregister' }).c).toMatch(/^retire: /)

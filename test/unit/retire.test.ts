@@ -15,7 +15,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock'
 import { retireImages } from '../../src/images/retire.ts'
 import { Aws } from '../../src/aws/client.ts'
-import { awsError } from '../support/aws-error.ts'
+import { afterAttempts, awsError } from '../support/aws-error.ts'
 import { testStep } from '../support/step.ts'
 
 const ec2 = mockClient(EC2Client)
@@ -52,6 +52,20 @@ describe('retiring in place', () => {
     const written = ec2.commandCalls(CreateTagsCommand)[0]!.args[0].input.Tags
     expect(ec2.commandCalls(DeleteTagsCommand).map((call) => call.args[0].input)).toEqual([{ Resources: [IMAGE], Tags: written }])
     expect(result.failures[0]).toMatch(/\(its ami-pipeline:disabled-at tag was removed again\)$/)
+  })
+
+  it('leaves the tag on when EC2 did not answer DisableImage: it may have disabled the image all the same', async () => {
+    const step = testStep({ mode: 'prune', 'prune-name': 'web-*', retire: 'disable' })
+    const unanswered = await afterAttempts({
+      error: awsError('InternalError', 'An internal error has occurred.', { httpStatusCode: 500 }),
+      errorType: 'TRANSIENT'
+    })
+    ec2.on(DisableImageCommand).rejects(unanswered)
+    ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: IMAGE, State: 'available' }] })
+    ec2.on(CreateTagsCommand).resolves({})
+    const result = await retireImages(step, 'us-east-1', [{ imageId: IMAGE, name: 'web-1', snapshotIds: [] }], 'disable')
+    expect(ec2.commandCalls(DeleteTagsCommand)).toHaveLength(0)
+    expect(result.failures[0]).toMatch(/EC2 may have disabled it all the same: its ami-pipeline:disabled-at tag stays/)
   })
 
   it('says so when the disabled-at tag of a refused DisableImage cannot be taken off', async () => {

@@ -37,6 +37,8 @@ export interface NewImage {
 }
 
 export interface FrontOptions {
+  /** Opt-in regions the account has enabled (DescribeRegions reports the others not-opted-in). */
+  optedInRegions?: string[]
   /**
    * What the front reads time from (clock.ts; default realClock). Chosen when the front starts:
    * reset() and configure() keep it.

@@ -27,6 +27,8 @@ export async function build(context: Context, build: BuildPlan, copy?: CopyPlan)
     // The source region's holder is decided first: this run's own image is adopted, not replaced,
     // and a copy of it in another region is this run's copy.
     const holder = await findOwnImageByName(aws, region, build.name)
+    // An image that may be an earlier attempt's is never replaced: the step cannot tell, and says so.
+    if (holder && madeByThisRun(context, build, holder, started) === 'unknown') throw cannotTell(holder, region)
     const ownSource = holder && ours(holder) ? holder.imageId : undefined
     // Nothing is removed that the step could not then replace: CreateImage is checked first.
     if (!plan.dryRun && !ownSource) await checkCreateImage(aws, region, image, true)
@@ -125,6 +127,15 @@ function madeByThisRun(context: Context, build: BuildPlan, image: ImageInfo, sta
   return Number(context.run.runAttempt) > 1 ? 'unknown' : 'no'
 }
 
+/** An image of this builder, without provenance tags, made before the step: this run's or another's. */
+function cannotTell(existing: ImageInfo, region: string): StepError {
+  return new StepError(
+    `An image named '${existing.name}' already exists in ${region}: ${existing.imageId} (${existing.state}), made from this builder instance at ${existing.creationDate}, ` +
+      'before this step. It has no provenance tags (provenance-tags: false), so the step cannot tell whether an earlier attempt of this workflow run made it or another run did. ' +
+      'Set if-exists: reuse to adopt it, deregister it, or build with provenance-tags: true (the default), which tells them apart.'
+  )
+}
+
 /**
  * Reuses an image that already carries the name, when that is safe; returns false when the step
  * should make the image itself (the earlier attempt's image failed and was cleaned up).
@@ -133,13 +144,7 @@ async function adopt(context: Context, build: BuildPlan, existing: ImageInfo, ma
   const { log, release } = context
   const region = context.plan.region
   const ours = madeHere === 'yes'
-  if (madeHere === 'unknown' && build.ifExists !== 'reuse') {
-    throw new StepError(
-      `An image named '${existing.name}' already exists in ${region}: ${existing.imageId} (${existing.state}), made from this builder instance at ${existing.creationDate}, ` +
-        'before this step. It has no provenance tags (provenance-tags: false), so the step cannot tell whether an earlier attempt of this workflow run made it or another run did. ' +
-        'Set if-exists: reuse to adopt it, deregister it, or build with provenance-tags: true (the default), which tells them apart.'
-    )
-  }
+  if (madeHere === 'unknown' && build.ifExists !== 'reuse') throw cannotTell(existing, region)
   const usable = existing.state === 'available' || existing.state === 'pending'
   if (existing.state === 'disabled') {
     // Someone disabled it on purpose; it holds the name but cannot launch anything.

@@ -150,7 +150,7 @@ function alreadyRetired(image: ImageInfo, retire: PrunePlan['retire'], now: numb
   // EC2 documents DisableImage and deprecation for images that can launch; a failed one launches
   // nothing already. It never makes a disable or deprecate stage fail: it waits for a deregister one.
   if (image.state === 'failed' || image.state === 'invalid' || image.state === 'error')
-    return `${image.state}: it launches nothing, so there is nothing to ${retire === 'disable' ? 'disable' : 'deprecate'}; retire: deregister removes it`
+    return `${image.state}: it launches nothing, so there is nothing to ${retire === 'disable' ? 'disable' : 'deprecate'}; a retire: deregister step without only-disabled removes it`
   if (retire !== 'deprecate') return undefined
   const deprecated = image.deprecationTime !== undefined && Date.parse(image.deprecationTime) <= now
   return deprecated ? `already deprecated (since ${image.deprecationTime})` : undefined

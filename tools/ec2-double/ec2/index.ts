@@ -17,6 +17,7 @@ import { copyImage, createImage, registerImage } from './images.ts'
 import { describeLaunchTemplateVersions, modifyLaunchTemplate } from './launch-templates.ts'
 import { paginated } from './paging.ts'
 import { describeImageReferences } from './references.ts'
+import { describeRegions } from './regions.ts'
 import { modifyImageAttribute, modifySnapshotAttribute } from './sharing.ts'
 import { deleteSnapshot, overlaySnapshots } from './snapshots.ts'
 import { createLaunchTemplateVersion } from './template-versions.ts'
@@ -46,7 +47,8 @@ export const EC2_HANDLERS: Record<string, Ec2Handler> = {
   DescribeLaunchTemplates: (caller, params) => paginated(caller, params, 'launchTemplates', undefined, true),
   DescribeLaunchTemplateVersions: describeLaunchTemplateVersions,
   CreateLaunchTemplateVersion: createLaunchTemplateVersion,
-  ModifyLaunchTemplate: modifyLaunchTemplate
+  ModifyLaunchTemplate: modifyLaunchTemplate,
+  DescribeRegions: describeRegions
 }
 
 /** Actions that add, remove or change an image's snapshots: each drops the region's image index. */
