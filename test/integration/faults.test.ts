@@ -6,21 +6,15 @@
 import { describe, expect, it } from '@jest/globals'
 import { outputsOf } from '../../src/report.ts'
 import type { Run } from '../../src/run.ts'
-import type { FaultRule } from '../../tools/ec2-double/index.ts'
 import { ownImages, ownSnapshots, snapshotIdsOf, tagsOf } from '../support/ec2-env.ts'
+import { FAULT_REGIONS, FAULTS, snapshotsEverywhere } from '../support/faults.ts'
 import { seedDozenReleases } from '../support/seed.ts'
 import { runAgainst, TEST_RUN, type Given, type TestStep } from '../support/step.ts'
 import { launchBuilder, useWorld } from '../support/world.ts'
 
 const world = useWorld({}, { virtual: true })
-const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1']
+const REGIONS = FAULT_REGIONS
 const SEEDS = [1, 2, 3]
-
-/** 15% throttling and 5% 5xx on every call, and the first CreateImage, CopyImage and CreateTags reply of each region lost. */
-const FAULTS: FaultRule[] = [
-  { throttleRate: 0.15, errorRate: 0.05 },
-  { actions: ['CreateImage', 'CopyImage', 'CreateTags', 'DeregisterImage'], lostReplyFirst: 1 }
-]
 
 const run = (runAttempt = '1'): Run => ({ ...TEST_RUN, runId: '5150', runAttempt })
 
@@ -33,16 +27,10 @@ async function step(given: Given, attempt = '1'): Promise<TestStep> {
 
 const imageIdsOf = (done: TestStep) => JSON.parse(outputsOf(done.release, done.journal)['image-ids']) as Record<string, string>
 
-async function snapshotsEverywhere(): Promise<Set<string>> {
-  const all = new Set<string>()
-  for (const region of REGIONS) for (const snapshot of await ownSnapshots(world.moto.endpoint, region)) all.add(snapshot.SnapshotId!)
-  return all
-}
-
 describe.each(SEEDS)('under injected faults (seed %i)', (seed) => {
   it('a release ends with exactly one tagged image per region, nothing orphaned; re-running it makes nothing; tagging later still lands', async () => {
     const builder = await launchBuilder(world.moto.endpoint)
-    const snapshotsBefore = await snapshotsEverywhere()
+    const snapshotsBefore = await snapshotsEverywhere(world.moto.endpoint)
     world.front.configure({ seed, pendingMs: 800, faults: FAULTS })
     const inputs = {
       mode: 'build, copy, wait, tag',
@@ -69,7 +57,7 @@ describe.each(SEEDS)('under injected faults (seed %i)', (seed) => {
       for (const snapshot of snapshots) expect(tagsOf(snapshot)).toMatchObject({ App: 'web', Tier: 'front' })
     }
     // Every new snapshot belongs to one of the images: none orphaned by a retried call.
-    const newSnapshots = [...(await snapshotsEverywhere())].filter((id) => !snapshotsBefore.has(id))
+    const newSnapshots = [...(await snapshotsEverywhere(world.moto.endpoint))].filter((id) => !snapshotsBefore.has(id))
     expect(newSnapshots.sort()).toEqual([...made].sort())
 
     world.front.calls.length = 0

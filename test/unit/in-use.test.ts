@@ -6,24 +6,21 @@ import {
   DescribeInstancesCommand,
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
-  EC2Client,
   type LaunchTemplateVersion,
   DescribeSpotFleetRequestsCommand,
   DescribeSpotInstanceRequestsCommand
 } from '@aws-sdk/client-ec2'
-import { DescribeParametersCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { AutoScalingClient, DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling'
-import { mockClient } from 'aws-sdk-client-mock'
+import { DescribeParametersCommand, GetParametersCommand } from '@aws-sdk/client-ssm'
+import { DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling'
+import { inUseMocks } from '../support/in-use-mocks.ts'
 import { Aws } from '../../src/aws/client.ts'
 import { describeReference, findUsage } from '../../src/aws/in-use.ts'
 import { IN_FLIGHT } from '../../src/pool.ts'
 import { awsError } from '../support/aws-error.ts'
 
-const ec2Mock = mockClient(EC2Client)
-// Launch configurations are read from Auto Scaling: none here unless a test says so.
-const autoScalingMock = mockClient(AutoScalingClient)
-// Without DescribeImageReferences prune reads SSM parameters too: none here.
-const ssmMock = mockClient(SSMClient)
+// Nothing in use unless a test says so (launch configurations, Spot, SSM parameters).
+const { ec2: ec2Mock, ssm: ssmMock, autoScaling: autoScalingMock, reset: resetMocks } = inUseMocks()
+
 const REGION = 'us-east-1'
 const ids = (count: number) => Array.from({ length: count }, (_, i) => `ami-${(i + 1).toString(16).padStart(17, '0')}`)
 
@@ -34,13 +31,7 @@ function templateVersion(id: string, version: number, imageId: string, isDefault
 const check = (imageIds: string[]) => findUsage(new Aws({ maxAttempts: 1 }), REGION, imageIds)
 
 beforeEach(() => {
-  autoScalingMock.reset()
-  autoScalingMock.on(DescribeLaunchConfigurationsCommand).resolves({ LaunchConfigurations: [] })
-  ssmMock.reset()
-  ssmMock.on(DescribeParametersCommand).resolves({ Parameters: [] })
-  ec2Mock.reset()
-  ec2Mock.on(DescribeSpotFleetRequestsCommand).resolves({ SpotFleetRequestConfigs: [] })
-  ec2Mock.on(DescribeSpotInstanceRequestsCommand).resolves({ SpotInstanceRequests: [] })
+  resetMocks()
   ec2Mock.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
   ec2Mock.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [] })
   ec2Mock.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] })

@@ -11,27 +11,20 @@ import {
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DescribeSnapshotsCommand,
-  EC2Client,
   type DescribeImagesCommandInput,
-  type Image,
-  DescribeSpotFleetRequestsCommand,
-  DescribeSpotInstanceRequestsCommand
+  type Image
 } from '@aws-sdk/client-ec2'
-import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { AutoScalingClient, DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling'
-import { mockClient } from 'aws-sdk-client-mock'
+import { inUseMocks } from '../support/in-use-mocks.ts'
 import { Aws } from '../../src/aws/client.ts'
 import { prune as pruneMode } from '../../src/modes/prune/prune.ts'
 import { testStep, type TestStep } from '../support/step.ts'
 import { awsError } from '../support/aws-error.ts'
 
+// Nothing in use unless a test says so (launch configurations, Spot, SSM parameters).
+const { ec2: ec2Mock, reset: resetMocks } = inUseMocks()
+
 const prune = (step: TestStep) => pruneMode(step, step.plan.prune!)
 
-const ec2Mock = mockClient(EC2Client)
-// Launch configurations are read from Auto Scaling: none here unless a test says so.
-const autoScalingMock = mockClient(AutoScalingClient)
-// Without DescribeImageReferences prune reads SSM parameters too: none here.
-const ssmMock = mockClient(SSMClient)
 const NOW = Date.parse('2026-11-24T10:00:00Z')
 // Pacing is not under test here: a bucket that never runs dry.
 const UNPACED = { capacity: 1e9, refillPerSecond: 1e9 }
@@ -92,13 +85,7 @@ async function callsFor(count: number, server: Server, dryRun = false): Promise<
 }
 
 beforeEach(() => {
-  autoScalingMock.reset()
-  autoScalingMock.on(DescribeLaunchConfigurationsCommand).resolves({ LaunchConfigurations: [] })
-  ssmMock.reset()
-  ssmMock.on(DescribeParametersCommand).resolves({ Parameters: [] })
-  ec2Mock.reset()
-  ec2Mock.on(DescribeSpotFleetRequestsCommand).resolves({ SpotFleetRequestConfigs: [] })
-  ec2Mock.on(DescribeSpotInstanceRequestsCommand).resolves({ SpotInstanceRequests: [] })
+  resetMocks()
 })
 
 /** Launch configurations, Spot Fleet requests and Spot requests: one page each, whatever N. */

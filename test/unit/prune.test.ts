@@ -10,27 +10,20 @@ import {
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DescribeSnapshotsCommand,
-  EC2Client,
-  type Image,
-  DescribeSpotFleetRequestsCommand,
-  DescribeSpotInstanceRequestsCommand
+  type Image
 } from '@aws-sdk/client-ec2'
-import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { AutoScalingClient, DescribeLaunchConfigurationsCommand } from '@aws-sdk/client-auto-scaling'
-import { mockClient } from 'aws-sdk-client-mock'
+import { inUseMocks } from '../support/in-use-mocks.ts'
 import { Aws } from '../../src/aws/client.ts'
 import { prune as pruneMode } from '../../src/modes/prune/prune.ts'
 import { IN_FLIGHT } from '../../src/pool.ts'
 import { testStep, type TestStep } from '../support/step.ts'
 import { awsError } from '../support/aws-error.ts'
 
+// Nothing in use unless a test says so (launch configurations, Spot, SSM parameters).
+const { ec2, reset: resetMocks } = inUseMocks()
+
 const prune = (step: TestStep) => pruneMode(step, step.plan.prune!)
 
-const ec2 = mockClient(EC2Client)
-// Launch configurations are read from Auto Scaling: none here unless a test says so.
-const autoScalingMock = mockClient(AutoScalingClient)
-// Without DescribeImageReferences prune reads SSM parameters too: none here.
-const ssmMock = mockClient(SSMClient)
 const DAY = 86_400_000
 const NOW = Date.parse('2026-11-24T10:00:00Z')
 
@@ -48,13 +41,7 @@ function image(n: number, daysOld: number): Image {
 const pruneStep = (extra: Record<string, string> = {}) => testStep({ mode: 'prune', 'prune-name': 'web-*', keep: '1', ...extra })
 
 beforeEach(() => {
-  autoScalingMock.reset()
-  autoScalingMock.on(DescribeLaunchConfigurationsCommand).resolves({ LaunchConfigurations: [] })
-  ssmMock.reset()
-  ssmMock.on(DescribeParametersCommand).resolves({ Parameters: [] })
-  ec2.reset()
-  ec2.on(DescribeSpotFleetRequestsCommand).resolves({ SpotFleetRequestConfigs: [] })
-  ec2.on(DescribeSpotInstanceRequestsCommand).resolves({ SpotInstanceRequests: [] })
+  resetMocks()
   ec2.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
   ec2.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [] })
   ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [] })

@@ -4,28 +4,10 @@
 // same virtual clock to the double (and to an in-process step) waits for nothing real.
 import { setImmediate } from 'node:timers'
 
-/** The shape the action's own steps take a clock in, so one clock can serve both. */
-export interface Clock {
-  now(): number
-  sleep(ms: number, signal?: AbortSignal): Promise<void>
-}
+// The action's own clock shape and real clock (src/time.ts): one clock serves the double and a step.
+import { realClock, type Clock } from '../../src/time.ts'
 
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason)
-      const aborted = (): void => {
-        clearTimeout(timer)
-        reject(signal!.reason)
-      }
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', aborted)
-        resolve()
-      }, ms)
-      signal?.addEventListener('abort', aborted, { once: true })
-    })
-}
+export { realClock, type Clock }
 
 export interface VirtualClock extends Clock {
   /** Moves time on by `ms` at once (a test's "and then five minutes pass"). */
