@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { Caller, credentialOf } from './caller.ts'
 import { realClock, type Clock } from './clock.ts'
 import { EC2_HANDLERS, IMAGE_CHANGES } from './ec2/index.ts'
+import { launchIn, otherAccountOf, templateVersionIn } from './ec2/other-accounts.ts'
 import { imagesChanged, imageStateAt, overlayOf, type ImageState } from './ec2/image-state.ts'
 import { withFaults } from './faults.ts'
 import type { FrontOptions } from './options.ts'
@@ -110,6 +111,27 @@ export class Front {
     const image = this.overlay(imageId, region)
     image.lastLaunchedTime = iso
     image.visibleAt = 0
+  }
+
+  /**
+   * Another account (DoubleState.otherAccounts), for a test or the demo to act in: it launches
+   * instances from, and makes launch template versions naming, images of this account shared with
+   * it, in `region`. What it does is seen only through a usage report, as on EC2.
+   */
+  otherAccount(account: string, region: string, membership: { organizationArn?: string; organizationalUnitArns?: string[] } = {}) {
+    const owner = this.caller(region)
+    const other = otherAccountOf(owner, account)
+    if (membership.organizationArn !== undefined) other.organizationArn = membership.organizationArn
+    if (membership.organizationalUnitArns) other.organizationalUnitArns = membership.organizationalUnitArns
+    return {
+      launch: (imageId: string): Promise<string> => launchIn(owner, other, imageId),
+      terminate: (instanceId: string): void => {
+        const instance = other.instances.find((i) => i.instanceId === instanceId)
+        if (!instance) throw new Error(`terminate: ${account} has no instance ${instanceId}`)
+        instance.terminated = true
+      },
+      templateVersion: (imageId: string, templateId?: string) => templateVersionIn(owner, other, imageId, templateId)
+    }
   }
 
   /**

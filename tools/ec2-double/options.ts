@@ -79,6 +79,18 @@ export interface FrontOptions {
    * started with another (MOTO_ACCOUNT_ID).
    */
   defaultAccount?: string
+  /**
+   * How long an AMI usage report stays pending before it is available (EC2 documents no figure:
+   * "The report is being created"). Default five minutes.
+   */
+  usageReportMs?: number
+  /**
+   * How many usage reports an account may have pending at once in a region: EC2 User Guide, "View
+   * your AMI usage", Report quotas, "In-progress (pending) AMI usage reports per AWS account: 2,000".
+   */
+  usageReportsPending?: number
+  /** A report about this image ends in `error` with the reason returned (ImageUsageReport, stateReason). */
+  usageReportError?: (imageId: string) => string | undefined
 }
 
 /** Default of FrontOptions.invisibleMs. */
@@ -87,5 +99,9 @@ export const INVISIBLE_MS = 1000
 export const SSM_VALIDATION_MS = 1000
 /** Default of FrontOptions.defaultAccount: moto's default account. */
 export const MOTO_DEFAULT_ACCOUNT = '123456789012'
+/** Default of FrontOptions.usageReportMs. */
+export const USAGE_REPORT_MS = 300_000
+/** Default of FrontOptions.usageReportsPending. */
+export const USAGE_REPORTS_PENDING = 2000
 /** Default of FrontOptions.ssmRetryAfterMs. */
 export const SSM_RETRY_AFTER_MS = 300_000

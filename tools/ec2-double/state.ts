@@ -50,6 +50,40 @@ export interface ImageOverlay {
    * is reported." So a launch through the double never sets it; tests do, with setLastLaunched.
    */
   lastLaunchedTime?: string
+  /** When other accounts launched instances from it (OtherAccounts.launch): reported a day later. */
+  launches?: number[]
+}
+
+/**
+ * Another AWS account, as data: moto keeps one backend per account, and what the action needs of
+ * another account (its instances and launch templates that use a shared image) is only what a usage
+ * report reveals. Tests and the demo fill these through Front.otherAccount.
+ */
+export interface OtherAccount {
+  account: string
+  /** The organization and OUs it belongs to (an image shared with either may be launched by it). */
+  organizationArn?: string
+  organizationalUnitArns: string[]
+  instances: { instanceId: string; region: string; imageId: string; launchedAt: number; terminated: boolean }[]
+  /** Every version of each of its launch templates, in the order made. */
+  templateVersions: { templateId: string; version: number; region: string; imageId: string; createdAt: number }[]
+}
+
+/** An AMI usage report (EC2 API Reference, ImageUsageReport), with the entries it found when made. */
+export interface UsageReport {
+  reportId: string
+  scope: string
+  imageId: string
+  resourceTypes: { type: string; options: Map<string, string[]> }[]
+  accountIds: string[]
+  createdAt: number
+  /** When it leaves pending (FrontOptions.usageReportMs after it was made). */
+  readyAt: number
+  /** Why it ends in error, if it does (FrontOptions.usageReportError). */
+  error?: string
+  entries: { resourceType: string; accountId: string; usageCount: number }[]
+  fingerprint: string
+  clientToken?: string
 }
 
 export interface DoubleState {
@@ -91,6 +125,10 @@ export interface DoubleState {
   templateTokens: Map<string, { fingerprint: string; body: string }>
   parameters: ParameterState
   faults: FaultState
+  /** Other accounts, by account id (OtherAccount). */
+  otherAccounts: Map<string, OtherAccount>
+  /** AMI usage reports, by report id. */
+  usageReports: Map<string, UsageReport>
 }
 
 /**
@@ -152,7 +190,9 @@ export function freshState(options: FrontOptions): DoubleState {
     launchTemplateVersions: new Map(),
     templateTokens: new Map(),
     parameters: { validations: [], pending: new Map(), lockouts: new Map(), applying: undefined },
-    faults: freshFaults(options)
+    faults: freshFaults(options),
+    otherAccounts: new Map(),
+    usageReports: new Map()
   }
 }
 

@@ -6,7 +6,7 @@ import type { Caller } from '../caller.ts'
 import type { Reply } from '../protocol.ts'
 import type { DoubleState } from '../state.ts'
 import { child, items, leaf, node, setText, textOf, type XmlElement } from '../xml.ts'
-import { imageStateAt, isVisibleAt } from './image-state.ts'
+import { imageStateAt, isVisibleAt, reportedLastLaunch } from './image-state.ts'
 import { snapshotIdsIn } from './lookups.ts'
 import { paginated } from './paging.ts'
 import { takeFilters } from './requests.ts'
@@ -44,7 +44,8 @@ export function overlayImage(state: DoubleState, image: XmlElement, now: number)
   // Only the double knows when an image last launched (ImageOverlay.lastLaunchedTime): whatever moto
   // might put there is never shown.
   image.children = image.children.filter((c) => c.name !== 'lastLaunchedTime')
-  if (overlay?.lastLaunchedTime) image.children.push(leaf('lastLaunchedTime', overlay.lastLaunchedTime))
+  const launched = reportedLastLaunch(overlay, now)
+  if (launched) image.children.push(leaf('lastLaunchedTime', launched))
   if (!overlay) return
   const current = imageStateAt(state, imageId, now)
   if (current) {

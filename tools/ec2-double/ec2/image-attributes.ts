@@ -4,7 +4,7 @@ import type { Caller } from '../caller.ts'
 import { FrontError, okBody, type Reply } from '../protocol.ts'
 import type { ImageOverlay } from '../state.ts'
 import { leaf, node } from '../xml.ts'
-import { overlayOf } from './image-state.ts'
+import { overlayOf, reportedLastLaunch } from './image-state.ts'
 import { requireImage } from './lookups.ts'
 import { isDryRun } from './requests.ts'
 
@@ -100,7 +100,7 @@ export async function describeImageAttribute(caller: Caller, params: URLSearchPa
   const found = await caller.send(new URLSearchParams({ Action: 'DescribeImages', Version: '2016-11-15', 'ImageId.1': imageId }))
   if (found.status >= 400) return found
   if (isDryRun(params)) throw new FrontError(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.')
-  const launched = caller.state.images.get(imageId)?.lastLaunchedTime
+  const launched = reportedLastLaunch(caller.state.images.get(imageId), caller.now())
   return {
     status: 200,
     body: okBody('DescribeImageAttribute', [

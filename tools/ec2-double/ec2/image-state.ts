@@ -27,6 +27,21 @@ export function imageStateAt(state: DoubleState, imageId: string, now: number): 
   return image.failure ? { state: 'failed', reason: image.failure } : { state: 'available' }
 }
 
+/** EC2 API Reference, Image, lastLaunchedTime: "there is a 24-hour delay before that usage is reported". */
+export const LAUNCH_REPORT_DELAY_MS = 24 * 3_600_000
+
+/**
+ * LastLaunchedTime as EC2 reports it at `now`: the latest of what a test set (setLastLaunched) and
+ * the launches by other accounts at least a day old; absent when none is reported yet.
+ */
+export function reportedLastLaunch(image: ImageOverlay | undefined, now: number): string | undefined {
+  const launches = (image?.launches ?? []).filter((at) => at + LAUNCH_REPORT_DELAY_MS <= now)
+  const set = image?.lastLaunchedTime ? Date.parse(image.lastLaunchedTime) : Number.NEGATIVE_INFINITY
+  const latest = Math.max(set, ...launches)
+  if (!Number.isFinite(latest)) return undefined
+  return latest === set ? image?.lastLaunchedTime : new Date(latest).toISOString()
+}
+
 /** Whether DescribeImages lists the image yet (eventual consistency). */
 export function isVisibleAt(state: DoubleState, imageId: string, now: number): boolean {
   return now >= (state.images.get(imageId)?.visibleAt ?? 0)

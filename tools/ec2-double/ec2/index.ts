@@ -20,6 +20,12 @@ import { describeImageReferences } from './references.ts'
 import { describeRegions } from './regions.ts'
 import { modifyImageAttribute, modifySnapshotAttribute } from './sharing.ts'
 import { deleteSnapshot, overlaySnapshots } from './snapshots.ts'
+import {
+  createImageUsageReport,
+  deleteImageUsageReport,
+  describeImageUsageReportEntries,
+  describeImageUsageReports
+} from './usage-reports.ts'
 import { createLaunchTemplateVersion } from './template-versions.ts'
 
 export type Ec2Handler = (caller: Caller, params: URLSearchParams) => Promise<Reply>
@@ -48,7 +54,11 @@ export const EC2_HANDLERS: Record<string, Ec2Handler> = {
   DescribeLaunchTemplateVersions: describeLaunchTemplateVersions,
   CreateLaunchTemplateVersion: createLaunchTemplateVersion,
   ModifyLaunchTemplate: modifyLaunchTemplate,
-  DescribeRegions: describeRegions
+  DescribeRegions: describeRegions,
+  CreateImageUsageReport: createImageUsageReport,
+  DescribeImageUsageReports: describeImageUsageReports,
+  DescribeImageUsageReportEntries: describeImageUsageReportEntries,
+  DeleteImageUsageReport: deleteImageUsageReport
 }
 
 /** Actions that add, remove or change an image's snapshots: each drops the region's image index. */
