@@ -36,7 +36,7 @@ export interface Context {
  */
 export function lookAgain<T>(
   context: Context,
-  schedule: 'visibility' | 'parameter' | 'templateVersion' | 'given',
+  schedule: 'visibility' | 'parameter' | 'templateVersion' | 'given' | 'usageReport',
   look: () => Promise<T | undefined>,
   what?: string
 ): Promise<T | undefined> {

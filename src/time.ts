@@ -51,6 +51,11 @@ export interface Polling {
    * within seconds; a mistyped or foreign id never does, and fails the step in seconds, not a minute.
    */
   given: readonly number[]
+  /**
+   * An AMI usage report is pending while EC2 makes it (EC2 User Guide, "View your AMI usage"; no
+   * duration documented): looked at every 30 s after the first minute, for about 20 minutes.
+   */
+  usageReport: readonly number[]
   /** A look that has gone on this long says so in the log. */
   sayAfterMs: number
 }
@@ -62,6 +67,7 @@ export const POLLING: Polling = {
   parameter: [1000, 2000, 4000, 8000, 15_000, ...Array<number>(10).fill(30_000)],
   templateVersion: [2000, 4000],
   given: [1000, 2000, 4000],
+  usageReport: [5000, 10_000, 15_000, 30_000, ...Array<number>(38).fill(30_000)],
   sayAfterMs: 5000
 }
 

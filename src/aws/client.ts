@@ -91,6 +91,20 @@ export class Aws {
   }
 
   /**
+   * Sends a call that makes or removes only what the step itself reads and then removes (an AMI
+   * usage report): as it is, in a dry run too, since the dry run's plan needs what it reads. It is
+   * paced as a change.
+   */
+  async scratch<Output>(
+    region: string,
+    operation: string,
+    resource: string,
+    send: (client: EC2Client) => Promise<Output>
+  ): Promise<Output> {
+    return this.send('ec2', region, operation, resource, () => this.client(region), send)
+  }
+
+  /**
    * Sends a changing call with DryRun, dry run or not: EC2 answers DryRunOperation when the call
    * would have been allowed, and UnauthorizedOperation when the permission is missing.
    */

@@ -29,6 +29,8 @@ export interface Usage {
    * retired. `warning` says so once, naming the IAM permissions; `reason` is each kept image's.
    */
   unchecked?: { warning: string; reason: string }
+  /** What was not checked though nothing is kept for it (the contract leaves it to DescribeImageReferences). */
+  notes: string[]
 }
 
 // Every state but terminated: a stopped instance still needs its image to start again.
@@ -64,7 +66,7 @@ const REFERENCE_TYPES: ResourceTypeRequest[] = [
  * a `resolve:ssm:` image (a parameter version or label, say), nor which SSM parameters it counts.
  */
 export async function findUsage(aws: Aws, region: string, imageIds: readonly string[]): Promise<Usage> {
-  if (imageIds.length === 0) return { users: new Map(), method: 'no image to check' }
+  if (imageIds.length === 0) return { users: new Map(), method: 'no image to check', notes: [] }
   const [found, templates, launchers] = await Promise.all([
     referencesOrInstances(aws, region, imageIds),
     launchTemplateUsers(aws, region, imageIds),
@@ -84,6 +86,7 @@ export async function findUsage(aws: Aws, region: string, imageIds: readonly str
   return {
     users,
     method: `${found.method} and ${templatesChecked}; also launch configurations, Spot Fleet requests and Spot requests`,
+    notes: found.notes,
     ...(unchecked.length > 0 && {
       unchecked: { warning: unchecked.map((u) => u.warning).join(' '), reason: unchecked.map((u) => u.reason).join('; ') }
     })
@@ -102,7 +105,8 @@ async function referencesOrInstances(aws: Aws, region: string, imageIds: readonl
   try {
     return {
       users: await byReferences(aws, region, imageIds),
-      method: 'DescribeImageReferences (instances, launch templates, SSM parameters, Image Builder recipes)'
+      method: 'DescribeImageReferences (instances, launch templates, SSM parameters, Image Builder recipes)',
+      notes: []
     }
   } catch (error) {
     if (!unavailable(error)) throw error
@@ -118,6 +122,9 @@ async function referencesOrInstances(aws: Aws, region: string, imageIds: readonl
     return {
       users,
       method: `DescribeInstances and ${ssm}, because DescribeImageReferences failed: ${errorMessage(error)} (so Image Builder recipes that name an image are not checked)`,
+      notes: [
+        `Image Builder recipes were not checked for the images in ${region}: only DescribeImageReferences sees them, and it failed (${errorMessage(error)}). Allow ec2:DescribeImageReferences.`
+      ],
       // Fail closed: a parameter may hold any of the images (a rollback target, say).
       ...('unavailable' in parameters && {
         unchecked: {
@@ -136,7 +143,7 @@ async function referencesOrInstances(aws: Aws, region: string, imageIds: readonl
  * this job's other calls, so it is this operation it lacks. Anything else (a malformed request, EC2
  * failing after every retry) fails the prune: nothing is retired unchecked.
  */
-function unavailable(error: unknown): boolean {
+export function unavailable(error: unknown): boolean {
   const denied = ['UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException']
   return hasCode(error, ...denied) || isUnknownOperation(error) || isUncodedAnswer(error)
 }

@@ -1,11 +1,19 @@
 // What a prune costs in EC2 calls, per kind, for N images that all retire and none in use: about
 // one changing call per image, and describes that grow by the batch (10 images a reference call,
-// 200 an instance or snapshot call, 1000 a listing page), never one per image.
+// 200 an instance or snapshot call, 1000 a listing page) — but for whom each candidate is shared
+// with: DescribeImageAttribute takes one image, and EC2 has no batch form of it.
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import {
   DeleteSnapshotCommand,
   DeregisterImageCommand,
+  CreateImageUsageReportCommand,
+  DeleteImageUsageReportCommand,
+  DescribeImageAttributeCommand,
   DescribeImageReferencesCommand,
+  DescribeImageUsageReportEntriesCommand,
+  DescribeImageUsageReportsCommand,
+  type DescribeImageAttributeCommandInput,
+  type DescribeImageUsageReportsCommandInput,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeLaunchTemplatesCommand,
@@ -100,6 +108,7 @@ describe('the EC2 calls a prune of N images makes', () => {
       DescribeImageReferences: n / 10,
       DescribeLaunchTemplates: 1,
       DescribeLaunchTemplateVersions: TEMPLATES.length,
+      DescribeImageAttribute: n,
       ...LAUNCHERS
     })
     expect(await callsFor(100, server)).toEqual({ ...describes(100), DeregisterImage: 100 })
@@ -117,6 +126,7 @@ describe('the EC2 calls a prune of N images makes', () => {
       DescribeSnapshots: Math.ceil(n / 200),
       // SSM parameters of data type aws:ec2:image, which DescribeImageReferences would have covered.
       'ssm:DescribeParameters': 1,
+      DescribeImageAttribute: n,
       ...LAUNCHERS
     })
     expect(await callsFor(100, server)).toEqual({ ...describes(100), DeregisterImage: 100 })
@@ -130,9 +140,53 @@ describe('the EC2 calls a prune of N images makes', () => {
       DescribeImageReferences: 100,
       DescribeLaunchTemplates: 1,
       DescribeLaunchTemplateVersions: TEMPLATES.length,
+      DescribeImageAttribute: 1000,
       ...LAUNCHERS,
       DeregisterImage: 1,
       DeleteSnapshot: 1
     })
+  })
+
+  it('with K of N images shared: a usage report made and deleted for each of the K, read 200 at a time, the same for every N', async () => {
+    const server = { references: true, reportsSnapshots: true }
+    const shared = (n: number) =>
+      new Set(
+        images(n)
+          .slice(0, 250)
+          .map((image) => image.ImageId!)
+      )
+    const sharedCalls = (n: number) => {
+      const sharedIds = shared(n)
+      ec2Mock.on(DescribeImageAttributeCommand).callsFake((input: DescribeImageAttributeCommandInput) => ({
+        LaunchPermissions: sharedIds.has(input.ImageId!) ? [{ UserId: '111111111111' }] : []
+      }))
+      ec2Mock
+        .on(CreateImageUsageReportCommand)
+        .callsFake((input: { ImageId: string }) => ({ ReportId: input.ImageId.replace('ami-', 'amiur-') }))
+      ec2Mock.on(DescribeImageUsageReportsCommand).callsFake((input: DescribeImageUsageReportsCommandInput) => ({
+        ImageUsageReports: (input.ReportIds ?? []).map((ReportId) => ({ ReportId, State: 'available' }))
+      }))
+      ec2Mock.on(DescribeImageUsageReportEntriesCommand).resolves({ ImageUsageReportEntries: [] })
+      ec2Mock.on(DeleteImageUsageReportCommand).resolves({ Return: true })
+    }
+    const reports = {
+      CreateImageUsageReport: 250,
+      DescribeImageUsageReports: 2,
+      DescribeImageUsageReportEntries: 2,
+      DeleteImageUsageReport: 250
+    }
+    const base = (n: number) => ({
+      DescribeImages: 1,
+      DescribeImageReferences: n / 10,
+      DescribeLaunchTemplates: 1,
+      DescribeLaunchTemplateVersions: TEMPLATES.length,
+      DescribeImageAttribute: n,
+      ...LAUNCHERS
+    })
+    for (const n of [500, 1000]) {
+      resetMocks()
+      sharedCalls(n)
+      expect(await callsFor(n, server)).toEqual({ ...base(n), ...reports, DeregisterImage: n })
+    }
   })
 })

@@ -5,9 +5,8 @@
 // its users; so does a removal EC2 would not allow in any region (checked with DryRun first).
 import type { ImageInfo } from '../../aws/images.ts'
 import { findOwnImageByName } from '../../aws/images.ts'
-import { findUsage } from '../../aws/in-use.ts'
 import { checkRemoval } from '../../aws/retiring.ts'
-import { sharedWith } from '../../aws/sharing.ts'
+import { findUsers } from '../../images/in-use.ts'
 import type { Context } from '../../context.ts'
 import { StepError } from '../../errors.ts'
 import { removeImages } from '../../images/retire.ts'
@@ -77,15 +76,15 @@ async function checkHolders(context: Context, name: string, others: readonly { r
       // Another run may be making it right now: removing it would break that run, not replace a release.
       if (image.state === 'pending') refusals.push(`${where} is still being made (pending)`)
       if (image.protected) refusals.push(`${where} has deregistration protection on`)
-      const [usage, shared] = await Promise.all([
-        findUsage(context.aws, region, [image.imageId]),
-        sharedWith(context.aws, region, image.imageId)
-      ])
-      const users = usage.users.get(image.imageId)
+      // The same checks as prune's, other accounts included.
+      const use = await findUsers(context, region, [image], { otherAccounts: true })
+      for (const warning of use.warnings) context.log.warning(warning)
+      const users = use.users.get(image.imageId)
+      const kept = use.kept.get(image.imageId)
       if (users) refusals.push(`${where} is in use by ${users.join(', ')}`)
       // Fail closed, as prune does: a kind of use that could not be checked may be using it.
-      else if (usage.unchecked) refusals.push(`${where} could not be checked for use: ${usage.unchecked.warning}`)
-      return { region, image, shared }
+      else if (kept !== undefined) refusals.push(`${where} is not shown unused: ${kept}`)
+      return { region, image, shared: use.sharedWith.get(image.imageId) ?? [] }
     })
   )
   if (refusals.length > 0) {

@@ -22,10 +22,10 @@ export interface PlanContext {
   thisStep: ReadonlySet<string>
   /** Who uses each candidate (an image absent here is used by nobody that was checked). */
   inUse?: ReadonlyMap<string, readonly string[]>
-  /** Whom each candidate is shared with, where that was asked (retire: disable). */
+  /** Whom each candidate is shared with, where that was asked. */
   sharedWith?: ReadonlyMap<string, readonly string[]>
-  /** Why a kind of use could not be checked, when one could not: every candidate is kept. */
-  unchecked?: string
+  /** Why a candidate is kept though no user was found (a check that could not be made, say). */
+  kept?: ReadonlyMap<string, string>
 }
 
 /**
@@ -71,12 +71,13 @@ export function planRegion(region: string, images: readonly ImageInfo[], context
  * permission, and EnableImage does not give them back (EC2 API Reference, DisableImage and
  * EnableImage): a shared image is never disabled.
  */
-function withFacts(decision: PruneDecision, { inUse, sharedWith, rules, unchecked }: PlanContext): PruneDecision {
+function withFacts(decision: PruneDecision, { inUse, sharedWith, rules, kept }: PlanContext): PruneDecision {
   if (decision.action !== 'retire') return decision
   const users = inUse?.get(decision.imageId)
   if (users && users.length > 0) return { ...decision, action: 'keep', reason: `in use by ${users.join(', ')}` }
   // Fail closed: what could not be checked may use it.
-  if (unchecked !== undefined) return { ...decision, action: 'keep', reason: unchecked }
+  const why = kept?.get(decision.imageId)
+  if (why !== undefined) return { ...decision, action: 'keep', reason: why }
   const shared = rules.retire === 'disable' ? sharedWith?.get(decision.imageId) : undefined
   if (shared && shared.length > 0) {
     return {

@@ -2,14 +2,13 @@
 // once. The whole plan is made first — every matching image kept (and why) or retired — and is
 // refused whole past max-deletions; only then is anything retired.
 import { describeSelectors, listOwnImages } from '../../aws/images.ts'
-import { findUsage } from '../../aws/in-use.ts'
-import { sharedWith } from '../../aws/sharing.ts'
 import type { Context } from '../../context.ts'
 import { errorMessage, StepError } from '../../errors.ts'
+import { findUsers } from '../../images/in-use.ts'
 import { retireImages, type Retirements } from '../../images/retire.ts'
 import type { PrunePlan } from '../../inputs/index.ts'
-import type { PruneDecision } from '../../journal.ts'
 import { checkRetiring, PAST } from './dry-run.ts'
+import type { PruneDecision } from '../../journal.ts'
 import { planRegion, type RegionPlan } from './plan.ts'
 
 export async function prune(context: Context, rules: PrunePlan): Promise<void> {
@@ -69,46 +68,27 @@ function summarise(failures: readonly string[]): string {
 async function planFor(context: Context, rules: PrunePlan, region: string): Promise<RegionPlan> {
   const { aws, log } = context
   const found = await listOwnImages(aws, region, { name: rules.name, tags: rules.tags })
+  const images = new Map(found.map((image) => [image.imageId, image]))
   const facts = { rules, now: context.clock.now(), thisStep: context.release.imageIds() }
-  const candidates = planRegion(region, found, facts).filter((decision) => decision.action === 'retire')
-  const usage = await findUsage(
-    aws,
-    region,
-    candidates.map((decision) => decision.imageId)
-  )
-  if (candidates.length > 0) log.info(`In-use check in ${region} for ${candidates.length} candidates: ${usage.method}.`)
-  if (candidates.length > 0 && usage.unchecked) log.warning(usage.unchecked.warning)
-  for (const decision of candidates) {
-    const users = usage.users.get(decision.imageId)
-    if (users) log.notice(`Keeping ${decision.imageId} '${decision.name}' in ${region}: it is in use by ${users.join(', ')}.`)
+  const candidates = planRegion(region, found, facts)
+    .filter((decision) => decision.action === 'retire')
+    .flatMap((decision) => images.get(decision.imageId) ?? [])
+  // A disable stage keeps every shared image (plan.ts), so it asks no other account.
+  const use = await findUsers(context, region, candidates, { otherAccounts: rules.retire !== 'disable' })
+  if (candidates.length > 0) log.info(`In-use check in ${region} for ${candidates.length} candidates: ${use.method}.`)
+  for (const warning of use.warnings) log.warning(warning)
+  for (const image of candidates) {
+    const users = use.users.get(image.imageId)
+    if (users) log.notice(`Keeping ${image.imageId} '${image.name}' in ${region}: it is in use by ${users.join(', ')}.`)
+    const shared = use.sharedWith.get(image.imageId)
+    if (!users && shared && rules.retire === 'disable') {
+      log.notice(
+        `Keeping ${image.imageId} '${image.name}' in ${region}: it is shared with ${shared.join(', ')}, and disabling it would take that away for good. Stop sharing it first, or retire it with retire: deregister.`
+      )
+    }
   }
-  const unused = candidates.filter((decision) => !usage.users.has(decision.imageId) && !usage.unchecked)
-  const shared = rules.retire === 'disable' ? await sharing(context, region, unused) : new Map<string, string[]>()
-  const decisions = planRegion(region, found, {
-    ...facts,
-    inUse: usage.users,
-    sharedWith: shared,
-    ...(usage.unchecked && { unchecked: usage.unchecked.reason })
-  })
-  return { region, decisions, images: new Map(found.map((image) => [image.imageId, image])) }
-}
-
-/**
- * Whom each candidate is shared with. What other accounts launch from a shared image is invisible
- * to this account's in-use checks, and disabling it would take their launch permissions for good:
- * the plan keeps it (see plan.ts), and the log says what to do instead.
- */
-async function sharing(context: Context, region: string, candidates: readonly PruneDecision[]): Promise<Map<string, string[]>> {
-  const shared = new Map<string, string[]>()
-  for (const decision of candidates) {
-    const who = await sharedWith(context.aws, region, decision.imageId)
-    if (who.length === 0) continue
-    shared.set(decision.imageId, who)
-    context.log.notice(
-      `Keeping ${decision.imageId} '${decision.name}' in ${region}: it is shared with ${who.join(', ')}, and disabling it would take that away for good. Stop sharing it first, or retire it with retire: deregister.`
-    )
-  }
-  return shared
+  const decisions = planRegion(region, found, { ...facts, inUse: use.users, sharedWith: use.sharedWith, kept: use.kept })
+  return { region, decisions, images }
 }
 
 function logPlan(context: Context, rules: PrunePlan, decisions: readonly PruneDecision[]): void {
