@@ -124,13 +124,14 @@ export class Front {
     if (membership.organizationArn !== undefined) other.organizationArn = membership.organizationArn
     if (membership.organizationalUnitArns) other.organizationalUnitArns = membership.organizationalUnitArns
     return {
-      launch: (imageId: string): Promise<string> => launchIn(owner, other, imageId),
+      /** `at`: when it launched (ms since the epoch), now unless given. */
+      launch: (imageId: string, at?: number): Promise<string> => launchIn(owner, other, imageId, at),
       terminate: (instanceId: string): void => {
         const instance = other.instances.find((i) => i.instanceId === instanceId)
         if (!instance) throw new Error(`terminate: ${account} has no instance ${instanceId}`)
         instance.terminated = true
       },
-      templateVersion: (imageId: string, templateId?: string) => templateVersionIn(owner, other, imageId, templateId)
+      templateVersion: (imageId: string, templateId?: string, at?: number) => templateVersionIn(owner, other, imageId, templateId, at)
     }
   }
 

@@ -48,16 +48,16 @@ export async function mayLaunch(owner: Caller, other: OtherAccount, imageId: str
 /**
  * An instance the other account launches from the owner's image in the owner's region: refused, as
  * RunInstances would refuse it, unless the account may launch the image and it is available. The
- * launch is reported in the image's LastLaunchedTime a day later.
+ * launch is reported in the image's LastLaunchedTime a day later. `at` may be in the past: a test
+ * or the demo gives the account a history (an instance running for three days, say).
  */
-export async function launchIn(owner: Caller, other: OtherAccount, imageId: string): Promise<string> {
+export async function launchIn(owner: Caller, other: OtherAccount, imageId: string, at = owner.now()): Promise<string> {
   const image = await owner.moto('DescribeImages', { 'ImageId.1': imageId })
   const listed = items(image, 'imagesSet')[0]
   if (!listed || !child(listed, 'imageId')) throw new Error(`launch: ${imageId} does not exist in ${owner.region}`)
   if (owner.state.images.get(imageId)?.disabled) throw new Error(`launch: ${imageId} is disabled (a disabled AMI can't launch instances)`)
   if (!(await mayLaunch(owner, other, imageId)))
     throw new Error(`launch: ${other.account} has no launch permission on ${imageId} (InvalidAMIID.NotFound, as EC2 answers it)`)
-  const at = owner.now()
   const instanceId = `i-${other.account.slice(-4)}${String(other.instances.length + 1).padStart(13, '0')}`
   other.instances.push({ instanceId, region: owner.region, imageId, launchedAt: at, terminated: false })
   const overlay = overlayOf(owner.state, imageId, owner.region)
@@ -74,12 +74,13 @@ export function templateVersionIn(
   owner: Caller,
   other: OtherAccount,
   imageId: string,
-  templateId?: string
+  templateId?: string,
+  at = owner.now()
 ): { templateId: string; version: number } {
   const id =
     templateId ??
     `lt-${other.account.slice(-4)}${String(new Set(other.templateVersions.map((v) => v.templateId)).size + 1).padStart(13, '0')}`
   const version = other.templateVersions.filter((v) => v.templateId === id).length + 1
-  other.templateVersions.push({ templateId: id, version, region: owner.region, imageId, createdAt: owner.now() })
+  other.templateVersions.push({ templateId: id, version, region: owner.region, imageId, createdAt: at })
   return { templateId: id, version }
 }
