@@ -71,6 +71,19 @@ describe('re-runs', () => {
     expect(await imagesIn('us-east-1')).toEqual([theirs])
   })
 
+  it('never takes, on a re-run without provenance tags, the image another run made on the same builder minutes before', async () => {
+    const instanceId = await launchBuilder(world.moto.endpoint)
+    const inputs = { mode: 'build, wait', 'instance-id': instanceId, name: 'web-3.0.5', 'provenance-tags': 'false' }
+    const other = await runAction(inputs, { env: env({ GITHUB_RUN_ID: '200' }) })
+    expect(other.errors).toEqual([])
+    const theirs = other.outputs['image-id']!
+    world.front.setCreationDate(theirs, 'us-east-1', new Date(Date.now() - 2 * 60_000).toISOString())
+    const rerun = await runAction(inputs, { env: env({ GITHUB_RUN_ID: '201', GITHUB_RUN_ATTEMPT: '2' }) })
+    expect(rerun.exitCode).toBe(1)
+    expect(rerun.errors[0]).toMatch(/cannot tell whether an earlier attempt of this workflow run made it/)
+    expect(rerun.outputs['image-id']).toBe('')
+  })
+
   it('adopt, with provenance-tags: false, the image a lost CreateImage reply left behind', async () => {
     const instanceId = await launchBuilder(world.moto.endpoint)
     world.front.configure({ faults: [{ actions: ['CreateImage'], lostReplyFirst: 1 }] })

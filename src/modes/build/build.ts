@@ -3,6 +3,7 @@
 // reused, or someone else's, which fails the step unless if-exists is reuse (or replace: see
 // replace.ts).
 import { hasCode } from '../../aws/errors.ts'
+import { anAttemptWentUnanswered } from '../../aws/retry.ts'
 import { findOwnImageByName, type ImageInfo } from '../../aws/images.ts'
 import { checkCreateImage, createImage, type NewImage } from '../../aws/new-images.ts'
 import { lookAgain, type Context } from '../../context.ts'
@@ -12,7 +13,10 @@ import type { BuildPlan, CopyPlan } from '../../inputs/index.ts'
 import { madeByRun, mergeTags, PROVENANCE, provenanceTags } from '../../tags.ts'
 import { isRunsCopy, replaceExisting } from './replace.ts'
 
-/** Runner and EC2 clocks may disagree; an image this step made is never older than this allows. */
+/**
+ * Runner and EC2 clocks may disagree (SigV4 allows them five minutes apart): an image our own
+ * CreateImage made is never older, by EC2's clock, than the call by more than this.
+ */
 const CLOCK_SKEW_MS = 5 * 60_000
 
 /** `copy` is the step's copy plan, if it copies: if-exists: replace covers the copies' regions too. */
@@ -20,15 +24,14 @@ export async function build(context: Context, build: BuildPlan, copy?: CopyPlan)
   const { plan, aws, log } = context
   const region = plan.region
   const image: NewImage = { ...build, tags: mergeTags(plan.tags, plan.provenanceTags ? provenanceTags(context.run) : new Map()) }
-  const started = context.clock.now()
-  const ours = (holder: ImageInfo): boolean => madeByThisRun(context, build, holder, started) === 'yes'
+  const ours = (holder: ImageInfo): boolean => madeByThisRun(context, build, holder) === 'yes'
 
   if (build.ifExists === 'replace') {
     // The source region's holder is decided first: this run's own image is adopted, not replaced,
     // and a copy of it in another region is this run's copy.
     const holder = await findOwnImageByName(aws, region, build.name)
     // An image that may be an earlier attempt's is never replaced: the step cannot tell, and says so.
-    if (holder && madeByThisRun(context, build, holder, started) === 'unknown') throw cannotTell(holder, region)
+    if (holder && madeByThisRun(context, build, holder) === 'unknown') throw cannotTell(holder, region)
     const ownSource = holder && ours(holder) ? holder.imageId : undefined
     // Nothing is removed that the step could not then replace: CreateImage is checked first.
     if (!plan.dryRun && !ownSource) await checkCreateImage(aws, region, image, true)
@@ -48,8 +51,9 @@ export async function build(context: Context, build: BuildPlan, copy?: CopyPlan)
   // Right after a replace EC2 may still list the image it removed (eventual consistency): not a holder.
   const listed = await findOwnImageByName(aws, region, build.name)
   const existing = listed && !context.journal.replaced.get(region)?.imageIds.includes(listed.imageId) ? listed : undefined
-  if (existing && (await adopt(context, build, existing, madeByThisRun(context, build, existing, started)))) return
+  if (existing && (await adopt(context, build, existing, madeByThisRun(context, build, existing)))) return
 
+  const sentAt = context.clock.now()
   try {
     const imageId = await createImage(aws, region, image)
     log.info(`Creating image ${imageId} '${build.name}' from ${build.instanceId} in ${region}${build.noReboot ? ' (no reboot)' : ''}.`)
@@ -71,7 +75,8 @@ export async function build(context: Context, build: BuildPlan, copy?: CopyPlan)
           'it may belong to an image still being registered. Re-run the step in a minute, or choose another name.'
       )
     }
-    if (!(await adopt(context, build, taken, madeByThisRun(context, build, taken, started)))) throw error
+    const lost = anAttemptWentUnanswered(error) ? sentAt : undefined
+    if (!(await adopt(context, build, taken, madeByThisRun(context, build, taken, lost)))) throw error
   }
 }
 
@@ -93,18 +98,19 @@ function addBuilt(context: Context, imageId: string, image: NewImage): void {
  */
 async function createAfterReplace(context: Context, build: BuildPlan, image: NewImage): Promise<void> {
   const region = context.plan.region
-  const started = context.clock.now()
-  const ours = (holder: ImageInfo): boolean => madeByThisRun(context, build, holder, started) === 'yes'
   const imageId = await lookAgain(
     context,
     'visibility',
-    () =>
-      createImage(context.aws, region, image).catch(async (error: unknown) => {
+    () => {
+      const sentAt = context.clock.now()
+      return createImage(context.aws, region, image).catch(async (error: unknown) => {
         if (!hasCode(error, 'InvalidAMIName.Duplicate')) throw error
         // A retried CreateImage whose first reply was lost holds the name itself.
         const holder = await findOwnImageByName(context.aws, region, image.name)
-        return holder && ours(holder) ? holder.imageId : undefined
-      }),
+        const lost = anAttemptWentUnanswered(error) ? sentAt : undefined
+        return holder && madeByThisRun(context, build, holder, lost) === 'yes' ? holder.imageId : undefined
+      })
+    },
     `EC2 to free the name '${image.name}' in ${region} after the replace`
   )
   if (!imageId)
@@ -116,14 +122,16 @@ async function createAfterReplace(context: Context, build: BuildPlan, image: New
 /**
  * Whether this workflow run made the image. Its provenance tags, where it has them, name the run
  * that made it. Without them (provenance-tags: false) EC2 records only the builder instance and the
- * creation time (SourceInstanceId, CreationDate): an image of this builder made during this step is
- * this step's (a retried CreateImage whose reply was lost), but one made before it may be an
- * earlier attempt's or another run's on the same long-lived builder — 'unknown', never taken.
+ * creation time (SourceInstanceId, CreationDate). Only one case then tells: our own CreateImage had
+ * an attempt that went unanswered (`lostCallAt`, when it was sent) and the name's holder is an image
+ * of this builder made since — the image that attempt made. Any other image of the builder was
+ * there before our call, and may be an earlier attempt's or another run's on the same long-lived
+ * builder, however recent: 'unknown' on a re-run, never taken; on a first attempt, not this run's.
  */
-function madeByThisRun(context: Context, build: BuildPlan, image: ImageInfo, started: number): 'yes' | 'no' | 'unknown' {
+function madeByThisRun(context: Context, build: BuildPlan, image: ImageInfo, lostCallAt?: number): 'yes' | 'no' | 'unknown' {
   if (image.tags.has(PROVENANCE.runId)) return madeByRun(image.tags, context.run) ? 'yes' : 'no'
   if (image.sourceInstanceId !== build.instanceId) return 'no'
-  if (Date.parse(image.creationDate) >= started - CLOCK_SKEW_MS) return 'yes'
+  if (lostCallAt !== undefined && Date.parse(image.creationDate) >= lostCallAt - CLOCK_SKEW_MS) return 'yes'
   return Number(context.run.runAttempt) > 1 ? 'unknown' : 'no'
 }
 
