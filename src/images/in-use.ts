@@ -101,11 +101,35 @@ async function findSharing(context: Context, region: string, images: readonly Im
 }
 
 /**
- * A usage report per shared image, made in parallel (EC2 allows 2,000 pending per account and
- * region, one per image), waited for together, read together, and deleted once read — or, when the
- * job is cancelled before, named in the log (EC2 deletes a report after 30 days).
+ * EC2 allows 2,000 pending usage reports per account and region (User Guide, "View your AMI usage",
+ * Report quotas): shared images are asked about in waves of at most half that, leaving room for
+ * other jobs of the account.
+ */
+export const REPORT_WAVE = 1000
+
+/**
+ * A usage report per shared image: each wave's reports made in parallel, waited for together, read
+ * together, and deleted once read — or, when the job is cancelled before, named in the log (EC2
+ * deletes a report after 30 days). A refusal of the first report (permissions, an endpoint without
+ * them) keeps every shared image, with one warning.
  */
 async function askOtherAccounts(context: Context, region: string, images: readonly ImageInfo[], use: ImageUse): Promise<void> {
+  for (let at = 0; at < images.length; at += REPORT_WAVE) {
+    const wave = images.slice(at, at + REPORT_WAVE)
+    const refused = await askInWave(context, region, wave, use)
+    if (refused === undefined) continue
+    use.warnings.push(
+      `AMI usage reports could not be made in ${region} (${errorMessage(refused)}), so no image shared with other accounts is retired there. Allow ${REPORT_PERMISSIONS}.`
+    )
+    const reason = `not checked for use by other accounts: allow ${REPORT_PERMISSIONS}`
+    for (const image of images.slice(at))
+      if (!use.users.has(image.imageId) && !use.kept.has(image.imageId)) use.kept.set(image.imageId, reason)
+    return
+  }
+}
+
+/** One wave; returns the error that refused usage reports altogether, if one did. */
+async function askInWave(context: Context, region: string, images: readonly ImageInfo[], use: ImageUse): Promise<unknown> {
   const { aws } = context
   const reports = new Map<string, string>()
   const failClosed = (image: ImageInfo, reason: string): void => void use.kept.set(image.imageId, reason)
@@ -126,12 +150,7 @@ async function askOtherAccounts(context: Context, region: string, images: readon
       await inPool(rest, IN_FLIGHT, create)
     } catch (error) {
       if (!unavailable(error)) throw error
-      use.warnings.push(
-        `AMI usage reports could not be made in ${region} (${errorMessage(error)}), so no image shared with other accounts is retired there. Allow ${REPORT_PERMISSIONS}.`
-      )
-      for (const image of images)
-        if (!reports.has(image.imageId)) failClosed(image, `not checked for use by other accounts: allow ${REPORT_PERMISSIONS}`)
-      return
+      return error
     }
     const states = await waitForReports(context, region, [...reports.values()])
     const available = [...reports].filter(([, id]) => states.get(id)?.state === 'available')
@@ -155,6 +174,7 @@ async function askOtherAccounts(context: Context, region: string, images: readon
         use.users.set(image.imageId, users)
       }
     }
+    return undefined
   } finally {
     await deleteReports(context, region, [...reports.values()])
   }

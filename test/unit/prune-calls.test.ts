@@ -189,4 +189,39 @@ describe('the EC2 calls a prune of N images makes', () => {
       expect(await callsFor(n, server)).toEqual({ ...base(n), ...reports, DeregisterImage: n })
     }
   })
+
+  it('asks about 1,500 shared images in waves, never more than 1,000 reports pending at once (EC2 allows 2,000)', async () => {
+    const server = { references: true, reportsSnapshots: true }
+    const n = 2000
+    const shared = new Set(
+      images(n)
+        .slice(0, 1500)
+        .map((image) => image.ImageId!)
+    )
+    let pending = 0
+    let most = 0
+    ec2Mock.on(DescribeImageAttributeCommand).callsFake((input: DescribeImageAttributeCommandInput) => ({
+      LaunchPermissions: shared.has(input.ImageId!) ? [{ OrganizationArn: 'arn:aws:organizations::111122223333:organization/o-abc' }] : []
+    }))
+    ec2Mock.on(CreateImageUsageReportCommand).callsFake((input: { ImageId: string }) => {
+      most = Math.max(most, ++pending)
+      return { ReportId: input.ImageId.replace('ami-', 'amiur-') }
+    })
+    ec2Mock.on(DescribeImageUsageReportsCommand).callsFake((input: DescribeImageUsageReportsCommandInput) => ({
+      ImageUsageReports: (input.ReportIds ?? []).map((ReportId) => ({ ReportId, State: 'available' }))
+    }))
+    ec2Mock.on(DescribeImageUsageReportEntriesCommand).resolves({ ImageUsageReportEntries: [] })
+    ec2Mock.on(DeleteImageUsageReportCommand).callsFake(() => {
+      pending--
+      return { Return: true }
+    })
+    const calls = await callsFor(n, server)
+    expect(most).toBe(1000)
+    expect(calls).toMatchObject({
+      CreateImageUsageReport: 1500,
+      DeleteImageUsageReport: 1500,
+      DescribeImageUsageReports: 5 + 3,
+      DescribeImageUsageReportEntries: 5 + 3
+    })
+  })
 })
