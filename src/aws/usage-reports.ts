@@ -78,21 +78,30 @@ export async function reportStates(aws: Aws, region: string, reportIds: readonly
   return states
 }
 
-/** Each available report's entries, 200 reports to a call: report id → account → resource type → count. */
-export async function reportEntries(aws: Aws, region: string, reportIds: readonly string[]): Promise<Map<string, AccountUse>> {
-  const found = new Map<string, AccountUse>(reportIds.map((id) => [id, new Map()]))
-  for (const batch of batches(reportIds)) {
+/**
+ * Each available report's entries, 200 reports to a call: report id → account → resource type →
+ * count. EC2 pages them as it likes (no MaxResults is sent: the API Reference does not say it may
+ * go with ReportIds). An entry is use, whatever it says: one without a count counts as 1, one that
+ * names no report is matched by its image, and one that names no account is "an account EC2 did
+ * not name" — never dropped.
+ */
+export async function reportEntries(aws: Aws, region: string, reports: ReadonlyMap<string, string>): Promise<Map<string, AccountUse>> {
+  const byImage = new Map([...reports].map(([imageId, reportId]) => [imageId, reportId]))
+  const found = new Map<string, AccountUse>([...reports.values()].map((id) => [id, new Map()]))
+  for (const batch of batches([...reports.values()])) {
     const pages = aws.pages(region, 'DescribeImageUsageReportEntries', `entries of ${batch.length} usage reports`, (client, NextToken) =>
-      client.send(new DescribeImageUsageReportEntriesCommand({ ReportIds: batch, MaxResults: 1000, NextToken }))
+      client.send(new DescribeImageUsageReportEntriesCommand({ ReportIds: batch, NextToken }))
     )
     for await (const page of pages) {
       for (const entry of page.ImageUsageReportEntries ?? []) {
-        const report = entry.ReportId ? found.get(entry.ReportId) : undefined
-        if (!report || !entry.AccountId || !entry.UsageCount) continue
-        const use = report.get(entry.AccountId) ?? new Map<string, number>()
+        const reportId = entry.ReportId && found.has(entry.ReportId) ? entry.ReportId : byImage.get(entry.ImageId ?? '')
+        const report = reportId === undefined ? undefined : found.get(reportId)
+        if (!report) continue
+        const account = entry.AccountId || 'an account EC2 did not name'
+        const use = report.get(account) ?? new Map<string, number>()
         const type = entry.ResourceType ?? 'resource'
-        use.set(type, (use.get(type) ?? 0) + entry.UsageCount)
-        report.set(entry.AccountId, use)
+        use.set(type, (use.get(type) ?? 0) + (entry.UsageCount || 1))
+        report.set(account, use)
       }
     }
   }
@@ -115,5 +124,5 @@ export function describeAccountUse(account: string, use: ReadonlyMap<string, num
     const [one, many] = words[type] ?? [type, type]
     return `${count} ${count === 1 ? one : many}`
   })
-  return `account ${account}: ${parts.join(', ')}`
+  return /^\d{12}$/.test(account) ? `account ${account}: ${parts.join(', ')}` : `${account}: ${parts.join(', ')}`
 }

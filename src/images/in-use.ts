@@ -153,12 +153,8 @@ async function askInWave(context: Context, region: string, images: readonly Imag
       return error
     }
     const states = await waitForReports(context, region, [...reports.values()])
-    const available = [...reports].filter(([, id]) => states.get(id)?.state === 'available')
-    const entries = await reportEntries(
-      aws,
-      region,
-      available.map(([, id]) => id)
-    )
+    const available = new Map([...reports].filter(([, id]) => states.get(id)?.state === 'available'))
+    const entries = await reportEntries(aws, region, available)
     for (const image of images) {
       const reportId = reports.get(image.imageId)
       if (reportId === undefined) continue
