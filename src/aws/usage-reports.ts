@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-ec2'
 import { randomUUID } from 'node:crypto'
 import type { Aws } from './client.ts'
+import { errorCode } from './errors.ts'
 
 /**
  * ImageUsageResourceTypeOptionRequest, version-depth: "Integers between 1 and 10000. Default: 20".
@@ -60,12 +61,17 @@ function batches<T>(all: readonly T[]): T[][] {
   return Array.from({ length: Math.ceil(all.length / REPORT_BATCH) }, (_, i) => all.slice(i * REPORT_BATCH, (i + 1) * REPORT_BATCH))
 }
 
-/** The state of each report, 200 to a call; a report EC2 no longer lists is `missing`. */
+/**
+ * The state of each report, 200 to a call; a report EC2 does not list is `missing`. EC2 documents
+ * no error for an unknown report id: should a batch be refused as naming one that is not found, its
+ * reports are asked one by one, and the one refused is `missing` — one expired report never fails
+ * the others.
+ */
 export async function reportStates(aws: Aws, region: string, reportIds: readonly string[]): Promise<Map<string, ReportState>> {
   const states = new Map<string, ReportState>(reportIds.map((id) => [id, { state: 'missing' }]))
-  for (const batch of batches(reportIds)) {
+  const describe = async (batch: readonly string[]): Promise<void> => {
     const pages = aws.pages(region, 'DescribeImageUsageReports', `${batch.length} usage reports`, (client, NextToken) =>
-      client.send(new DescribeImageUsageReportsCommand({ ReportIds: batch, NextToken }))
+      client.send(new DescribeImageUsageReportsCommand({ ReportIds: [...batch], NextToken }))
     )
     for await (const page of pages) {
       for (const report of page.ImageUsageReports ?? []) {
@@ -75,7 +81,34 @@ export async function reportStates(aws: Aws, region: string, reportIds: readonly
       }
     }
   }
+  for (const batch of batches(reportIds)) {
+    try {
+      await describe(batch)
+    } catch (error) {
+      if (!notFound(error)) throw error
+      for (const id of batch) await describe([id]).catch((one: unknown) => (notFound(one) ? undefined : Promise.reject(one)))
+    }
+  }
   return states
+}
+
+const notFound = (error: unknown): boolean => /NotFound$/.test(errorCode(error) ?? '')
+
+/** The reports EC2 lists for these images made since `since` (a report whose reply was lost, say). */
+export async function reportsOf(aws: Aws, region: string, imageIds: readonly string[], since: number): Promise<string[]> {
+  const found: string[] = []
+  for (const batch of batches(imageIds)) {
+    const pages = aws.pages(region, 'DescribeImageUsageReports', `usage reports of ${batch.length} images`, (client, NextToken) =>
+      client.send(new DescribeImageUsageReportsCommand({ ImageIds: batch, NextToken }))
+    )
+    for await (const page of pages) {
+      for (const report of page.ImageUsageReports ?? []) {
+        const made = report.CreationTime?.getTime() ?? Number.POSITIVE_INFINITY
+        if (report.ReportId && made >= since) found.push(report.ReportId)
+      }
+    }
+  }
+  return found
 }
 
 /**

@@ -4,14 +4,17 @@
 // `if-exists: replace` ask the same question here, and both fail closed: where a check cannot be
 // made, the images it could have cleared are kept, with the reason.
 import type { ImageInfo } from '../aws/images.ts'
+import { errorCode } from '../aws/errors.ts'
 import { findUsage, unavailable } from '../aws/in-use.ts'
 import { sharedWith } from '../aws/sharing.ts'
+import { anAttemptWentUnanswered, isUncodedAnswer, isUnknownOperation } from '../aws/retry.ts'
 import {
   createUsageReport,
   deleteUsageReport,
   describeAccountUse,
   REPORT_PERMISSIONS,
   reportEntries,
+  reportsOf,
   reportStates,
   type ReportState
 } from '../aws/usage-reports.ts'
@@ -110,8 +113,8 @@ export const REPORT_WAVE = 1000
 /**
  * A usage report per shared image: each wave's reports made in parallel, waited for together, read
  * together, and deleted once read — or, when the job is cancelled before, named in the log (EC2
- * deletes a report after 30 days). A refusal of the first report (permissions, an endpoint without
- * them) keeps every shared image, with one warning.
+ * deletes a report after 30 days). Refusals of the first few reports in a row (permissions, an
+ * endpoint without them) keep every shared image, with one warning.
  */
 async function askOtherAccounts(context: Context, region: string, images: readonly ImageInfo[], use: ImageUse): Promise<void> {
   for (let at = 0; at < images.length; at += REPORT_WAVE) {
@@ -122,32 +125,54 @@ async function askOtherAccounts(context: Context, region: string, images: readon
       `AMI usage reports could not be made in ${region} (${errorMessage(refused)}), so no image shared with other accounts is retired there. Allow ${REPORT_PERMISSIONS}.`
     )
     const reason = `not checked for use by other accounts: allow ${REPORT_PERMISSIONS}`
-    for (const image of images.slice(at))
-      if (!use.users.has(image.imageId) && !use.kept.has(image.imageId)) use.kept.set(image.imageId, reason)
+    // No report was made in this wave: every image from it on is kept for the same reason.
+    for (const image of images.slice(at)) if (!use.users.has(image.imageId)) use.kept.set(image.imageId, reason)
     return
   }
 }
+
+/**
+ * Refusals of the first reports in a row, none made yet, after which the credentials are taken to
+ * lack the permission altogether: a policy that allows reports on some images only (by tag, say)
+ * refuses those images alone, and the others are still asked about.
+ */
+const DENIALS_BEFORE_GIVING_UP = 3
+/** SigV4 lets the runner's and EC2's clocks be five minutes apart. */
+const CLOCK_SKEW_MS = 5 * 60_000
 
 /** One wave; returns the error that refused usage reports altogether, if one did. */
 async function askInWave(context: Context, region: string, images: readonly ImageInfo[], use: ImageUse): Promise<unknown> {
   const { aws } = context
   const reports = new Map<string, string>()
+  /** Images whose report EC2 may have made though no reply said so: found and deleted afterwards. */
+  const lost: { imageId: string; sentAt: number }[] = []
   const failClosed = (image: ImageInfo, reason: string): void => void use.kept.set(image.imageId, reason)
-  try {
-    const create = async (image: ImageInfo): Promise<void> => {
-      try {
-        reports.set(image.imageId, await createUsageReport(aws, region, image.imageId))
-      } catch (error) {
-        if (unavailable(error)) throw error
-        context.signal.throwIfAborted()
-        failClosed(image, `its AMI usage report could not be made: ${errorMessage(error)}`)
-      }
-    }
-    // The first alone: credentials or an endpoint without usage reports fail it once, not per image.
-    const [first, ...rest] = images
+  let made = 0
+  let denials = 0
+  const create = async (image: ImageInfo): Promise<void> => {
+    const sentAt = context.clock.now()
     try {
-      if (first) await create(first)
-      await inPool(rest, IN_FLIGHT, create)
+      reports.set(image.imageId, await createUsageReport(aws, region, image.imageId))
+      made++
+    } catch (error) {
+      context.signal.throwIfAborted()
+      // An endpoint without the operation lacks it for every image.
+      if (isUnknownOperation(error) || isUncodedAnswer(error)) throw error
+      if (anAttemptWentUnanswered(error)) lost.push({ imageId: image.imageId, sentAt })
+      if (unavailable(error)) {
+        denials++
+        failClosed(image, `not checked for use by other accounts (${errorCode(error)}): allow ec2:CreateImageUsageReport on it`)
+      } else failClosed(image, `its AMI usage report could not be made: ${errorMessage(error)}`)
+      if (made === 0 && denials >= DENIALS_BEFORE_GIVING_UP) throw error
+    }
+  }
+  try {
+    // One at a time until one is made: credentials or an endpoint without usage reports fail a few
+    // calls, not one per image. Then the rest together.
+    let next = 0
+    try {
+      while (made === 0 && next < images.length) await create(images[next++]!)
+      await inPool(images.slice(next), IN_FLIGHT, create)
     } catch (error) {
       if (!unavailable(error)) throw error
       return error
@@ -172,7 +197,38 @@ async function askInWave(context: Context, region: string, images: readonly Imag
     }
     return undefined
   } finally {
-    await deleteReports(context, region, [...reports.values()])
+    const strays = await findLost(context, region, lost, new Set(reports.values()))
+    await deleteReports(context, region, [...reports.values(), ...strays])
+  }
+}
+
+/**
+ * Reports EC2 made for a call whose every reply was lost: listed by image, made since the call
+ * (less the clocks' skew), so they are deleted with the others. When they cannot be listed, the log
+ * says which images may have one.
+ */
+async function findLost(
+  context: Context,
+  region: string,
+  lost: readonly { imageId: string; sentAt: number }[],
+  known: ReadonlySet<string>
+): Promise<string[]> {
+  if (lost.length === 0) return []
+  try {
+    if (context.signal.aborted) throw new Error('the job was cancelled')
+    const since = Math.min(...lost.map((l) => l.sentAt)) - CLOCK_SKEW_MS
+    const found = await reportsOf(
+      context.aws,
+      region,
+      lost.map((l) => l.imageId),
+      since
+    )
+    return found.filter((id) => !known.has(id))
+  } catch (error) {
+    context.log.warning(
+      `EC2 may have made AMI usage reports for ${lost.map((l) => l.imageId).join(', ')} in ${region} though no reply said so, and they could not be looked for (${errorMessage(error)}). They change nothing, and EC2 deletes them 30 days after creation.`
+    )
+    return []
   }
 }
 
@@ -190,14 +246,15 @@ function notRead(reportId: string, state: ReportState): string {
 /** Looks at every pending report at once (200 to a call) until none is pending, or the schedule ends. */
 async function waitForReports(context: Context, region: string, reportIds: readonly string[]): Promise<Map<string, ReportState>> {
   const states = new Map<string, ReportState>(reportIds.map((id) => [id, { state: 'pending' }]))
-  const pending = () => [...states].filter(([, s]) => s.state === 'pending').map(([id]) => id)
+  const unsettled = () => [...states].filter(([, s]) => s.state === 'pending' || s.state === 'missing').map(([id]) => id)
   if (reportIds.length === 0) return states
   await lookAgain(
     context,
     'usageReport',
     async () => {
-      for (const [id, state] of await reportStates(context.aws, region, pending())) states.set(id, state)
-      return pending().length === 0 ? true : undefined
+      // A report EC2 does not list yet (eventual consistency) is looked for again; missing only at the end.
+      for (const [id, state] of await reportStates(context.aws, region, unsettled())) states.set(id, state)
+      return unsettled().length === 0 ? true : undefined
     },
     `${reportIds.length} AMI usage reports in ${region} to be ready`
   )

@@ -162,6 +162,11 @@ describe('AMI usage reports', () => {
     await client().send(new DeleteImageUsageReportCommand({ ReportId: first }))
     expect(await codeOf(client().send(new DeleteImageUsageReportCommand({ ReportId: first })))).toBe('InvalidImageUsageReportId.NotFound')
     expect(await stateOf(second)).toBe('pending')
+    // Ids are never reused, as EC2's are not: a report made after a deletion does not take a live one's.
+    clock.advance(5 * 60_000)
+    const third = await report(imageId)
+    expect([first, second]).not.toContain(third)
+    expect(await stateOf(second)).toBe('available')
   })
 
   it('end in error with the reason given, showing no entries, and are gone after 30 days', async () => {

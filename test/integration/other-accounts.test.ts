@@ -87,22 +87,21 @@ describe('an image shared with other accounts', () => {
   })
 
   it('is kept, with one warning naming the permissions, when usage reports cannot be made; unshared images still go', async () => {
-    const images = await seed(4)
-    await share(images[0]!, B)
-    await share(images[1]!, B)
+    const images = await seed(6)
+    for (const image of images.slice(0, 4)) await share(image, B)
     world.front.configure({ faults: [{ actions: ['CreateImageUsageReport'], denied: true }] })
     const { step, failure } = await runAgainst(world.front, PRUNE)
     expect(failure).toBeUndefined()
     const reason =
       'not checked for use by other accounts: allow ec2:CreateImageUsageReport, ec2:DescribeImageUsageReports, ec2:DescribeImageUsageReportEntries and ec2:DeleteImageUsageReport'
     expect(reasonOf(step, images[0]!)).toBe(reason)
-    expect(reasonOf(step, images[1]!)).toBe(reason)
-    expect(step.journal.retired.get(REGION)?.imageIds).toEqual([images[2]!.imageId])
+    expect(reasonOf(step, images[3]!)).toBe(reason)
+    expect(step.journal.retired.get(REGION)?.imageIds).toEqual([images[4]!.imageId])
     expect(warnings(step)).toEqual([
       expect.stringMatching(/^AMI usage reports could not be made in us-east-1 .*Allow ec2:CreateImageUsageReport/)
     ])
-    // The first refusal stops the rest: one call, not one per image.
-    expect(calls('CreateImageUsageReport')).toHaveLength(1)
+    // Three refusals in a row, none made, stop the rest: not one call per image.
+    expect(calls('CreateImageUsageReport')).toHaveLength(3)
   })
 
   it('is kept when its report ends in error or is still pending when the step stops waiting', async () => {
@@ -159,6 +158,35 @@ describe('an image shared with other accounts', () => {
     const { failure } = await runAgainst(world.front, { mode: 'build', 'instance-id': builder, name: 'web-2.0.0', 'if-exists': 'replace' })
     expect(String(failure)).toMatch(new RegExp(`${old.imageId} in us-east-1 is in use by account ${B}: 1 instance\\. Nothing was changed`))
     expect((await ownImages(world.moto.endpoint, REGION)).map((image) => image.ImageId)).toEqual([old.imageId])
+    expect(world.front.state.usageReports.size).toBe(0)
+  })
+
+  it('deletes the report a lost reply left, and judges a report EC2 lists only a moment after making it', async () => {
+    const images = await seed(4)
+    for (const image of images.slice(0, 3)) await share(image, B)
+    await world.front.otherAccount(B, REGION).launch(images[1]!.imageId)
+    clock().advance(3 * 24 * HOUR)
+    world.front.configure({
+      usageReportInvisibleMs: 8000,
+      faults: [{ actions: ['CreateImageUsageReport'], lostReplyFirst: 1000 }]
+    })
+    const { step, failure } = await runAgainst(world.front, PRUNE)
+    expect(failure).toBeUndefined()
+    // Every reply lost (EC2 made the report each time): kept, and the report found and deleted.
+    const lost = calls('CreateImageUsageReport').filter((call) => call.status >= 500)
+    expect(lost.length).toBeGreaterThan(0)
+    const imageOfLost = lost[0]!.params.ImageId
+    expect(
+      reasonOf(
+        step,
+        images.find((image) => image.imageId === imageOfLost)!
+      )
+    ).toMatch(/^its AMI usage report could not be made: /)
+    expect(world.front.state.usageReports.size).toBe(0)
+    world.front.configure({ usageReportInvisibleMs: 8000, faults: [] })
+    const again = await runAgainst(world.front, PRUNE)
+    expect(reasonOf(again.step, images[1]!)).toBe(`in use by account ${B}: 1 instance`)
+    expect(again.step.journal.retired.get(REGION)?.imageIds.sort()).toEqual([images[0]!.imageId, images[2]!.imageId].sort())
     expect(world.front.state.usageReports.size).toBe(0)
   })
 })

@@ -4,11 +4,21 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import {
   CreateImageUsageReportCommand,
+  DeleteImageUsageReportCommand,
+  DescribeImageAttributeCommand,
+  DescribeImageReferencesCommand,
   DescribeImageUsageReportEntriesCommand,
+  DescribeLaunchTemplatesCommand,
+  type CreateImageUsageReportCommandInput,
+  type DescribeImageUsageReportsCommandInput,
   DescribeImageUsageReportsCommand,
   type DescribeImageUsageReportEntriesCommandInput
 } from '@aws-sdk/client-ec2'
 import { inUseMocks } from '../support/in-use-mocks.ts'
+import { testStep } from '../support/step.ts'
+import { awsError } from '../support/aws-error.ts'
+import { findUsers } from '../../src/images/in-use.ts'
+import type { ImageInfo } from '../../src/aws/images.ts'
 import { Aws } from '../../src/aws/client.ts'
 import { createUsageReport, describeAccountUse, reportEntries, reportStates, REPORT_VERSION_DEPTH } from '../../src/aws/usage-reports.ts'
 
@@ -82,5 +92,44 @@ describe('usage reports', () => {
       'amiur-3': { state: 'pending' },
       'amiur-4': { state: 'missing' }
     })
+  })
+
+  it('keep only the image a policy refuses a report on, and still ask about the others', async () => {
+    const image = (n: number): ImageInfo => ({
+      imageId: `ami-${n}`,
+      name: `web-${n}`,
+      description: '',
+      state: 'available',
+      snapshotIds: [],
+      tags: new Map(),
+      creationDate: '2026-10-01T00:00:00.000Z',
+      encrypted: false,
+      protected: false
+    })
+    ec2.on(DescribeImageReferencesCommand).resolves({ ImageReferences: [] })
+    ec2.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [] })
+    ec2.on(DescribeImageAttributeCommand).resolves({ LaunchPermissions: [{ UserId: '111111111111' }] })
+    ec2.on(CreateImageUsageReportCommand).callsFake((input: CreateImageUsageReportCommandInput) => {
+      if (input.ImageId === 'ami-1') throw awsError('UnauthorizedOperation')
+      return { ReportId: input.ImageId!.replace('ami-', 'amiur-') }
+    })
+    ec2.on(DescribeImageUsageReportsCommand).callsFake((input: DescribeImageUsageReportsCommandInput) => ({
+      ImageUsageReports: (input.ReportIds ?? []).map((ReportId) => ({ ReportId, State: 'available' }))
+    }))
+    ec2.on(DescribeImageUsageReportEntriesCommand).resolves({
+      ImageUsageReportEntries: [{ ReportId: 'amiur-2', AccountId: '111111111111', ResourceType: 'ec2:Instance', UsageCount: 1 }]
+    })
+    ec2.on(DeleteImageUsageReportCommand).resolves({ Return: true })
+    const use = await findUsers(testStep({ mode: 'prune', 'prune-name': 'web-*' }), REGION, [image(1), image(2), image(3)], {
+      otherAccounts: true
+    })
+    expect(use.kept.get('ami-1')).toBe(
+      'not checked for use by other accounts (UnauthorizedOperation): allow ec2:CreateImageUsageReport on it'
+    )
+    expect(use.users.get('ami-2')).toEqual(['account 111111111111: 1 instance'])
+    expect(use.kept.has('ami-3')).toBe(false)
+    expect(use.users.has('ami-3')).toBe(false)
+    expect(use.warnings).toEqual([])
+    expect(ec2.commandCalls(DeleteImageUsageReportCommand)).toHaveLength(2)
   })
 })

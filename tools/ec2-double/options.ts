@@ -90,6 +90,12 @@ export interface FrontOptions {
    * your AMI usage", Report quotas, "In-progress (pending) AMI usage reports per AWS account: 2,000".
    */
   usageReportsPending?: number
+  /**
+   * How long a new usage report stays out of DescribeImageUsageReports (EC2 documents nothing of
+   * their consistency; its developer guide's "Eventual consistency" holds for resources in general).
+   * Default 0.
+   */
+  usageReportInvisibleMs?: number
   /** A report about this image ends in `error` with the reason returned (ImageUsageReport, stateReason). */
   usageReportError?: (imageId: string) => string | undefined
 }

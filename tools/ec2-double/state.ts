@@ -79,6 +79,8 @@ export interface UsageReport {
   createdAt: number
   /** When it leaves pending (FrontOptions.usageReportMs after it was made). */
   readyAt: number
+  /** Until when DescribeImageUsageReports does not list it (FrontOptions.usageReportInvisibleMs). */
+  visibleAt: number
   /** Why it ends in error, if it does (FrontOptions.usageReportError). */
   error?: string
   entries: { resourceType: string; accountId: string; usageCount: number }[]
@@ -129,6 +131,8 @@ export interface DoubleState {
   otherAccounts: Map<string, OtherAccount>
   /** AMI usage reports, by report id. */
   usageReports: Map<string, UsageReport>
+  /** Usage reports ever made: ids are never reused, as EC2's are not. */
+  usageReportsMade: number
 }
 
 /**
@@ -192,7 +196,8 @@ export function freshState(options: FrontOptions): DoubleState {
     parameters: { validations: [], pending: new Map(), lockouts: new Map(), applying: undefined },
     faults: freshFaults(options),
     otherAccounts: new Map(),
-    usageReports: new Map()
+    usageReports: new Map(),
+    usageReportsMade: 0
   }
 }
 

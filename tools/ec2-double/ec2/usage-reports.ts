@@ -86,13 +86,14 @@ export async function createImageUsageReport(caller: Caller, params: URLSearchPa
       `A usage report for ${imageId} is already pending; an AMI may have one pending report at a time.`
     )
   const report: UsageReport = {
-    reportId: `amiur-${String(caller.state.usageReports.size + 1).padStart(17, '0')}`,
+    reportId: `amiur-${String(++caller.state.usageReportsMade).padStart(17, '0')}`,
     scope: caller.scope,
     imageId,
     resourceTypes,
     accountIds,
     createdAt: now,
     readyAt: now + (caller.options.usageReportMs ?? USAGE_REPORT_MS),
+    visibleAt: now + (caller.options.usageReportInvisibleMs ?? 0),
     entries: [],
     fingerprint,
     ...(token !== undefined && { clientToken: token })
@@ -212,10 +213,12 @@ function chosen(caller: Caller, params: URLSearchParams): UsageReport[] {
   ] as const)
     if (ids.length > MAX_IDS)
       throw new FrontError(400, 'InvalidParameterValue', `${what} takes at most ${MAX_IDS} ids; ${ids.length} were given.`)
-  expire(caller, caller.now())
+  const now = caller.now()
+  expire(caller, now)
   return [...caller.state.usageReports.values()].filter(
     (r) =>
       r.scope === caller.scope &&
+      now >= r.visibleAt &&
       (reportIds.length === 0 || reportIds.includes(r.reportId)) &&
       (imageIds.length === 0 || imageIds.includes(r.imageId))
   )
