@@ -6,6 +6,7 @@ import { seedImage } from '../test/support/seed.ts'
 import { launchBuilder } from '../test/support/ec2-env.ts'
 import { kinds } from './release.ts'
 import { EC2_BUCKETS, LATENCY, type Bench } from './common.ts'
+import type { Call } from '../tools/ec2-double/state.ts'
 
 export interface PruneFigures {
   perRegion: number
@@ -55,7 +56,7 @@ export async function measurePrune(bench: Bench, sizes: number[]): Promise<Prune
       regions: regions.length,
       wallS,
       planS: ((calls.find((call) => call.action === 'DeregisterImage')?.at ?? startedAt) - startedAt) / 1000,
-      boundS: Math.max(0, (perRegion - EC2_BUCKETS.change.capacity) / EC2_BUCKETS.change.refillPerSecond),
+      boundS: boundFor(calls, regions.length),
       retired,
       changing: kinds(calls).changing,
       throttled: calls.filter((call) => call.errorCode === 'RequestLimitExceeded').length,
@@ -64,6 +65,18 @@ export async function measurePrune(bench: Bench, sizes: number[]): Promise<Prune
     })
   }
   return figures
+}
+
+/**
+ * What the refill rates alone impose, regions in parallel (each its own buckets): the plan is made
+ * whole before anything is retired, so the describes of the in-use checks (one DescribeImageAttribute
+ * per candidate among them: EC2 has no batch form) come first, then the changes.
+ */
+function boundFor(calls: readonly Call[], regions: number): number {
+  const { describe, changing } = kinds(calls.filter((call) => call.service === undefined))
+  const beyond = (count: number, bucket: { capacity: number; refillPerSecond: number }) =>
+    Math.max(0, (count / regions - bucket.capacity) / bucket.refillPerSecond)
+  return beyond(describe, EC2_BUCKETS.describe) + beyond(changing, EC2_BUCKETS.change)
 }
 
 /** N old images in the region, made a few at a time. */

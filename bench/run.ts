@@ -140,7 +140,7 @@ function render(r: typeof results): string {
     lines.push(
       '## 5. Prune',
       '',
-      'Every image matches and is older than `older-than`; `keep: 0`; none in use. The bound is the time the changing-call refill rate alone imposes: (images − burst) ÷ refill, regions in parallel. Planning is the time until the first DeregisterImage: listing the images, the in-use checks, the plan. The action keeps a tenth of each burst in reserve, so its own floor is 1.025 × the bound at 1,000 images.',
+      'Every image matches and is older than `older-than`; `keep: 0`; none in use. The bound is the time the refill rates alone impose, regions in parallel: the plan is made whole before anything is retired, so first the describes of the in-use checks beyond the describe burst (one `DescribeImageAttribute` per candidate among them, since EC2 has no batch form of it) ÷ 20 per s, then the changes beyond the change burst ÷ 5 per s. Planning is the time until the first DeregisterImage: listing the images, the in-use checks, the plan. The action keeps a tenth of each burst in reserve, so its own floor is 1.025 × the bound at 1,000 images.',
       '',
       '| images per region × regions | wall (s) | of which planning (s) | bound (s) | wall ÷ bound (target ≤ 1.10) | changing calls per retired image (≤ 1.05) | throttled responses | failed calls |',
       '|---|---|---|---|---|---|---|---|'
