@@ -147,7 +147,7 @@ function render(r: typeof results): string {
     )
     for (const p of r.prune) {
       lines.push(
-        `| ${p.perRegion} × ${p.regions} | ${p.wallS.toFixed(1)} | ${p.planS.toFixed(1)} | ${p.boundS.toFixed(1)} | ${p.boundS > 0 ? (p.wallS / p.boundS).toFixed(2) : 'n/a (within the burst)'} | ${(p.changing / p.retired).toFixed(3)} | ${p.throttled} | ${p.failed} |`
+        `| ${p.perRegion} × ${p.regions} | ${p.wallS.toFixed(1)} | ${p.planS.toFixed(1)} | ${p.boundS.toFixed(1)} | ${p.boundS >= 10 ? (p.wallS / p.boundS).toFixed(2) : 'n/a (bound under 10 s: latency dominates)'} | ${(p.changing / p.retired).toFixed(3)} | ${p.throttled} | ${p.failed} |`
       )
     }
     lines.push(
