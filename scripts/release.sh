@@ -1,25 +1,44 @@
 #!/usr/bin/env bash
-# Tags a release and moves its major version tag, as users pin `uses: your-org/ami-pipeline@v1`.
-#   scripts/release.sh v1.2.0
-# Refuses to tag unless the tree is clean, on main, and dist/ matches src/.
+# Cuts a release: tags the version package.json names and moves its major version tag, as users
+# pin `uses: your-org/ami-pipeline@v1`.
+#   scripts/release.sh           tag the version in package.json (for example v1.2.0)
+#   scripts/release.sh --check   only check that package.json, CHANGELOG.md and dist/ agree
+# Refuses unless package.json's version has a dated CHANGELOG section and a compare link, the tree
+# is clean and on main, the tag is new, and dist/ matches src/.
 set -euo pipefail
-version="${1:-}"
-if [[ ! "$version" =~ ^v([0-9]+)\.[0-9]+\.[0-9]+$ ]]; then
-  echo "usage: scripts/release.sh vMAJOR.MINOR.PATCH (for example v1.2.0)" >&2
-  exit 2
-fi
-major="v${BASH_REMATCH[1]}"
 cd "$(dirname "$0")/.."
+check_only=false
+[ "${1:-}" = --check ] && check_only=true
+
+version="$(node -p 'require("./package.json").version')"
+if [[ ! "$version" =~ ^([0-9]+)\.[0-9]+\.[0-9]+$ ]]; then
+  echo "error: package.json's version '$version' is not MAJOR.MINOR.PATCH" >&2
+  exit 1
+fi
+tag="v$version"
+major="v${BASH_REMATCH[1]}"
+
+# Keep a Changelog: "## [1.2.0] - 2026-12-02", and a link "[1.2.0]: https://…/compare/v1.1.0...v1.2.0"
+# (or …/releases/tag/v1.0.0 for the first).
+grep -Eq "^## \[${version//./\\.}\] - [0-9]{4}-[0-9]{2}-[0-9]{2}$" CHANGELOG.md ||
+  { echo "error: CHANGELOG.md has no dated section '## [$version] - YYYY-MM-DD'" >&2; exit 1; }
+grep -Eq "^\[${version//./\\.}\]: https://" CHANGELOG.md ||
+  { echo "error: CHANGELOG.md has no link for [$version]" >&2; exit 1; }
+
+if $check_only; then
+  echo "package.json and CHANGELOG.md agree on $version (tag $tag, major $major)."
+  exit 0
+fi
 
 [ -z "$(git status --porcelain)" ] || { echo "error: the work tree has uncommitted changes" >&2; exit 1; }
 [ "$(git rev-parse --abbrev-ref HEAD)" = main ] || { echo "error: release from main" >&2; exit 1; }
-git rev-parse -q --verify "refs/tags/$version" >/dev/null && { echo "error: $version exists already" >&2; exit 1; }
-grep -q "^## \[${version#v}\]" CHANGELOG.md || { echo "error: CHANGELOG.md has no section for ${version#v}" >&2; exit 1; }
+git rev-parse -q --verify "refs/tags/$tag" >/dev/null && { echo "error: $tag exists already" >&2; exit 1; }
 
 npm run bundle >/dev/null
 git diff --quiet -- dist || { echo "error: dist/ does not match src/: run npm run bundle and commit" >&2; exit 1; }
 
-git tag -a "$version" -m "AMI Pipeline $version"
-git tag -fa "$major" -m "AMI Pipeline $version" "$version^{}"
-echo "Tagged $version and moved $major to it. Publish with:"
-echo "  git push origin $version && git push --force origin $major"
+git tag -a "$tag" -m "AMI Pipeline $tag"
+git tag -fa "$major" -m "AMI Pipeline $tag" "$tag^{}"
+echo "Tagged $tag and moved $major to it. Publish with:"
+echo "  git push origin $tag && git push --force origin $major"
+echo "then draft the GitHub release from $tag with its CHANGELOG section (and publish it to the Marketplace)."
