@@ -1,6 +1,7 @@
 // Starts a local EC2 API for a workflow's later steps (CI's `uses: ./` job): moto behind the EC2
 // double's front (tools/ec2-double), plus a running builder instance. Prints `endpoint=…` and `instance-id=…` lines for
-// $GITHUB_OUTPUT and keeps serving in the background until the job ends (or `--stop-after`).
+// $GITHUB_OUTPUT, and `pid=…` (kill it to stop), and keeps serving in the background until the job
+// ends, or for LOCAL_EC2_STOP_AFTER_SECONDS (an hour by default).
 //   node scripts/local-ec2.ts >> "$GITHUB_OUTPUT"
 import { spawn } from 'node:child_process'
 import { openSync } from 'node:fs'
@@ -34,4 +35,5 @@ if (process.argv[2] === '--serve') {
   server.unref()
   console.log(`endpoint=${ready.endpoint}`)
   console.log(`instance-id=${ready.instanceId}`)
+  console.log(`pid=${server.pid}`)
 }

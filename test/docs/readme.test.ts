@@ -1,8 +1,10 @@
-// Users paste the README's examples first: every YAML block must parse strictly and use only the
-// inputs and modes action.yml declares (and only inputs that serve the step's modes); every JSON
-// block must parse; every shell block must pass `bash -n`, and the local-endpoint one must run.
+// Users paste the examples first: every YAML block of the README, docs/ and CONTRIBUTING.md must
+// parse strictly and use only the inputs and modes action.yml declares (and only inputs that serve
+// the step's modes); every JSON block must parse; every shell block must pass `bash -n`, and the
+// local ones must run. The README's front page stays short, and the inputs and outputs tables in
+// docs/inputs.md stay action.yml's.
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
@@ -13,16 +15,25 @@ import { startMoto, type Moto } from '../../tools/ec2-double/index.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
+const INPUTS_DOC = readFileSync(join(ROOT, 'docs', 'inputs.md'), 'utf8')
+const PAGES = [
+  'README.md',
+  'CONTRIBUTING.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`)
+]
 const ACTION = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as {
   inputs: Record<string, { default?: string }>
   outputs: Record<string, unknown>
 }
 
 /** The rows of the Markdown table that follows a heading, as trimmed cells. */
-function tableAfter(heading: string): string[][] {
-  const from = README.indexOf(`\n${heading}\n`)
+function tableAfter(heading: string, markdown = INPUTS_DOC): string[][] {
+  const from = markdown.indexOf(`\n${heading}\n`)
+  expect(from).toBeGreaterThan(-1)
   const rows: string[][] = []
-  for (const line of README.slice(from + heading.length + 2).split('\n')) {
+  for (const line of markdown.slice(from + heading.length + 2).split('\n')) {
     if (line.startsWith('#')) break
     if (!line.startsWith('|') || /^\|[\s|:-]+\|$/.test(line)) continue
     rows.push(
@@ -49,8 +60,16 @@ function blocks(markdown: string): Block[] {
   return found
 }
 
-const ALL = blocks(README)
-const of = (...langs: string[]) => ALL.filter((block) => langs.includes(block.lang)).map((block) => [`line ${block.line}`, block] as const)
+const ALL = PAGES.flatMap((page) => blocks(readFileSync(join(ROOT, page), 'utf8')).map((block) => ({ ...block, page })))
+const of = (...langs: string[]) =>
+  ALL.filter((block) => langs.includes(block.lang)).map((block) => [`${block.page} line ${block.line}`, block] as const)
+
+/** Words of prose: what is outside code blocks. */
+const proseWords = (markdown: string): number =>
+  markdown
+    .replace(/^```[\s\S]*?^```$/gm, '')
+    .split(/\s+/)
+    .filter((word) => /\w/.test(word)).length
 
 type Step = { uses?: unknown; with?: Record<string, unknown> }
 
@@ -65,10 +84,26 @@ function stepsIn(value: unknown): Step[] {
 
 const isThisAction = (uses: unknown): boolean => typeof uses === 'string' && (/^\.\/?$/.test(uses) || /\/ami-pipeline@/.test(uses))
 
-describe('the README', () => {
-  it('has the two commands a newcomer runs, word for word', () => {
+describe('the README and docs/', () => {
+  it('have the two commands a newcomer runs, word for word, on the front page', () => {
     expect(README).toMatch(/^npm run demo$/m)
     expect(README).toMatch(/^npm test$/m)
+  })
+
+  it('keep the front page to 2,500 words of prose, with a quick start and links to every page in docs/', () => {
+    expect(proseWords(README)).toBeLessThanOrEqual(2500)
+    expect(README).toMatch(/^## Quick start$/m)
+    for (const page of PAGES.filter((p) => p.startsWith('docs/'))) expect([page, README.includes(`](${page})`)]).toEqual([page, true])
+  })
+
+  it('link only to files that exist', () => {
+    for (const page of PAGES) {
+      const text = readFileSync(join(ROOT, page), 'utf8')
+      for (const [, target] of text.matchAll(/\]\((?!https?:|#)([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        const path = join(ROOT, dirname(page), target!)
+        expect([page, target, spawnSync('test', ['-e', path]).status]).toEqual([page, target, 0])
+      }
+    }
   })
 
   it('lists every input of action.yml once in the Inputs table, with its modes and action.yml default, in four cells', () => {
@@ -134,7 +169,7 @@ describe('the README', () => {
   })
 })
 
-describe('the README’s local-endpoint example', () => {
+describe('the local examples of docs/local.md', () => {
   let moto: Moto
   beforeAll(async () => {
     moto = await startMoto()
@@ -157,4 +192,18 @@ describe('the README’s local-endpoint example', () => {
     expect(result.status).toBe(0)
     expect(result.stdout).toMatch(/ami-04681a1dbd79675a5/)
   })
+
+  it('runs the EC2 double example as written: it starts the double, builds, waits, tags, and stops it', () => {
+    const example = ALL.find((block) => block.code.includes('scripts/local-ec2.ts)'))
+    expect(example?.page).toBe('docs/local.md')
+    const result = spawnSync('bash', ['-c', example!.code], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? ROOT, LOCAL_EC2_STOP_AFTER_SECONDS: '120' },
+      timeout: 120_000
+    })
+    expect(result.stdout).not.toMatch(/::error::/)
+    expect(result.status).toBe(0)
+    expect(result.stdout).toMatch(/::set-output|image-id|Creating image ami-/)
+  }, 150_000)
 })
