@@ -15,6 +15,11 @@ export interface Log {
   notice(message: string): void
   warning(message: string): void
   debug(message: string): void
+  /**
+   * Folds the lines `work` logs under a title (the runner's log groups). Groups do not nest in the
+   * runner's log, so a mode is one group, and prune, whose plan is long, makes one per region.
+   */
+  group<T>(title: string, work: () => Promise<T>): Promise<T>
 }
 
 export interface Context {

@@ -20,7 +20,8 @@ const log: Log = {
   info: (message) => core.info(message),
   notice: (message) => core.notice(message),
   warning: (message) => core.warning(message),
-  debug: (message) => core.debug(message)
+  debug: (message) => core.debug(message),
+  group: (title, work) => core.group(title, work)
 }
 
 export async function run(): Promise<void> {

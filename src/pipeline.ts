@@ -18,17 +18,20 @@ import { checkRegions } from './regions.ts'
 export async function runPipeline(context: Context, plan: Plan): Promise<void> {
   // The modes' dry-run branches trust the AWS layer to send only DryRun checks: the two must agree.
   if (context.aws.dryRun !== plan.dryRun) throw new Error(`dry-run is ${plan.dryRun} but the AWS layer's dry run is ${context.aws.dryRun}`)
+  const { log } = context
   await checkRegions(context, plan)
   await loadGivenImages(context, plan.givenImages)
-  if (plan.build) await build(context, plan.build, plan.copy)
-  if (plan.copy) await copy(context, plan.copy)
-  if (plan.modes.has('wait')) await wait(context)
-  if (plan.tag) await tag(context, plan.tag)
-  if (plan.publish) await publish(context, plan.publish)
-  if (plan.prune) {
+  const { build: building, copy: copying, tag: tagging, publish: publishing, prune: pruning } = plan
+  if (building) await log.group(`build: ${building.name} in ${plan.region}`, () => build(context, building, copying))
+  if (copying) await log.group(`copy: to ${copying.regions.join(', ')}`, () => copy(context, copying))
+  if (plan.modes.has('wait')) await log.group('wait: until every image is available', () => wait(context))
+  if (tagging) await log.group('tag', () => tag(context, tagging))
+  if (publishing) await log.group('publish', () => publish(context, publishing))
+  if (pruning) {
     // Never retire the old release before the new one exists.
-    if (!plan.dryRun) await waitForImages(context, context.release.all())
-    await prune(context, plan.prune)
+    if (!plan.dryRun) await log.group('prune: waiting for this release first', () => waitForImages(context, context.release.all()))
+    // prune makes its own groups: one per region for its plan.
+    await prune(context, pruning)
   }
 }
 

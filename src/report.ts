@@ -1,7 +1,9 @@
 // The step's outputs, manifest and job summary, all drawn from the release and the journal, in one
 // place. They are written whether the step succeeded or not, so a later job can resume or clean up.
 import type { Plan } from './inputs/index.ts'
-import type { Journal, Retired } from './journal.ts'
+import type { PrunePlan } from './inputs/index.ts'
+import type { Journal, PruneDecision, Retired } from './journal.ts'
+import { formatDuration } from './time.ts'
 import type { Release, ReleaseImage } from './release.ts'
 
 export type Outputs = Record<
@@ -89,53 +91,175 @@ export function outputsOf(release: Release, journal: Journal): Outputs {
   }
 }
 
-/** The job summary as Markdown: the images per region, what was removed, and the prune plan. */
-export function summaryOf(release: Release, journal: Journal, plan: Plan | undefined, failure: string | undefined): string {
-  const lines: string[] = [`## AMI Pipeline${plan ? `: ${[...plan.modes].join(', ')}` : ''}${plan?.dryRun ? ' (dry run)' : ''}`, '']
-  if (failure !== undefined) lines.push(`> [!CAUTION]`, `> ${failure.replace(/\n/g, '\n> ')}`, '')
-  const images = release.regions().map((region) => release.get(region)!)
-  if (images.length > 0) {
-    const distributed = images.some((image) => image.sharing)
-    lines.push(
-      `| Region | Image | Name | State | Origin | Snapshots |${distributed ? ' Shared with | Deprecation | Protected |' : ''}`,
-      `|---|---|---|---|---|---|${distributed ? '---|---|---|' : ''}`
-    )
-    for (const image of images) {
-      const state = image.stateReason && image.state !== 'available' ? `${image.state}: ${image.stateReason}` : image.state
-      const d = image.sharing
-      const distribution = distributed
-        ? ` ${d?.sharedWith.join(', ') || '—'}${snapshotsShared(image)} | ${d?.deprecateAt ?? '—'} | ${d?.protected ? 'yes' : 'no'} |`
-        : ''
-      lines.push(
-        `| ${image.region} | ${linked(image.region, image.imageId)} | ${cell(image.name)} | ${cell(state)} | ${image.origin} | ${image.snapshotIds.join(', ') || '—'} |${distribution}`
-      )
-    }
-    lines.push('')
-  }
-  lines.push(...removedSection('Failed images removed (they could never be launched)', journal.removedFailed))
-  lines.push(...removedSection(`${plan?.dryRun ? 'Would be replaced' : 'Replaced'} (same name, if-exists: replace)`, journal.replaced))
-  lines.push(...publishedSection(journal, plan?.dryRun ?? false))
-  if (journal.prunePlan.length > 0) {
-    const retiring = journal.prunePlan.filter((decision) => decision.action === 'retire').length
-    lines.push(`### Prune plan: ${retiring} to retire, ${journal.prunePlan.length - retiring} kept`, '')
-    lines.push('| Region | Image | Name | Created | Group | Decision | Why |', '|---|---|---|---|---|---|---|')
-    for (const d of journal.prunePlan) {
-      lines.push(
-        `| ${d.region} | ${d.imageId} | ${cell(d.name)} | ${d.creationDate} | ${cell(d.group) || '—'} | ${d.action === 'retire' ? '**retire**' : 'keep'} | ${cell(d.reason)} |`
-      )
-    }
-    lines.push('')
-  }
+/**
+ * GitHub keeps at most 1 MiB of a step's summary ("Adding a job summary": "the size of the job
+ * summary for a step is limited to 1 MiB"). The summary stays under this, with room to spare: past
+ * it, the prune plan lists every image it retires and as many kept ones as fit.
+ */
+export const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024
+/** A plan longer than this is folded into <details>, so the summary's other sections stay in view. */
+const PLAN_ROWS_SHOWN = 20
+
+/**
+ * The job summary as Markdown: what the step did (never nothing), the images per region, what was
+ * removed, where consumers were pointed, and the prune plan with the rules that made it. Everything
+ * quoted from AWS or the user is escaped, so an error quoting `<html>` shows as text.
+ */
+export function summaryOf(
+  release: Release,
+  journal: Journal,
+  plan: Plan | undefined,
+  failure: string | undefined,
+  now: number = Date.now()
+): string {
+  const head = [`## AMI Pipeline${plan ? `: ${[...plan.modes].join(', ')}` : ''}${plan?.dryRun ? ' (dry run)' : ''}`, '']
+  if (failure !== undefined) head.push(`> [!CAUTION]`, `> ${escape(failure).replace(/\n/g, '\n> ')}`, '')
+  if (plan?.dryRun) head.push('> [!NOTE]', '> Dry run: EC2 checked each change with `DryRun`; no image was made, changed or retired.', '')
+  const order = regionOrder(release, plan)
+  const body: string[] = [...imagesSection(release)]
+  body.push(...removedSection('Failed images removed (they could never be launched)', journal.removedFailed, order))
+  body.push(
+    ...removedSection(`${plan?.dryRun ? 'Would be replaced' : 'Replaced'} (same name, if-exists: replace)`, journal.replaced, order)
+  )
+  body.push(...publishedSection(journal, plan?.dryRun ?? false))
   const how = plan?.prune?.retire ?? 'deregister'
   const retiredTitle = how === 'deregister' ? 'Retired' : how === 'disable' ? 'Retired (disabled)' : 'Retired (deprecated)'
-  lines.push(...removedSection(plan?.dryRun ? `Would be ${retiredTitle.toLowerCase()}` : retiredTitle, journal.retired))
-  lines.push(
+  const tail = [
+    ...removedSection(plan?.dryRun ? `Would be ${retiredTitle.toLowerCase()}` : retiredTitle, journal.retired, order),
     ...removedSection(
       'Left unsettled by the cancel (images whose deregistration EC2 had not answered; snapshots to delete if no image uses them)',
-      journal.unsettled
+      journal.unsettled,
+      order
     )
+  ]
+  const fixed = [...head, ...body, ...tail].join('\n')
+  const prune = plan?.prune ? pruneSection(plan.prune, journal.prunePlan, order, now, SUMMARY_LIMIT_BYTES - bytes(fixed)) : []
+  if (body.length === 0 && tail.length === 0 && prune.length === 0)
+    body.push(
+      failure === undefined ? 'Nothing was made, changed or retired: there was nothing to do.' : 'Nothing was made, changed or retired.',
+      ''
+    )
+  return [...head, ...body, ...prune, ...tail].join('\n')
+}
+
+const bytes = (text: string): number => Buffer.byteLength(text, 'utf8')
+
+/** Regions as the images table lists them (the source first), then the other prune regions. */
+function regionOrder(release: Release, plan: Plan | undefined): string[] {
+  return [...new Set([...release.regions(), ...(plan?.prune?.regions ?? [])])]
+}
+
+function imagesSection(release: Release): string[] {
+  const images = release.regions().map((region) => release.get(region)!)
+  if (images.length === 0) return []
+  const distributed = images.some((image) => image.sharing)
+  const lines = [
+    `| Region | Image | Name | State | Origin | Snapshots |${distributed ? ' Shared with | Deprecation | Protected |' : ''}`,
+    `|---|---|---|---|---|---|${distributed ? '---|---|---|' : ''}`
+  ]
+  for (const image of images) {
+    const state = image.stateReason && image.state !== 'available' ? `${image.state}: ${image.stateReason}` : image.state
+    const d = image.sharing
+    const distribution = distributed
+      ? ` ${cell(d?.sharedWith.join(', ') || '—')}${snapshotsShared(image)} | ${d?.deprecateAt ? timeOf(d.deprecateAt) : '—'} | ${d?.protected ? 'yes' : 'no'} |`
+      : ''
+    lines.push(
+      `| ${image.region} | ${linked(image.region, image.imageId)} | ${cell(image.name)} | ${cell(state)} | ${image.origin} | ${image.snapshotIds.join(', ') || '—'} |${distribution}`
+    )
+  }
+  return [...lines, '']
+}
+
+/** The rules that made the plan, in the inputs' own words. */
+function rulesOf(rules: PrunePlan): string {
+  const selectors = [
+    ...(rules.name !== undefined ? [`\`prune-name: ${escape(rules.name)}\``] : []),
+    ...[...rules.tags].map(([key, value]) => `\`prune-tags: ${escape(key)}=${escape(value)}\``)
+  ]
+  const parts = [
+    `images matching ${selectors.join(' and ')} in ${rules.regions.join(', ')}`,
+    `keep the newest ${rules.keep} launchable${rules.groupBy ? ` per \`${escape(rules.groupBy)}\` tag value` : ''}`,
+    `older than ${formatDuration(rules.olderThanMs)}${rules.onlyDisabled ? ' since prune disabled them' : ''}`,
+    ...(rules.unusedForMs !== undefined ? [`unused for ${formatDuration(rules.unusedForMs)}`] : []),
+    ...(rules.onlyDisabled ? ['only images prune disabled (`only-disabled`)'] : []),
+    `retire: ${rules.retire}${rules.retire === 'deregister' ? (rules.deleteSnapshots ? ' with their snapshots' : ', keeping their snapshots') : ''}`,
+    `at most ${rules.maxDeletions} (\`max-deletions\`)`
+  ]
+  return `Rules: ${parts.join('; ')}. Nothing in use, protected or made by this step is retired.`
+}
+
+/**
+ * The plan: the rules, then every matching image — the ones to retire first — kept (and why) or
+ * retired. A long plan is folded; one too long for the summary keeps every retired row and as many
+ * kept ones as fit in `budget` bytes, and says how many it left out.
+ */
+function pruneSection(
+  rules: PrunePlan,
+  decisions: readonly PruneDecision[],
+  order: readonly string[],
+  now: number,
+  budget: number
+): string[] {
+  const retiring = decisions.filter((d) => d.action === 'retire').length
+  const lines = [`### Prune plan: ${retiring} to retire, ${decisions.length - retiring} kept`, '', rulesOf(rules), '']
+  if (decisions.length === 0) return [...lines, 'No image matched the selectors.', '']
+  const grouped = rules.groupBy !== undefined
+  const header = [
+    `| Region | Image | Name | Created |${grouped ? ` ${escape(rules.groupBy!)} |` : ''} Decision |`,
+    `|---|---|---|---|${grouped ? '---|' : ''}---|`
+  ]
+  const rank = (region: string) => {
+    const at = order.indexOf(region)
+    return at === -1 ? order.length : at
+  }
+  const sorted = [...decisions].sort(
+    (a, b) => rank(a.region) - rank(b.region) || (a.action === b.action ? 0 : a.action === 'retire' ? -1 : 1)
   )
-  return lines.join('\n')
+  const row = (d: PruneDecision) =>
+    `| ${d.region} | ${linked(d.region, d.imageId)} | ${cell(d.name)} | ${timeOf(d.creationDate)} (${ago(d.creationDate, now)}) |${grouped ? ` ${cell(d.group) || '—'} |` : ''} ${d.action === 'retire' ? '**retire**' : 'keep'}: ${cell(d.reason)} |`
+  const rows: string[] = []
+  let used = bytes([...lines, ...header, '<details>', '</details>'].join('\n')) + 400
+  let left = 0
+  for (const d of sorted) {
+    const text = row(d)
+    if (d.action === 'keep' && used + bytes(text) + 1 > budget) {
+      left++
+      continue
+    }
+    used += bytes(text) + 1
+    rows.push(text)
+  }
+  const table = [...header, ...rows]
+  if (left > 0)
+    table.push(
+      '',
+      `${left} more kept images are not shown (the summary is limited to 1 MiB): the step log and the \`manifest\` output list every one.`
+    )
+  if (decisions.length <= PLAN_ROWS_SHOWN) return [...lines, ...table, '']
+  return [...lines, `<details><summary>Every image of the plan (${decisions.length})</summary>`, '', ...table, '', '</details>', '']
+}
+
+/** 2026-11-02T10:00:00.000Z → 2026-11-02 10:00 UTC */
+function timeOf(iso: string): string {
+  const at = Date.parse(iso)
+  return Number.isNaN(at) ? cell(iso) : new Date(at).toISOString().replace('T', ' ').slice(0, 16) + ' UTC'
+}
+
+/** "25 days ago", "3 hours ago". */
+function ago(iso: string, now: number): string {
+  const ms = now - Date.parse(iso)
+  if (Number.isNaN(ms)) return 'age unknown'
+  if (ms < 0) return 'in the future'
+  const units: [number, string][] = [
+    [86_400_000, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute']
+  ]
+  for (const [size, unit] of units) {
+    const n = Math.floor(ms / size)
+    if (n >= 1) return `${n} ${unit}${n === 1 ? '' : 's'} ago`
+  }
+  return 'just now'
 }
 
 /** Whether share-snapshots shared the image's snapshots: all of them, or which so far. */
@@ -182,11 +306,12 @@ function publishedSection(journal: Journal, dryRun: boolean): string[] {
   return [...lines, '']
 }
 
-function removedSection(title: string, removed: ReadonlyMap<string, Retired>): string[] {
+function removedSection(title: string, removed: ReadonlyMap<string, Retired>, order: readonly string[] = []): string[] {
   if (removed.size === 0) return []
+  const rank = (region: string) => (order.includes(region) ? order.indexOf(region) : order.length)
   const lines = [`### ${title}`, '', '| Region | Images | Snapshots |', '|---|---|---|']
-  for (const [region, retired] of removed)
-    lines.push(`| ${region} | ${retired.imageIds.join(', ')} | ${retired.snapshotIds.join(', ') || '—'} |`)
+  for (const [region, retired] of [...removed].sort(([a], [b]) => rank(a) - rank(b)))
+    lines.push(`| ${region} | ${retired.imageIds.map((id) => linked(region, id)).join(', ')} | ${retired.snapshotIds.join(', ') || '—'} |`)
   return [...lines, '']
 }
 
@@ -213,6 +338,12 @@ function linked(region: string, imageId: string): string {
   return link ? `[${imageId}](${link})` : imageId
 }
 
+/** Text for Markdown: HTML's special characters as entities, so nothing quoted renders as markup. */
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+/** Text for a table cell: escaped, on one line, its pipes kept from splitting the row. */
 function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+  return escape(text).replace(/\|/g, '\\|').replace(/\n/g, ' ')
 }

@@ -53,7 +53,7 @@ describe('sharing, deprecation and protection', () => {
     )
     expect(result.summary).toContain('| Shared with | Deprecation | Protected |')
     expect(result.summary).toMatch(
-      new RegExp(`${imageIds['us-west-2']}.*\\| 444455556666, ${ORG} \\| \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z \\| yes \\|`)
+      new RegExp(`${imageIds['us-west-2']}.*\\| 444455556666, ${ORG} \\| \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC \\| yes \\|`)
     )
 
     const manifest = JSON.parse(result.manifest!)

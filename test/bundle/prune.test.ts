@@ -65,7 +65,13 @@ describe('the bundle pruning a dozen releases', () => {
     ]) {
       expect(after.images).toContain(kept.imageId)
     }
-    expect(real.log).toMatch(/::notice::Keeping ami-\w+ 'web-1.0' in us-east-1: it is in use by instance i-\w+\./)
+    // One notice sums up what was kept for its users; the plan's lines are grouped per region.
+    expect(real.log.match(/::notice::/g)).toHaveLength(1)
+    expect(real.log).toMatch(
+      /::notice::Keeping \d+ images that are in use or shared \(\d+ in us-east-1.*ami-\w+ 'web-1.0' in us-east-1: in use by instance i-\w+/
+    )
+    expect(real.log).toMatch(/::group::Prune plan in us-east-1 for .*: \d+ to retire, \d+ kept/)
+    expect(real.log).toMatch(/::endgroup::/)
   })
 
   it('retires nothing when a kind of use cannot be checked, saying which and the permission to add', async () => {

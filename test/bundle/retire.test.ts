@@ -173,9 +173,11 @@ describe('staged retirement through the bundle', () => {
     const deregister = await runAction({ ...stage, 'only-disabled': 'true' }, { env: env() })
     expect(deregister.errors).toEqual([])
     expect(pruned(deregister)).toEqual([due])
-    expect(deregister.summary).toContain(`| ${shared} | web-0 |`)
+    expect(deregister.summary).toContain(
+      `| [${shared}](https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1#ImageDetails:imageId=${shared}) | web-0 |`
+    )
     expect(deregister.summary).toMatch(
-      new RegExp(`\\| ${launched} \\| web-1 \\| .* \\| keep \\| available, not disabled \\(only-disabled\\) \\|`)
+      new RegExp(`\\| \\[${launched}\\]\\([^)]+\\) \\| web-1 \\| .* \\| keep: available, not disabled \\(only-disabled\\) \\|`)
     )
     expect((await ownImages(world.moto.endpoint, 'us-east-1')).map((image) => image.ImageId)).toEqual(
       expect.arrayContaining([shared, launched])
@@ -192,7 +194,11 @@ describe('staged retirement through the bundle', () => {
     expect(step.errors).toEqual([])
     expect(pruned(step).sort()).toEqual([images[1]!.imageId, images[2]!.imageId].sort())
     expect(world.front.stateOf(shared)?.state).not.toBe('disabled')
-    expect(step.log).toMatch(new RegExp(`::notice::Keeping ${shared} 'web-0' in us-east-1: it is shared with 444455556666`))
+    expect(step.log).toMatch(
+      new RegExp(
+        `::notice::Keeping 1 image that is in use or shared \\(1 in us-east-1\\): ${shared} 'web-0' in us-east-1: shared with 444455556666.*never disabled`
+      )
+    )
   })
 
   it('without DescribeImageReferences, keeps the image an aws:ec2:image SSM parameter holds (a rollback target)', async () => {

@@ -40,6 +40,14 @@ export function recordingLog(): RecordedLog {
     notice: record('notice'),
     warning: record('warning'),
     debug: record('debug'),
+    group: async (title, work) => {
+      lines.push({ level: 'group', message: title })
+      try {
+        return await work()
+      } finally {
+        lines.push({ level: 'endgroup', message: title })
+      }
+    },
     text: () => lines.map((l) => l.message).join('\n')
   }
 }

@@ -8,14 +8,18 @@ import { findUsers } from '../../images/in-use.ts'
 import { retireImages, type Retirements } from '../../images/retire.ts'
 import type { PrunePlan } from '../../inputs/index.ts'
 import { checkRetiring, PAST } from './dry-run.ts'
-import type { PruneDecision } from '../../journal.ts'
 import { planRegion, type RegionPlan } from './plan.ts'
 
 export async function prune(context: Context, rules: PrunePlan): Promise<void> {
-  const plans = await Promise.all(rules.regions.map((region) => planFor(context, rules, region)))
+  const { log } = context
+  const plans = await log.group(
+    `prune: listing ${describeSelectors({ name: rules.name, tags: rules.tags })} and checking use in ${rules.regions.join(', ')}`,
+    () => Promise.all(rules.regions.map((region) => planFor(context, rules, region)))
+  )
   const decisions = plans.flatMap((plan) => plan.decisions)
   context.journal.prunePlan = decisions
-  logPlan(context, rules, decisions)
+  await logPlan(context, rules, plans)
+  noticeKept(context, rules, plans)
 
   const retiring = decisions.filter((decision) => decision.action === 'retire')
   if (retiring.length > rules.maxDeletions) {
@@ -32,7 +36,9 @@ export async function prune(context: Context, rules: PrunePlan): Promise<void> {
 
   // Every region finishes before anything is recorded or reported, whatever one of them met; then
   // each region is recorded once, in plan order, as a dry run lists them.
-  const outcomes = await Promise.allSettled(plans.map((plan) => retire(context, rules, plan)))
+  const outcomes = await log.group(`prune: retiring ${retiring.length} images (retire: ${rules.retire})`, () =>
+    Promise.allSettled(plans.map((plan) => retire(context, rules, plan)))
+  )
   const failures = outcomes.flatMap((outcome, i) => {
     if (outcome.status === 'rejected') return [`${plans[i]?.region}: ${errorMessage(outcome.reason)}`]
     const region = plans[i]?.region ?? ''
@@ -77,29 +83,45 @@ async function planFor(context: Context, rules: PrunePlan, region: string): Prom
   const use = await findUsers(context, region, candidates, { otherAccounts: rules.retire !== 'disable' })
   if (candidates.length > 0) log.info(`In-use check in ${region} for ${candidates.length} candidates: ${use.method}.`)
   for (const warning of use.warnings) log.warning(warning)
-  for (const image of candidates) {
-    const users = use.users.get(image.imageId)
-    if (users) log.notice(`Keeping ${image.imageId} '${image.name}' in ${region}: it is in use by ${users.join(', ')}.`)
-    const shared = use.sharedWith.get(image.imageId)
-    if (!users && shared && rules.retire === 'disable') {
-      log.notice(
-        `Keeping ${image.imageId} '${image.name}' in ${region}: it is shared with ${shared.join(', ')}, and disabling it would take that away for good. Stop sharing it first, or retire it with retire: deregister.`
-      )
-    }
-  }
   const decisions = planRegion(region, found, { ...facts, inUse: use.users, sharedWith: use.sharedWith, kept: use.kept })
   return { region, decisions, images }
 }
 
-function logPlan(context: Context, rules: PrunePlan, decisions: readonly PruneDecision[]): void {
-  const retiring = decisions.filter((decision) => decision.action === 'retire').length
-  context.log.info(
-    `Prune plan for ${describeSelectors({ name: rules.name, tags: rules.tags })} in ${rules.regions.join(', ')}: ` +
-      `${decisions.length} matching images, ${retiring} to retire, ${decisions.length - retiring} kept.`
-  )
-  for (const d of decisions) {
-    context.log.info(
-      `  ${d.action === 'retire' ? 'retire' : 'keep  '} ${d.region} ${d.imageId} '${d.name}' (${d.creationDate}): ${d.reason}`
+/** The plan, a group per region: every matching image, kept (and why) or retired. */
+async function logPlan(context: Context, rules: PrunePlan, plans: readonly RegionPlan[]): Promise<void> {
+  const selectors = describeSelectors({ name: rules.name, tags: rules.tags })
+  for (const { region, decisions } of plans) {
+    const retiring = decisions.filter((decision) => decision.action === 'retire').length
+    await context.log.group(
+      `Prune plan in ${region} for ${selectors}: ${retiring} to retire, ${decisions.length - retiring} kept`,
+      async () => {
+        for (const d of decisions)
+          context.log.info(`${d.action === 'retire' ? 'retire' : 'keep  '} ${d.imageId} '${d.name}' (${d.creationDate}): ${d.reason}`)
+      }
     )
   }
+}
+
+/**
+ * One notice, not one per image (the runner shows ten a step), for the images kept because
+ * something uses them or they are shared: how many, where, and the first few.
+ */
+function noticeKept(context: Context, rules: PrunePlan, plans: readonly RegionPlan[]): void {
+  const kept = plans.flatMap(({ decisions }) =>
+    decisions.filter((d) => d.action === 'keep' && (d.reason.startsWith('in use by ') || d.reason.startsWith('shared with ')))
+  )
+  if (kept.length === 0) return
+  const perRegion = Map.groupBy(kept, (d) => d.region)
+  const where = [...perRegion].map(([region, list]) => `${list.length} in ${region}`).join(', ')
+  const first = kept
+    .slice(0, 3)
+    .map((d) => `${d.imageId} '${d.name}' in ${d.region}: ${d.reason}`)
+    .join('; ')
+  const shared = rules.retire === 'disable' && kept.some((d) => d.reason.startsWith('shared with '))
+  context.log.notice(
+    `Keeping ${kept.length} image${kept.length === 1 ? '' : 's'} that ${kept.length === 1 ? 'is' : 'are'} in use or shared (${where}): ${first}${kept.length > 3 ? '; …' : ''}. The plan in the job summary names each.` +
+      (shared
+        ? ' A shared image is never disabled (that would take its launch permissions for good): stop sharing it first, or retire it with retire: deregister.'
+        : '')
+  )
 }
