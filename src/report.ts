@@ -116,12 +116,12 @@ export function summaryOf(
   if (failure !== undefined) head.push(`> [!CAUTION]`, `> ${escape(failure).replace(/\n/g, '\n> ')}`, '')
   if (plan?.dryRun) head.push('> [!NOTE]', '> Dry run: EC2 checked each change with `DryRun`; no image was made, changed or retired.', '')
   const order = regionOrder(release, plan)
-  const body: string[] = [...imagesSection(release)]
+  const body: string[] = [...imagesSection(release, order)]
   body.push(...removedSection('Failed images removed (they could never be launched)', journal.removedFailed, order))
   body.push(
     ...removedSection(`${plan?.dryRun ? 'Would be replaced' : 'Replaced'} (same name, if-exists: replace)`, journal.replaced, order)
   )
-  body.push(...publishedSection(journal, plan?.dryRun ?? false))
+  body.push(...publishedSection(journal, plan?.dryRun ?? false, order))
   const how = plan?.prune?.retire ?? 'deregister'
   const retiredTitle = how === 'deregister' ? 'Retired' : how === 'disable' ? 'Retired (disabled)' : 'Retired (deprecated)'
   const tail = [
@@ -144,13 +144,18 @@ export function summaryOf(
 
 const bytes = (text: string): number => Buffer.byteLength(text, 'utf8')
 
-/** Regions as the images table lists them (the source first), then the other prune regions. */
+/** One order of regions for every table: the source, then `regions` as written, then the prune regions. */
 function regionOrder(release: Release, plan: Plan | undefined): string[] {
-  return [...new Set([...release.regions(), ...(plan?.prune?.regions ?? [])])]
+  return [...new Set([release.sourceRegion, ...(plan?.copy?.regions ?? []), ...release.regions(), ...(plan?.prune?.regions ?? [])])]
 }
 
-function imagesSection(release: Release): string[] {
-  const images = release.regions().map((region) => release.get(region)!)
+function inOrder<T>(order: readonly string[], items: readonly T[], regionOf: (item: T) => string): T[] {
+  const rank = (region: string) => (order.includes(region) ? order.indexOf(region) : order.length)
+  return [...items].sort((a, b) => rank(regionOf(a)) - rank(regionOf(b)))
+}
+
+function imagesSection(release: Release, order: readonly string[]): string[] {
+  const images = inOrder(order, release.regions(), (region) => region).map((region) => release.get(region)!)
   if (images.length === 0) return []
   const distributed = images.some((image) => image.sharing)
   const lines = [
@@ -271,10 +276,10 @@ function snapshotsShared(image: ReleaseImage): string {
 }
 
 /** Where publish pointed consumers, and what they pointed at before. */
-function publishedSection(journal: Journal, dryRun: boolean): string[] {
+function publishedSection(journal: Journal, dryRun: boolean, order: readonly string[]): string[] {
   if (journal.published.size === 0) return []
   const lines = [`### ${dryRun ? 'Would be published' : 'Published'}`, '', '| Region | Where | Now | Before |', '|---|---|---|---|']
-  for (const [region, { parameter, launchTemplate }] of journal.published) {
+  for (const [region, { parameter, launchTemplate }] of inOrder(order, [...journal.published], ([r]) => r)) {
     if (parameter) {
       const now = !parameter.changed
         ? `${parameter.imageId} (version ${parameter.version}, unchanged)`
