@@ -2,7 +2,7 @@
 # Cuts a release: tags the version package.json names and moves its major version tag, as users
 # pin `uses: your-org/ami-pipeline@v1`.
 #   scripts/release.sh           tag the version in package.json (for example v1.2.0)
-#   scripts/release.sh --check   only check that package.json, CHANGELOG.md and dist/ agree
+#   scripts/release.sh --check   only check that package.json and CHANGELOG.md agree
 # Refuses unless package.json's version has a dated CHANGELOG section and a compare link, the tree
 # is clean and on main, the tag is new, and dist/ matches src/.
 set -euo pipefail
@@ -35,7 +35,11 @@ fi
 git rev-parse -q --verify "refs/tags/$tag" >/dev/null && { echo "error: $tag exists already" >&2; exit 1; }
 
 npm run bundle >/dev/null
-git diff --quiet -- dist || { echo "error: dist/ does not match src/: run npm run bundle and commit" >&2; exit 1; }
+# New files count too (a bundle chunk added): untracked files under dist/ are a mismatch.
+if ! git diff --quiet -- dist || [ -n "$(git ls-files --others --exclude-standard -- dist)" ]; then
+  echo "error: dist/ does not match src/: run npm run bundle and commit" >&2
+  exit 1
+fi
 
 git tag -a "$tag" -m "AMI Pipeline $tag"
 git tag -fa "$major" -m "AMI Pipeline $tag" "$tag^{}"

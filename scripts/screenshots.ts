@@ -103,10 +103,10 @@ try {
   for (const [name, result] of Object.entries(summaries)) {
     writeFileSync(join(OUT, `${name}.md`), result.summary)
     const page = await browser.newPage()
-    await page.setViewport({ width: 1100, height: 400, deviceScaleFactor: 1 })
+    await page.setViewport({ width: 1100, height: 100, deviceScaleFactor: 1 })
     const body = await marked.parse(alerts(result.summary))
     await page.setContent(
-      `<!doctype html><meta charset="utf-8"><style>${css} body{margin:0;background:#fff} .markdown-body{box-sizing:border-box;max-width:1100px;padding:24px 32px} .alert{border-left:4px solid #d1242f;padding:0 12px;color:#1f2328} .alert.note{border-color:#0969da}</style><article class="markdown-body">${body}</article>`,
+      `<!doctype html><meta charset="utf-8"><style>${css} body{margin:0;background:#fff} .markdown-body{box-sizing:border-box;max-width:1100px;padding:24px 32px} .alert{border-left:4px solid #d1242f;padding:0 12px;color:#1f2328} .alert.note{border-color:#0969da} td:nth-child(-n+2){white-space:nowrap}</style><article class="markdown-body">${body}</article>`,
       { waitUntil: 'load' }
     )
     await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true })

@@ -29,7 +29,8 @@ export async function runPipeline(context: Context, plan: Plan): Promise<void> {
   if (publishing) await log.group('publish', () => publish(context, publishing))
   if (pruning) {
     // Never retire the old release before the new one exists.
-    if (!plan.dryRun) await log.group('prune: waiting for this release first', () => waitForImages(context, context.release.all()))
+    if (!plan.dryRun && context.release.all().length > 0)
+      await log.group('prune: waiting for this release first', () => waitForImages(context, context.release.all()))
     // prune makes its own groups: one per region for its plan.
     await prune(context, pruning)
   }

@@ -36,9 +36,30 @@ export async function checkRegions(context: Context, plan: Plan): Promise<void> 
     if (found && found.optInStatus !== 'not-opted-in') continue
     const why = found
       ? `${region} is not enabled for this account (it is an opt-in region: enable it in the account settings first)`
-      : `${region} is not a region of this account's partition`
+      : `${region} is not a region of this account's partition${nearest(region, usable)}`
     throw new InputError(input, region, `${why}; the regions it can use are ${usable.sort().join(', ')}`)
   }
+}
+
+/** " (did you mean eu-west-1?)" when one region the account can use is nearest, one or two keystrokes away. */
+function nearest(region: string, usable: readonly string[]): string {
+  const distances = usable.map((candidate) => ({ candidate, distance: editDistance(region, candidate) }))
+  const best = Math.min(...distances.map((d) => d.distance))
+  const closest = distances.filter((d) => d.distance === best)
+  return best <= 2 && closest.length === 1 ? ` (did you mean ${closest[0]!.candidate}?)` : ''
+}
+
+/** Levenshtein distance, with a swap of two neighbours counting as one edit (eu-wset-1 → eu-west-1). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1)
+    }
+  }
+  return d[a.length]![b.length]!
 }
 
 /** Each region the plan names, with the first input that names it. */

@@ -116,7 +116,7 @@ describe('the bundle, run as the runner runs it', () => {
     [
       'a region that does not exist',
       'us-west-2, eu-wset-1',
-      /Input 'regions' has the value 'eu-wset-1': eu-wset-1 is not a region of this account's partition; the regions it can use are .*us-west-2/
+      /Input 'regions' has the value 'eu-wset-1': eu-wset-1 is not a region of this account's partition \(did you mean eu-west-1\?\); the regions it can use are .*us-west-2/
     ],
     [
       'a region the account has not opted in to',

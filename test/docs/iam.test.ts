@@ -105,10 +105,14 @@ describe('the IAM policies in docs/iam', () => {
     expect(code).toContain('ssm:PutParameter')
     const all = [...policies.values()]
     expect([...code].filter((action) => !all.some((policy) => grants(policy, action)))).toEqual([])
-    const granted = all.flatMap((policy) => policy.Statement.flatMap((s) => list(s.Action)))
+    // The builder statements serve the workflow's own steps (the AWS CLI), not the action.
+    const granted = all.flatMap((policy) => policy.Statement.filter((s) => !s.Sid.startsWith('Builder')).flatMap((s) => list(s.Action)))
     // EC2 User Guide, "Identify your resources referencing specified AMIs": the caller needs these too.
     const onBehalf = ['imagebuilder:ListImageRecipes', 'imagebuilder:ListContainerRecipes', 'imagebuilder:GetContainerRecipe']
-    expect([...new Set(granted)].filter((action) => !code.has(action) && !onBehalf.includes(action))).toEqual([])
+    const builder = ['ec2:DescribeInstances']
+    expect([...new Set(granted)].filter((action) => !code.has(action) && !onBehalf.includes(action) && !builder.includes(action))).toEqual(
+      []
+    )
   })
 })
 

@@ -81,7 +81,8 @@ async function planFor(context: Context, rules: PrunePlan, region: string): Prom
     .flatMap((decision) => images.get(decision.imageId) ?? [])
   // A disable stage keeps every shared image (plan.ts), so it asks no other account.
   const use = await findUsers(context, region, candidates, { otherAccounts: rules.retire !== 'disable' })
-  if (candidates.length > 0) log.info(`In-use check in ${region} for ${candidates.length} candidates: ${use.method}.`)
+  if (candidates.length > 0)
+    log.info(`In-use check in ${region} for ${candidates.length} candidate${candidates.length === 1 ? '' : 's'}: ${use.method}.`)
   for (const warning of use.warnings) log.warning(warning)
   const decisions = planRegion(region, found, { ...facts, inUse: use.users, sharedWith: use.sharedWith, kept: use.kept })
   return { region, decisions, images }

@@ -29,9 +29,16 @@ export async function tag(context: Context, tagPlan: TagPlan): Promise<void> {
         for (const image of regionImages) await addMissingProvenance(context, image)
       }
       if (plan.tags.size === 0) return
-      const done = untagged.length < regionImages.length ? ` (${regionImages.length - untagged.length} already had them from creation)` : ''
+      const atCreation = regionImages.length - untagged.length
+      const done =
+        atCreation === 0
+          ? ''
+          : atCreation === regionImages.length
+            ? ' (tagged when they were made)'
+            : ` (${atCreation} of the ${regionImages.length} images were tagged when made)`
+      const keys = [...plan.tags.keys()]
       log.info(
-        `Tags ${[...plan.tags.keys()].join(', ')} are on ${regionImages.map((image) => image.imageId).join(', ')} and their snapshots in ${region}${done}.`
+        `${keys.length === 1 ? 'Tag' : 'Tags'} ${keys.join(', ')} ${keys.length === 1 ? 'is' : 'are'} on ${regionImages.map((image) => image.imageId).join(', ')} and their snapshots in ${region}${done}.`
       )
     })
   )
