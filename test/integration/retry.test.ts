@@ -37,16 +37,24 @@ describe('the retry strategy', () => {
 
   it('cuts a backoff short when the job is cancelled, and sends no retry', async () => {
     const controller = new AbortController()
-    // A backoff that would never end by itself: only the cancel can end it.
+    // A backoff that would never end by itself: only the cancel can end it. The cancel comes once
+    // the backoff has begun, not after a real delay (which a loaded machine could outlast).
+    let begun: () => void = () => undefined
+    const sleeping = new Promise<void>((resolve) => (begun = resolve))
     const endless = {
       now: Date.now,
       sleep: (_: number, signal?: AbortSignal) =>
-        new Promise<void>((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason)))
+        new Promise<void>((_, reject) => {
+          if (signal?.aborted) return reject(signal.reason)
+          signal?.addEventListener('abort', () => reject(signal.reason))
+          begun()
+        })
     }
     const strategy = new StepRetryStrategy(12, controller.signal, endless)
     const token = await strategy.acquireInitialRetryToken('us-east-1')
     const retry = strategy.refreshRetryTokenForRetry(token, { error: awsError('RequestLimitExceeded') as never, errorType: 'THROTTLING' })
-    setTimeout(() => controller.abort(new Error('cancelled')), 20)
+    await sleeping
+    controller.abort(new Error('cancelled'))
     // Without the cancel this resolves, after the backoff, with a token for the retry.
     await expect(retry).rejects.toThrow(/cancelled/)
   })
