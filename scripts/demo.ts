@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-ec2'
 import { launchBuilder } from '../test/support/ec2-env.ts'
 import { startFront, startMoto } from '../tools/ec2-double/index.ts'
-import { runAction, type StepResult } from '../test/support/runner.ts'
+import { releaseRunEnv, runAction, type StepResult } from '../test/support/runner.ts'
 
 const SOURCE = 'us-east-1'
 const COPIES = ['us-west-2', 'eu-west-1']
@@ -76,21 +76,7 @@ try {
 async function step(inputs: Record<string, string>): Promise<StepResult> {
   const result = await runAction(inputs, {
     echo: true,
-    env: {
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_REGION: SOURCE,
-      AWS_ENDPOINT_URL_EC2: front.endpoint,
-      AWS_ENDPOINT_URL_SSM: front.endpoint,
-      AWS_ENDPOINT_URL_AUTO_SCALING: front.endpoint,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      GITHUB_REPOSITORY: 'acme/web-images',
-      GITHUB_RUN_ID: '7001',
-      GITHUB_RUN_ATTEMPT: '1',
-      GITHUB_SHA: '3f2c1a9e8d7b6a5c4f3e2d1c0b9a8f7e6d5c4b3a',
-      GITHUB_REF: 'refs/tags/v2.0.0',
-      GITHUB_WORKFLOW: 'Release image'
-    }
+    env: releaseRunEnv(front.endpoint, SOURCE)
   })
   heading('Outputs')
   for (const [name, value] of Object.entries(result.outputs)) console.log(`${name} = ${value}`)

@@ -10,7 +10,7 @@ import { marked } from 'marked'
 import puppeteer from 'puppeteer-core'
 import { CreateLaunchTemplateCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
 import { launchBuilder } from '../test/support/ec2-env.ts'
-import { runAction, type StepResult } from '../test/support/runner.ts'
+import { releaseRunEnv, runAction, type StepResult } from '../test/support/runner.ts'
 import { seedImage } from '../test/support/seed.ts'
 import { startFront, startMoto } from '../tools/ec2-double/index.ts'
 
@@ -21,21 +21,7 @@ const COPIES = ['us-west-2', 'eu-west-1']
 
 const moto = await startMoto()
 const front = await startFront(moto.endpoint, { pendingMs: 2000 })
-const env = {
-  AWS_ACCESS_KEY_ID: 'testing',
-  AWS_SECRET_ACCESS_KEY: 'testing',
-  AWS_REGION: REGION,
-  AWS_ENDPOINT_URL_EC2: front.endpoint,
-  AWS_ENDPOINT_URL_SSM: front.endpoint,
-  AWS_ENDPOINT_URL_AUTO_SCALING: front.endpoint,
-  AWS_EC2_METADATA_DISABLED: 'true',
-  GITHUB_REPOSITORY: 'acme/web-images',
-  GITHUB_RUN_ID: '7001',
-  GITHUB_RUN_ATTEMPT: '1',
-  GITHUB_SHA: '3f2c1a9e8d7b6a5c4f3e2d1c0b9a8f7e6d5c4b3a',
-  GITHUB_REF: 'refs/tags/v2.0.0',
-  GITHUB_WORKFLOW: 'Release image'
-}
+const env = releaseRunEnv(front.endpoint, REGION)
 const summaries: Record<string, StepResult> = {}
 try {
   const builder = await launchBuilder(front.endpoint, REGION)

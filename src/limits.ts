@@ -18,3 +18,10 @@ export const LAUNCH_REPORT_DELAY_MS = 86_400_000
 
 /** EC2 API Reference, EnableImageDeprecation, DeprecateAt: at most ten years ahead. */
 export const TEN_YEARS_MS = 10 * 365 * 86_400_000
+
+/**
+ * How far apart the runner's clock and EC2's may be: SigV4 refuses a request signed more than five
+ * minutes off (IAM User Guide, "Signing AWS API requests"). A resource the step's own call made is
+ * never older, by EC2's clock, than the call by more than this.
+ */
+export const CLOCK_SKEW_MS = 5 * 60_000

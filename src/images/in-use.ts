@@ -20,7 +20,7 @@ import {
 } from '../aws/usage-reports.ts'
 import { lookAgain, type Context } from '../context.ts'
 import { errorMessage } from '../errors.ts'
-import { LAUNCH_REPORT_DELAY_MS } from '../limits.ts'
+import { CLOCK_SKEW_MS, LAUNCH_REPORT_DELAY_MS } from '../limits.ts'
 import { IN_FLIGHT, inPool } from '../pool.ts'
 import { formatDuration } from '../time.ts'
 
@@ -137,8 +137,6 @@ async function askOtherAccounts(context: Context, region: string, images: readon
  * refuses those images alone, and the others are still asked about.
  */
 const DENIALS_BEFORE_GIVING_UP = 3
-/** SigV4 lets the runner's and EC2's clocks be five minutes apart. */
-const CLOCK_SKEW_MS = 5 * 60_000
 
 /** One wave; returns the error that refused usage reports altogether, if one did. */
 async function askInWave(context: Context, region: string, images: readonly ImageInfo[], use: ImageUse): Promise<unknown> {

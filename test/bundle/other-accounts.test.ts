@@ -3,10 +3,9 @@
 // nothing they use is retired. The double's usage reports are ready at once here (the bundle runs
 // on a real clock).
 import { describe, expect, it } from '@jest/globals'
-import { ModifyImageAttributeCommand } from '@aws-sdk/client-ec2'
-import { inspector, launchBuilder, ownImages } from '../support/ec2-env.ts'
+import { launchBuilder, ownImages } from '../support/ec2-env.ts'
 import { runAction } from '../support/runner.ts'
-import { seedImage, type Seeded } from '../support/seed.ts'
+import { seedImage, shareImage, type Seeded } from '../support/seed.ts'
 import { awsEnv, useWorld } from '../support/world.ts'
 
 const world = useWorld({ usageReportMs: 0 })
@@ -15,14 +14,7 @@ const REGION = 'us-east-1'
 const B = '111111111111'
 const C = '222222222222'
 
-async function share(image: Seeded, account: string): Promise<void> {
-  const ec2 = inspector(world.front.endpoint, REGION)
-  try {
-    await ec2.send(new ModifyImageAttributeCommand({ ImageId: image.imageId, LaunchPermission: { Add: [{ UserId: account }] } }))
-  } finally {
-    ec2.destroy()
-  }
-}
+const share = (image: Seeded, account: string): Promise<void> => shareImage(world.front, image, account)
 
 describe('prune of images shared with other accounts, through the bundle', () => {
   it('keeps the image account B runs an instance of and the one account C names in a launch template, saying so', async () => {

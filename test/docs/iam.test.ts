@@ -5,11 +5,10 @@
 // Only actions are compared: resources and conditions are IAM's to evaluate, and are explained
 // beside the files.
 import { describe, expect, it } from '@jest/globals'
-import { ModifyImageAttributeCommand } from '@aws-sdk/client-ec2'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { inspector, launchBuilder } from '../support/ec2-env.ts'
-import { seedImage } from '../support/seed.ts'
+import { seedImage, shareImage } from '../support/seed.ts'
 import { runAgainst } from '../support/step.ts'
 import { useWorld } from '../support/world.ts'
 import type { Given } from '../support/step.ts'
@@ -170,14 +169,7 @@ describe('each workflow of the README, run against the double, sends only what i
     const builder = await launchBuilder(world.moto.endpoint)
     const images = []
     for (let i = 0; i < 6; i++) images.push(await seedImage(world.front, REGION, builder, `web-${i}`, 90 - i * 10, { App: 'web' }))
-    const ec2 = inspector(world.front.endpoint, REGION)
-    try {
-      await ec2.send(
-        new ModifyImageAttributeCommand({ ImageId: images[0]!.imageId, LaunchPermission: { Add: [{ UserId: '444455556666' }] } })
-      )
-    } finally {
-      ec2.destroy()
-    }
+    await shareImage(world.front, images[0]!, '444455556666')
     begin()
     const prune = { mode: 'prune', 'prune-name': 'web-*', 'prune-tags': 'App=web', 'prune-regions': REGION, 'group-by': 'App', keep: '2' }
     for (const given of [

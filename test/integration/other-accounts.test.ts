@@ -3,9 +3,8 @@
 // instance in the window a report may miss; and they fail closed where a report cannot be made or
 // read. Other accounts are the double's data (Front.otherAccount); the images live in moto.
 import { describe, expect, it } from '@jest/globals'
-import { ModifyImageAttributeCommand } from '@aws-sdk/client-ec2'
-import { inspector, ownImages } from '../support/ec2-env.ts'
-import { seedImage, type Seeded } from '../support/seed.ts'
+import { ownImages } from '../support/ec2-env.ts'
+import { seedImage, shareImage, type Seeded } from '../support/seed.ts'
 import { runAgainst } from '../support/step.ts'
 import { launchBuilder, useWorld } from '../support/world.ts'
 import type { VirtualClock } from '../../tools/ec2-double/clock.ts'
@@ -27,14 +26,7 @@ async function seed(count: number): Promise<Seeded[]> {
   return images
 }
 
-async function share(image: Seeded, account: string): Promise<void> {
-  const ec2 = inspector(world.front.endpoint, REGION)
-  try {
-    await ec2.send(new ModifyImageAttributeCommand({ ImageId: image.imageId, LaunchPermission: { Add: [{ UserId: account }] } }))
-  } finally {
-    ec2.destroy()
-  }
-}
+const share = (image: Seeded, account: string): Promise<void> => shareImage(world.front, image, account)
 
 const reasonOf = (step: { journal: { prunePlan: { imageId: string; reason: string }[] } }, image: Seeded) =>
   step.journal.prunePlan.find((d) => d.imageId === image.imageId)?.reason

@@ -144,3 +144,32 @@ function asTheLogShowsIt(text: string): string {
 function decodeCommand(text: string): string {
   return text.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%')
 }
+
+/** Test credentials, a region, and every service's endpoint at one local server. */
+export function endpointEnv(endpoint: string, region: string): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: region,
+    AWS_ENDPOINT_URL_EC2: endpoint,
+    AWS_ENDPOINT_URL_SSM: endpoint,
+    AWS_ENDPOINT_URL_AUTO_SCALING: endpoint
+  }
+}
+
+/**
+ * The demo's and the screenshots' step: the front as AWS, and a release workflow run of
+ * acme/web-images, as the runner describes it.
+ */
+export function releaseRunEnv(endpoint: string, region: string): Record<string, string> {
+  return {
+    ...endpointEnv(endpoint, region),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    GITHUB_REPOSITORY: 'acme/web-images',
+    GITHUB_RUN_ID: '7001',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_SHA: '3f2c1a9e8d7b6a5c4f3e2d1c0b9a8f7e6d5c4b3a',
+    GITHUB_REF: 'refs/tags/v2.0.0',
+    GITHUB_WORKFLOW: 'Release image'
+  }
+}

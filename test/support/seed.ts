@@ -6,6 +6,7 @@ import {
   CreateLaunchTemplateVersionCommand,
   EC2Client,
   EnableImageDeregistrationProtectionCommand,
+  ModifyImageAttributeCommand,
   RunInstancesCommand,
   type Tag
 } from '@aws-sdk/client-ec2'
@@ -53,6 +54,21 @@ export async function seedImage(
     // Seeded images are old: never pending.
     front.overlay(imageId, region).pendingMs = 0
     return { region, imageId, name }
+  } finally {
+    client.destroy()
+  }
+}
+
+/** Gives another account launch permission on a seeded image, as the image's owner does (ModifyImageAttribute). */
+export async function shareImage(front: Front, image: Seeded, account: string): Promise<void> {
+  const client = new EC2Client({
+    region: image.region,
+    endpoint: front.endpoint,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    maxAttempts: 1
+  })
+  try {
+    await client.send(new ModifyImageAttributeCommand({ ImageId: image.imageId, LaunchPermission: { Add: [{ UserId: account }] } }))
   } finally {
     client.destroy()
   }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach } from '@jest/globals'
 import { startFront, startMoto, virtualClock, type Front, type FrontOptions, type Moto } from '../../tools/ec2-double/index.ts'
 
 export { launchBuilder } from './ec2-env.ts'
+import { endpointEnv } from './runner.ts'
 
 export interface World {
   moto: Moto
@@ -33,12 +34,5 @@ export function useWorld(options: FrontOptions = {}, { virtual = false }: { virt
 
 /** What a step needs to reach this world's front as AWS: test credentials, a region, and the EC2 and SSM endpoints. */
 export function awsEnv(world: World, region = 'us-east-1'): Record<string, string> {
-  return {
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_REGION: region,
-    AWS_ENDPOINT_URL_EC2: world.front.endpoint,
-    AWS_ENDPOINT_URL_SSM: world.front.endpoint,
-    AWS_ENDPOINT_URL_AUTO_SCALING: world.front.endpoint
-  }
+  return endpointEnv(world.front.endpoint, region)
 }

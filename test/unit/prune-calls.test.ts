@@ -99,20 +99,51 @@ beforeEach(() => {
 /** Launch configurations, Spot Fleet requests and Spot requests: one page each, whatever N. */
 const LAUNCHERS = { DescribeSpotFleetRequests: 1, DescribeSpotInstanceRequests: 1, 'autoscaling:DescribeLaunchConfigurations': 1 }
 
+/** Launch templates are listed on both paths: one listing, and one call per template. */
+const withReferences = (n: number) => ({
+  DescribeImages: 1,
+  DescribeImageReferences: n / 10,
+  DescribeLaunchTemplates: 1,
+  DescribeLaunchTemplateVersions: TEMPLATES.length,
+  DescribeImageAttribute: n,
+  ...LAUNCHERS
+})
+
+/**
+ * The first `count` of N images shared with another account, and usage reports EC2 makes ready at
+ * once with nothing in them; returns how many reports were ever pending at once.
+ */
+function shareAndReport(n: number, count: number, permission: { UserId?: string; OrganizationArn?: string }): { most: () => number } {
+  const shared = new Set(
+    images(n)
+      .slice(0, count)
+      .map((image) => image.ImageId!)
+  )
+  let pending = 0
+  let most = 0
+  ec2Mock.on(DescribeImageAttributeCommand).callsFake((input: DescribeImageAttributeCommandInput) => ({
+    LaunchPermissions: shared.has(input.ImageId!) ? [permission] : []
+  }))
+  ec2Mock.on(CreateImageUsageReportCommand).callsFake((input: { ImageId: string }) => {
+    most = Math.max(most, ++pending)
+    return { ReportId: input.ImageId.replace('ami-', 'amiur-') }
+  })
+  ec2Mock.on(DescribeImageUsageReportsCommand).callsFake((input: DescribeImageUsageReportsCommandInput) => ({
+    ImageUsageReports: (input.ReportIds ?? []).map((ReportId) => ({ ReportId, State: 'available' }))
+  }))
+  ec2Mock.on(DescribeImageUsageReportEntriesCommand).resolves({ ImageUsageReportEntries: [] })
+  ec2Mock.on(DeleteImageUsageReportCommand).callsFake(() => {
+    pending--
+    return { Return: true }
+  })
+  return { most: () => most }
+}
+
 describe('the EC2 calls a prune of N images makes', () => {
   it('with DescribeImageReferences, on EC2 (which reports the snapshots it deleted)', async () => {
     const server = { references: true, reportsSnapshots: true }
-    // Launch templates are listed on both paths: one listing, and one call per template.
-    const describes = (n: number) => ({
-      DescribeImages: 1,
-      DescribeImageReferences: n / 10,
-      DescribeLaunchTemplates: 1,
-      DescribeLaunchTemplateVersions: TEMPLATES.length,
-      DescribeImageAttribute: n,
-      ...LAUNCHERS
-    })
-    expect(await callsFor(100, server)).toEqual({ ...describes(100), DeregisterImage: 100 })
-    expect(await callsFor(1000, server)).toEqual({ ...describes(1000), DeregisterImage: 1000 })
+    expect(await callsFor(100, server)).toEqual({ ...withReferences(100), DeregisterImage: 100 })
+    expect(await callsFor(1000, server)).toEqual({ ...withReferences(1000), DeregisterImage: 1000 })
   })
 
   it('without DescribeImageReferences, on a server that does not report the snapshots it deleted', async () => {
@@ -149,74 +180,25 @@ describe('the EC2 calls a prune of N images makes', () => {
 
   it('with K of N images shared: a usage report made and deleted for each of the K, read 200 at a time, the same for every N', async () => {
     const server = { references: true, reportsSnapshots: true }
-    const shared = (n: number) =>
-      new Set(
-        images(n)
-          .slice(0, 250)
-          .map((image) => image.ImageId!)
-      )
-    const sharedCalls = (n: number) => {
-      const sharedIds = shared(n)
-      ec2Mock.on(DescribeImageAttributeCommand).callsFake((input: DescribeImageAttributeCommandInput) => ({
-        LaunchPermissions: sharedIds.has(input.ImageId!) ? [{ UserId: '111111111111' }] : []
-      }))
-      ec2Mock
-        .on(CreateImageUsageReportCommand)
-        .callsFake((input: { ImageId: string }) => ({ ReportId: input.ImageId.replace('ami-', 'amiur-') }))
-      ec2Mock.on(DescribeImageUsageReportsCommand).callsFake((input: DescribeImageUsageReportsCommandInput) => ({
-        ImageUsageReports: (input.ReportIds ?? []).map((ReportId) => ({ ReportId, State: 'available' }))
-      }))
-      ec2Mock.on(DescribeImageUsageReportEntriesCommand).resolves({ ImageUsageReportEntries: [] })
-      ec2Mock.on(DeleteImageUsageReportCommand).resolves({ Return: true })
-    }
     const reports = {
       CreateImageUsageReport: 250,
       DescribeImageUsageReports: 2,
       DescribeImageUsageReportEntries: 2,
       DeleteImageUsageReport: 250
     }
-    const base = (n: number) => ({
-      DescribeImages: 1,
-      DescribeImageReferences: n / 10,
-      DescribeLaunchTemplates: 1,
-      DescribeLaunchTemplateVersions: TEMPLATES.length,
-      DescribeImageAttribute: n,
-      ...LAUNCHERS
-    })
     for (const n of [500, 1000]) {
       resetMocks()
-      sharedCalls(n)
-      expect(await callsFor(n, server)).toEqual({ ...base(n), ...reports, DeregisterImage: n })
+      shareAndReport(n, 250, { UserId: '111111111111' })
+      expect(await callsFor(n, server)).toEqual({ ...withReferences(n), ...reports, DeregisterImage: n })
     }
   })
 
   it('asks about 1,500 shared images in waves, never more than 1,000 reports pending at once (EC2 allows 2,000)', async () => {
     const server = { references: true, reportsSnapshots: true }
     const n = 2000
-    const shared = new Set(
-      images(n)
-        .slice(0, 1500)
-        .map((image) => image.ImageId!)
-    )
-    let pending = 0
-    let most = 0
-    ec2Mock.on(DescribeImageAttributeCommand).callsFake((input: DescribeImageAttributeCommandInput) => ({
-      LaunchPermissions: shared.has(input.ImageId!) ? [{ OrganizationArn: 'arn:aws:organizations::111122223333:organization/o-abc' }] : []
-    }))
-    ec2Mock.on(CreateImageUsageReportCommand).callsFake((input: { ImageId: string }) => {
-      most = Math.max(most, ++pending)
-      return { ReportId: input.ImageId.replace('ami-', 'amiur-') }
-    })
-    ec2Mock.on(DescribeImageUsageReportsCommand).callsFake((input: DescribeImageUsageReportsCommandInput) => ({
-      ImageUsageReports: (input.ReportIds ?? []).map((ReportId) => ({ ReportId, State: 'available' }))
-    }))
-    ec2Mock.on(DescribeImageUsageReportEntriesCommand).resolves({ ImageUsageReportEntries: [] })
-    ec2Mock.on(DeleteImageUsageReportCommand).callsFake(() => {
-      pending--
-      return { Return: true }
-    })
+    const { most } = shareAndReport(n, 1500, { OrganizationArn: 'arn:aws:organizations::111122223333:organization/o-abc' })
     const calls = await callsFor(n, server)
-    expect(most).toBe(1000)
+    expect(most()).toBe(1000)
     expect(calls).toMatchObject({
       CreateImageUsageReport: 1500,
       DeleteImageUsageReport: 1500,

@@ -9,15 +9,10 @@ import { checkCreateImage, createImage, type NewImage } from '../../aws/new-imag
 import { lookAgain, type Context } from '../../context.ts'
 import { StepError } from '../../errors.ts'
 import { removeImages } from '../../images/retire.ts'
+import { CLOCK_SKEW_MS } from '../../limits.ts'
 import type { BuildPlan, CopyPlan } from '../../inputs/index.ts'
 import { madeByRun, mergeTags, PROVENANCE, provenanceTags } from '../../tags.ts'
 import { isRunsCopy, replaceExisting } from './replace.ts'
-
-/**
- * Runner and EC2 clocks may disagree (SigV4 allows them five minutes apart): an image our own
- * CreateImage made is never older, by EC2's clock, than the call by more than this.
- */
-const CLOCK_SKEW_MS = 5 * 60_000
 
 /** `copy` is the step's copy plan, if it copies: if-exists: replace covers the copies' regions too. */
 export async function build(context: Context, build: BuildPlan, copy?: CopyPlan): Promise<void> {
