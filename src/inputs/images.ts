@@ -3,7 +3,12 @@ import { InputError } from '../errors.ts'
 import type { InputName, Mode } from './spec.ts'
 import { parseImageId, parseMap, parseRegion } from './values.ts'
 
-export function readGivenImages(raw: (name: InputName) => string, region: string, modes: ReadonlySet<Mode>): Map<string, string> {
+export function readGivenImages(
+  raw: (name: InputName) => string,
+  region: string,
+  modes: ReadonlySet<Mode>,
+  accountImagesGiven = false
+): Map<string, string> {
   const images = new Map<string, string>()
   const idsText = raw('image-ids')
   for (const [imageRegion, id] of parseMap('image-ids', idsText)) {
@@ -24,7 +29,8 @@ export function readGivenImages(raw: (name: InputName) => string, region: string
     throw new InputError(input, raw(input), 'build makes the source image, so image-id and image-ids are not used with it')
   }
   const needsImage = ['wait', 'tag', 'copy', 'publish'].some((mode) => modes.has(mode as Mode))
-  if (needsImage && !modes.has('build') && images.size === 0) {
+  // account-image-ids alone is enough: a step may publish (or roll back) only in the target accounts.
+  if (needsImage && !modes.has('build') && images.size === 0 && !accountImagesGiven) {
     throw new InputError(
       'image-id',
       '',

@@ -3,6 +3,7 @@
 import { InputError, InputErrors } from '../errors.ts'
 import { MAX_TAGS } from '../limits.ts'
 import { PROVENANCE, type Tags } from '../tags.ts'
+import { readTargets } from './accounts.ts'
 import { readBuild } from './build.ts'
 import { readCopy } from './copy.ts'
 import { readGivenImages } from './images.ts'
@@ -33,12 +34,14 @@ export function readPlan(read: ReadInput, env: NodeJS.ProcessEnv = process.env):
   }
   refused.push(...inputsForOtherModes(raw, modes))
   const region = attempt(() => readRegion(raw, env))
-  const givenImages = region === undefined ? undefined : attempt(() => readGivenImages(raw, region, modes))
+  const targets = attempt(() => readTargets(raw, modes))
+  const givenImages =
+    region === undefined ? undefined : attempt(() => readGivenImages(raw, region, modes, (targets?.givenImages.size ?? 0) > 0))
   const { tags, provenanceTags } = attempt(() => readTags(raw)) ?? {}
   const dryRun = attempt(() => parseBoolean('dry-run', raw('dry-run'), false))
   const waitTimeoutMs = attempt(() => parseDuration('wait-timeout', raw('wait-timeout') || INPUTS['wait-timeout'].default))
   const build = modes.has('build') ? attempt(() => readBuild(raw)) : undefined
-  const copy = modes.has('copy') && region !== undefined ? attempt(() => readCopy(raw, region)) : undefined
+  const copy = modes.has('copy') && region !== undefined ? attempt(() => readCopy(raw, region, targets?.accounts)) : undefined
   const share = modes.has('tag') ? attempt(() => readShare(raw)) : undefined
   const prune = modes.has('prune') && region !== undefined ? attempt(() => readPrune(raw, region)) : undefined
   if (
@@ -51,6 +54,7 @@ export function readPlan(read: ReadInput, env: NodeJS.ProcessEnv = process.env):
     waitTimeoutMs !== undefined
   ) {
     const plan: Plan = { modes, region, dryRun, givenImages, tags, provenanceTags, waitTimeoutMs }
+    if (targets) plan.targets = targets
     if (build) plan.build = build
     if (copy) plan.copy = copy
     if (modes.has('tag')) plan.tag = share ? { share } : {}

@@ -33,6 +33,9 @@ export const INPUTS = {
   'ssm-parameter': { modes: ['publish'], default: '' },
   'launch-template': { modes: ['publish'], default: '' },
   'launch-template-default': { modes: ['publish'], default: 'true' },
+  'target-accounts': { modes: ['copy', 'wait', 'tag', 'publish', 'prune'], default: '' },
+  'target-role': { modes: ['copy', 'wait', 'tag', 'publish', 'prune'], default: 'ami-pipeline' },
+  'account-image-ids': { modes: ['wait', 'tag', 'publish'], default: '' },
   'wait-timeout': { modes: ['wait', 'copy', 'tag', 'publish', 'prune'], default: '60m' },
   'prune-name': { modes: ['prune'], default: '' },
   'prune-tags': { modes: ['prune'], default: '' },
@@ -65,7 +68,12 @@ export interface Encryption {
 
 export interface CopyPlan {
   regions: string[]
+  /** The step's own account's copies, per destination region. */
   encryption: ReadonlyMap<string, Encryption>
+  /** Keys of target accounts' copies (kms-key-ids by key ARN): account → region → key ARN. */
+  accountKeys: ReadonlyMap<string, ReadonlyMap<string, string>>
+  /** encrypted: true, or kms-key-id: a target account's copy without a key of its own uses its default key. */
+  encryptAccountCopies: boolean
   /** Time-based copy: EC2 finishes the snapshot copy within this many minutes (billed per TiB). */
   completionMinutes?: number
 }
@@ -113,6 +121,15 @@ export interface TagPlan {
   share?: SharePlan
 }
 
+/** Other accounts that get images of their own (target-accounts), and how the step acts in them. */
+export interface TargetsPlan {
+  accounts: string[]
+  /** The role name, or path/name, assumed in each account. */
+  role: string
+  /** An earlier release's images per account (account-image-ids): account → region → image id. */
+  givenImages: ReadonlyMap<string, ReadonlyMap<string, string>>
+}
+
 /** What every mode may read: the source region, dry run, the step's tags and how long to wait. */
 export interface StepPlan {
   region: string
@@ -127,6 +144,8 @@ export interface Plan extends StepPlan {
   modes: ReadonlySet<Mode>
   /** Images the step was given, region → image id (the source region's is `image-id`). */
   givenImages: ReadonlyMap<string, string>
+  /** Present when target-accounts names accounts. */
+  targets?: TargetsPlan
   build?: BuildPlan
   copy?: CopyPlan
   tag?: TagPlan

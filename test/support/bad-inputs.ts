@@ -151,7 +151,7 @@ export const BAD_INPUTS: [string, Partial<Record<InputName, string>>, RegExp][] 
   [
     'kms-key-ids without region=key',
     { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'kms-key-ids': 'alias/images' },
-    /Input 'kms-key-ids'.*key=value/
+    /Input 'kms-key-ids'.*'alias\/images' has no region: give region=key, or the key's ARN/
   ],
   ['tags with aws: prefix', { mode: 'tag', 'image-id': IMAGE, tags: 'aws:owner=me' }, /Input 'tags'.*may not start with 'aws:'/],
   ['tags as malformed JSON', { mode: 'tag', 'image-id': IMAGE, tags: '{"a": 1' }, /Input 'tags'.*JSON does not parse/],
@@ -313,5 +313,55 @@ export const BAD_INPUTS: [string, Partial<Record<InputName, string>>, RegExp][] 
     /Input 'only-disabled'.*applies to mode prune/
   ],
   ['retire without prune', { mode: 'wait', 'image-id': IMAGE, retire: 'disable' }, /Input 'retire'.*applies to mode prune/],
-  ['instance-id without build', { mode: 'wait', 'image-id': IMAGE, 'instance-id': INSTANCE }, /Input 'instance-id' .*applies to mode build/]
+  [
+    'instance-id without build',
+    { mode: 'wait', 'image-id': IMAGE, 'instance-id': INSTANCE },
+    /Input 'instance-id' .*applies to mode build/
+  ],
+  [
+    'a target account that is not 12 digits',
+    { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'target-accounts': '222233334444, 12345' },
+    /Input 'target-accounts' has the value '222233334444, 12345': '12345' is not an AWS account id: expected 12 digits/
+  ],
+  [
+    'a target account listed twice',
+    { mode: 'copy', 'image-id': IMAGE, regions: 'us-west-2', 'target-accounts': '222233334444 222233334444' },
+    /Input 'target-accounts'.*222233334444 is listed twice/
+  ],
+  [
+    'a target-role given as an ARN',
+    { mode: 'copy', 'image-id': IMAGE, 'target-accounts': '222233334444', 'target-role': 'arn:aws:iam::222233334444:role/ami' },
+    /Input 'target-role' has the value 'arn:aws:iam::222233334444:role\/ami': expected a role name such as ami-pipeline, or path\/name/
+  ],
+  [
+    'account-image-ids naming an account not in target-accounts',
+    {
+      mode: 'publish',
+      'target-accounts': '222233334444',
+      'account-image-ids': '{"999988887777": {"us-east-1": "ami-0123456789abcdef0"}}',
+      'ssm-parameter': '/images/web'
+    },
+    /Input 'account-image-ids'.*names account 999988887777, which is not in target-accounts \(222233334444\)/
+  ],
+  [
+    'account-image-ids without target-accounts',
+    { mode: 'publish', 'image-id': IMAGE, 'account-image-ids': '{"999988887777": {}}', 'ssm-parameter': '/images/web' },
+    /Input 'account-image-ids'.*give those accounts in target-accounts too/
+  ],
+  [
+    'wait in target accounts without their images',
+    { mode: 'wait', 'image-id': IMAGE, 'target-accounts': '222233334444' },
+    /Input 'account-image-ids' has no value: wait acts on each target account's own images, and none are given for 222233334444/
+  ],
+  [
+    "a target account's key in a region it gets no copy in",
+    {
+      mode: 'copy',
+      'image-id': IMAGE,
+      regions: 'us-west-2',
+      'target-accounts': '222233334444',
+      'kms-key-ids': 'arn:aws:kms:eu-west-1:222233334444:key/1234abcd-12ab-34cd-56ef-1234567890ab'
+    },
+    /Input 'kms-key-ids'.*of account 222233334444 is in eu-west-1, where 222233334444 gets no copy/
+  ]
 ]
