@@ -5,7 +5,9 @@
 // only by a step that calls them.
 import { EC2Client } from '@aws-sdk/client-ec2'
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling'
+import type { KMSClient } from '@aws-sdk/client-kms'
 import type { SSMClient } from '@aws-sdk/client-ssm'
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types'
 import { realClock, type Clock } from '../time.ts'
 import { AwsError, hasCode, type Service } from './errors.ts'
 import { bucketShape, EC2_BUCKETS, kindOf, pacingFor, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
@@ -27,6 +29,7 @@ export interface AwsOptions {
   makeClient?: (region: string) => EC2Client
   makeSsmClient?: (region: string) => SSMClient
   makeAutoScalingClient?: (region: string) => AutoScalingClient
+  makeKmsClient?: (region: string) => KMSClient
   /** Where each call's outcome goes (the step debug log). */
   debug?: (message: string) => void
   /** Where a call that keeps failing says so (the step log). */
@@ -40,6 +43,44 @@ export interface AwsOptions {
   dryRun?: boolean
   /** Pacing and backoff sleep on it, so tests run in virtual time. */
   clock?: Clock
+  /**
+   * Another account's credentials (a role the step assumed there, accounts.ts); without them, the
+   * SDK's default chain: the step's own.
+   */
+  credentials?: AwsCredentialIdentityProvider
+  /** The account the credentials act in, when not the step's own: errors name it. */
+  account?: string
+}
+
+/** STS's default session length, and the most a chained role session may last (IAM User Guide, "Role chaining"). */
+const ROLE_SESSION_SECONDS = 3600
+/** A session is renewed this long before it expires, as the SDK renews its own. */
+const RENEW_BEFORE_MS = 5 * 60_000
+
+/**
+ * One session for every client of an account: the first caller starts AssumeRole, the rest share
+ * its answer, and a new one is started only once the session nears its end (or the last attempt failed).
+ */
+function shareSession(assume: () => Promise<AwsCredentialIdentity>, clock: Clock): AwsCredentialIdentityProvider {
+  let session: Promise<AwsCredentialIdentity> | undefined
+  let renewAt = Infinity
+  return () => {
+    if (session === undefined || clock.now() >= renewAt) {
+      renewAt = Infinity
+      const started = assume().then(
+        (identity) => {
+          renewAt = identity.expiration ? identity.expiration.getTime() - RENEW_BEFORE_MS : Infinity
+          return identity
+        },
+        (error: unknown) => {
+          if (session === started) session = undefined
+          throw error
+        }
+      )
+      session = started
+    }
+    return session
+  }
 }
 
 /** How a changing call is sent: `DryRun` is true for a dry run (EC2 then only checks), else absent. */
@@ -50,6 +91,7 @@ export class Aws {
   private readonly options: AwsOptions
   private readonly clock: Clock
   private readonly connections: Connections
+  private readonly accounts: Aws[] = []
 
   constructor(options: AwsOptions = {}, connections?: Connections) {
     this.options = options
@@ -60,6 +102,23 @@ export class Aws {
 
   get counts(): CallCounts {
     return this.connections.counts
+  }
+
+  /** The account these credentials act in, when it is not the step's own. */
+  get account(): string | undefined {
+    return this.options.account
+  }
+
+  /**
+   * The same step acting in another account with that account's credentials: its own clients and
+   * token buckets (EC2 paces each account and region apart, so ten accounts go as fast as one),
+   * the step's call counts, dry run, clock and cancellation. Closed with this one.
+   */
+  inAccount(account: string, credentials: AwsCredentialIdentityProvider): Aws {
+    if (this.options.account !== undefined) throw new Error(`already acting in account ${this.options.account}`)
+    const other = new Aws({ ...this.options, account, credentials }, { ...newConnections(), counts: this.connections.counts })
+    this.accounts.push(other)
+    return other
   }
 
   /**
@@ -157,6 +216,41 @@ export class Aws {
     return this.send('autoscaling', region, operation, resource, client, send)
   }
 
+  /**
+   * The step acting in `account` through a role there, as configure-aws-credentials chains roles:
+   * the SDK's own provider (fromTemporaryCredentials) calls STS AssumeRole in `region` with the
+   * step's credentials. One session serves every region of the account, and is renewed a few
+   * minutes before it expires (a chained session lasts at most an hour: IAM User Guide, "Role
+   * chaining"). Nothing is asked of STS until the first call, or until `credentials` of the
+   * returned Aws is called (accounts.ts does, to fail before anything changes).
+   */
+  async assumeRole(
+    account: string,
+    roleArn: string,
+    sessionName: string,
+    region: string
+  ): Promise<{ aws: Aws; credentials: () => Promise<unknown> }> {
+    const { fromTemporaryCredentials } = await import('@aws-sdk/credential-providers')
+    const assume = fromTemporaryCredentials({
+      params: { RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: ROLE_SESSION_SECONDS },
+      clientConfig: { region, ...this.sdkOptions('sts', region) }
+    })
+    const counted = (): Promise<AwsCredentialIdentity> => {
+      this.counts.set('sts:AssumeRole', (this.counts.get('sts:AssumeRole') ?? 0) + 1)
+      return assume()
+    }
+    const credentials = shareSession(counted, this.clock)
+    return { aws: this.inAccount(account, credentials), credentials }
+  }
+
+  /** Sends one KMS call (reading a key: KMS is never changed), paced and reported like the others. */
+  async kms<Output>(region: string, operation: string, resource: string, send: (client: KMSClient) => Promise<Output>): Promise<Output> {
+    if (kindOf(operation) === 'change') throw new Error(`${operation}: the action never changes KMS`)
+    const make = this.options.makeKmsClient
+    const client = () => this.lazyClient('kms', region, make, async (config) => new (await import('@aws-sdk/client-kms')).KMSClient(config))
+    return this.send('kms', region, operation, resource, client, send)
+  }
+
   /** Every page of a paginated describe, following NextToken until EC2 stops returning one. */
   async *pages<Page extends { NextToken?: string | undefined }>(
     region: string,
@@ -192,7 +286,7 @@ export class Aws {
       return output
     } catch (error) {
       this.trace(counted, region, resource, started, error)
-      throw new AwsError(operation, region, resource, error, service)
+      throw new AwsError(operation, region, resource, error, service, this.options.account)
     }
   }
 
@@ -207,6 +301,7 @@ export class Aws {
 
   /** Closes every client's sockets so the process can exit promptly. */
   destroy(): void {
+    for (const other of this.accounts) other.destroy()
     closeConnections(this.connections)
   }
 
@@ -240,13 +335,15 @@ export class Aws {
     return client
   }
 
-  private sdkOptions(service: Service, region: string): SdkConfig {
-    return sdkConfig(this.connections, service, region, {
+  private sdkOptions(service: Service, region: string): SdkConfig & { credentials?: AwsCredentialIdentityProvider } {
+    const config = sdkConfig(this.connections, service, region, {
       maxAttempts: this.options.maxAttempts,
       signal: this.options.signal,
       clock: this.clock,
       log: this.options.log
     })
+    const { credentials } = this.options
+    return credentials ? { ...config, credentials } : config
   }
 
   private bucket(service: Service, region: string, kind: CallKind | 'listing'): TokenBucket {

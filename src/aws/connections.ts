@@ -40,7 +40,7 @@ export function closeConnections(connections: Connections): void {
   agents?.httpsAgent.destroy()
 }
 
-const SERVICE_NAMES: Record<Service, string> = { ec2: 'EC2', ssm: 'SSM', autoscaling: 'Auto Scaling' }
+const SERVICE_NAMES: Record<Service, string> = { ec2: 'EC2', ssm: 'SSM', autoscaling: 'Auto Scaling', kms: 'KMS', sts: 'STS' }
 
 export type SdkConfig = ReturnType<typeof sdkConfig>
 

@@ -1,7 +1,7 @@
 // Turns SDK errors into messages that name the operation, the region and the resource, and say
 // what to do where that is known.
 
-export type Service = 'ec2' | 'ssm' | 'autoscaling'
+export type Service = 'ec2' | 'ssm' | 'autoscaling' | 'kms' | 'sts'
 
 /** An AWS call that failed after the SDK's retries, with where and on what. */
 export class AwsError extends Error {
@@ -10,11 +10,12 @@ export class AwsError extends Error {
   readonly operation: string
   readonly region: string
 
-  constructor(operation: string, region: string, resource: string, cause: unknown, service: Service = 'ec2') {
+  constructor(operation: string, region: string, resource: string, cause: unknown, service: Service = 'ec2', account?: string) {
     const code = errorCode(cause)
     const detail = cause instanceof Error ? cause.message : String(cause)
     const hint = hintFor(code, operation, detail, service)
-    super(`${operation} in ${region} for ${resource} failed: ${code}: ${detail}${hint ? ` — ${hint}` : ''}`, { cause })
+    const where = account === undefined ? region : `${region} (account ${account})`
+    super(`${operation} in ${where} for ${resource} failed: ${code}: ${detail}${hint ? ` — ${hint}` : ''}`, { cause })
     this.code = code
     this.operation = operation
     this.region = region

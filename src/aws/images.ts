@@ -55,6 +55,21 @@ export async function describeImages(aws: Aws, region: string, imageIds: readonl
   return found
 }
 
+/** Whether this account owns the image (a given image may be another account's, shared with this one). */
+export async function ownsImage(aws: Aws, region: string, imageId: string): Promise<boolean> {
+  const { Images } = await aws.call(region, 'DescribeImages', `image ${imageId}`, (client) =>
+    client.send(
+      new DescribeImagesCommand({
+        Owners: ['self'],
+        Filters: [{ Name: 'image-id', Values: [imageId] }],
+        IncludeDeprecated: true,
+        IncludeDisabled: true
+      })
+    )
+  )
+  return (Images ?? []).some((image) => image.ImageId === imageId)
+}
+
 /**
  * This account's image with exactly this name in the region, if any (names are unique per region,
  * and a disabled image keeps its name). A recently deregistered image, which EC2 lists for a while,

@@ -39,11 +39,22 @@ export const AUTO_SCALING_BUCKETS: Readonly<Record<CallKind, BucketShape>> = {
   change: { capacity: 1, refillPerSecond: 1 }
 }
 
+/**
+ * KMS: the action only reads keys (DescribeKey, once per key a copy uses). AWS KMS Developer Guide,
+ * "Request quotas": DescribeKey shares a per-account, per-region quota of at least 1,800 requests a
+ * second with the other management operations; a few per second is plenty and leaves the rest.
+ */
+export const KMS_BUCKETS: Readonly<Record<CallKind, BucketShape>> = {
+  describe: { capacity: 5, refillPerSecond: 5 },
+  change: { capacity: 1, refillPerSecond: 1 }
+}
+
 /** The bucket of a service other than EC2 (whose shapes a caller may set: AwsOptions.buckets). */
-export function bucketShape(service: 'ec2' | 'ssm' | 'autoscaling', kind: CallKind | 'listing'): BucketShape {
+export function bucketShape(service: 'ec2' | 'ssm' | 'autoscaling' | 'kms' | 'sts', kind: CallKind | 'listing'): BucketShape {
   if (kind === 'listing') return SSM_LISTING
   if (service === 'ssm') return SSM_BUCKETS[kind]
   if (service === 'autoscaling') return AUTO_SCALING_BUCKETS[kind]
+  if (service === 'kms') return KMS_BUCKETS[kind]
   return EC2_BUCKETS[kind]
 }
 

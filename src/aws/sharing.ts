@@ -3,6 +3,7 @@
 // change goes through Aws.change, so a dry run sends it as a DryRun check.
 import {
   DescribeImageAttributeCommand,
+  DescribeSnapshotAttributeCommand,
   EnableImageDeregistrationProtectionCommand,
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
@@ -70,4 +71,41 @@ export async function sharedWith(aws: Aws, region: string, imageId: string): Pro
       (who): who is string => typeof who === 'string' && who !== ''
     )
   )
+}
+
+/** Takes accounts out of the image's launch permissions (one ModifyImageAttribute). */
+export async function unshareImage(aws: Aws, region: string, imageId: string, accounts: readonly string[]): Promise<void> {
+  if (accounts.length === 0) return
+  await aws.change(region, 'ModifyImageAttribute', `image ${imageId}`, (client, DryRun) =>
+    client.send(
+      new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Remove: accounts.map((UserId) => ({ UserId })) }, DryRun })
+    )
+  )
+}
+
+/** Takes the accounts' createVolumePermission on a snapshot back (EC2 API Reference, ModifySnapshotAttribute). */
+export async function unshareSnapshot(aws: Aws, region: string, snapshotId: string, accounts: readonly string[]): Promise<void> {
+  if (accounts.length === 0) return
+  await aws.change(region, 'ModifySnapshotAttribute', `snapshot ${snapshotId}`, (client, DryRun) =>
+    client.send(
+      new ModifySnapshotAttributeCommand({
+        SnapshotId: snapshotId,
+        Attribute: 'createVolumePermission',
+        OperationType: 'remove',
+        UserIds: [...accounts],
+        DryRun
+      })
+    )
+  )
+}
+
+/** The accounts (or `all`) that may create volumes from the snapshot (DescribeSnapshotAttribute createVolumePermission). */
+export async function volumePermissions(aws: Aws, region: string, snapshotId: string): Promise<string[]> {
+  const { CreateVolumePermissions } = await aws.call(region, 'DescribeSnapshotAttribute', `snapshot ${snapshotId}`, (client) =>
+    client.send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: 'createVolumePermission' }))
+  )
+  return (CreateVolumePermissions ?? []).flatMap((permission) => {
+    const who = permission.UserId ?? permission.Group
+    return who ? [who] : []
+  })
 }

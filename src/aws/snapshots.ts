@@ -57,6 +57,21 @@ export async function snapshotUsers(
   return users
 }
 
+/** The KMS key of each encrypted snapshot among these (DescribeSnapshots, KmsKeyId: the key's ARN); unencrypted ones are absent. */
+export async function snapshotKeys(aws: Aws, region: string, snapshotIds: readonly string[]): Promise<Map<string, string>> {
+  const keys = new Map<string, string>()
+  for (let at = 0; at < snapshotIds.length; at += FILTER_VALUES) {
+    const batch = snapshotIds.slice(at, at + FILTER_VALUES)
+    const pages = aws.pages(region, 'DescribeSnapshots', batch.join(', '), (client, NextToken) =>
+      client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: batch }], NextToken }))
+    )
+    for await (const page of pages)
+      for (const snapshot of page.Snapshots ?? [])
+        if (snapshot.SnapshotId && snapshot.Encrypted && snapshot.KmsKeyId) keys.set(snapshot.SnapshotId, snapshot.KmsKeyId)
+  }
+  return keys
+}
+
 export async function deleteSnapshot(aws: Aws, region: string, snapshotId: string): Promise<void> {
   try {
     await aws.change(region, 'DeleteSnapshot', `snapshot ${snapshotId}`, (client, DryRun) =>
