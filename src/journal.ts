@@ -1,6 +1,7 @@
 // What the step did besides making its images: what it retired, removed after failing, replaced,
 // left unsettled by a cancel, published, and the prune plan. Each is recorded once, when the work
 // that produced it returns; the outputs, the manifest and the summary are drawn from it.
+import type { Release } from './release.ts'
 
 /** Images and snapshots of one region. */
 export interface Retired {
@@ -56,6 +57,31 @@ export interface PublishedTemplate {
   unconfirmed?: string
 }
 
+/** A target account as the report sees it: its images and what the step did there. */
+export interface AccountRecord {
+  id: string
+  roleArn: string
+  release: Release
+  journal: Journal
+}
+
+/**
+ * What copy granted a target account so that it could copy the source image (launch permission,
+ * and createVolumePermission on its snapshots), and whether it was taken back.
+ */
+export interface Grant {
+  region: string
+  imageId: string
+  account: string
+  /** The step gave launch permission (the account did not have it already). */
+  launchPermission: boolean
+  /** The snapshots the step gave createVolumePermission on. */
+  snapshotIds: string[]
+  /** taken back; kept (share-accounts names the account); left (the copies were not done: see reason). */
+  outcome: 'granted' | 'taken back' | 'kept' | 'left'
+  reason?: string
+}
+
 /** The kinds of removal the journal keeps apart, per region. */
 export type RemovalKind = 'retired' | 'removedFailed' | 'replaced' | 'unsettled'
 
@@ -76,6 +102,10 @@ export class Journal {
   readonly published = new Map<string, Published>()
   /** The prune plan, every matching image with its decision; empty when prune did not run. */
   prunePlan: PruneDecision[] = []
+  /** The target accounts the step acts in (target-accounts), once their roles are assumed. */
+  accounts: AccountRecord[] = []
+  /** What copy granted target accounts on the source image, and what became of each grant. */
+  grants: Grant[] = []
 
   /** Adds images and snapshots of a region to one kind of removal, each once, in the order given. */
   record(kind: RemovalKind, region: string, removed: Retired): void {

@@ -2,13 +2,14 @@
 // written in: an image must exist before it is copied, be available before it is tagged, and the
 // new release must be available everywhere before prune retires an old one. Each mode gets its own
 // plan, which exists exactly when the step runs that mode.
+import { assumeTargetRoles, inAccount, inEveryAccount, type TargetAccount } from './accounts.ts'
 import { describeImages, type ImageInfo } from './aws/images.ts'
 import { lookAgain, type Context } from './context.ts'
-import { StepError } from './errors.ts'
+import { errorMessage, StepError } from './errors.ts'
 import { waitForImages } from './images/waiter.ts'
-import type { Plan } from './inputs/index.ts'
+import type { Plan, TagPlan } from './inputs/index.ts'
 import { build } from './modes/build/build.ts'
-import { copy } from './modes/copy.ts'
+import { copy } from './modes/copy/copy.ts'
 import { prune } from './modes/prune/prune.ts'
 import { publish } from './modes/publish/publish.ts'
 import { tag } from './modes/tag/tag.ts'
@@ -20,20 +21,80 @@ export async function runPipeline(context: Context, plan: Plan): Promise<void> {
   if (context.aws.dryRun !== plan.dryRun) throw new Error(`dry-run is ${plan.dryRun} but the AWS layer's dry run is ${context.aws.dryRun}`)
   const { log } = context
   await checkRegions(context, plan)
+  const targets = plan.targets
+  const accounts = targets
+    ? await log.group(`accounts: assuming ${targets.role} in ${targets.accounts.join(', ')}`, async () => {
+        const assumed = await assumeTargetRoles(context, targets)
+        // Known from here on, so the summary reports whatever the step then does in them.
+        context.journal.accounts = assumed
+        await inEveryAccount(context, assumed, 'Checking the regions', (inside) => checkRegions(inside, plan))
+        return assumed
+      })
+    : []
   await loadGivenImages(context, plan.givenImages)
+  await inEveryAccount(context, accounts, 'Finding account-image-ids', (inside, account) =>
+    loadGivenImages(inside, targets?.givenImages.get(account.id) ?? new Map())
+  )
   const { build: building, copy: copying, tag: tagging, publish: publishing, prune: pruning } = plan
   if (building) await log.group(`build: ${building.name} in ${plan.region}`, () => build(context, building, copying))
-  if (copying) await log.group(`copy: to ${copying.regions.join(', ')}`, () => copy(context, copying))
-  if (plan.modes.has('wait')) await log.group('wait: until every image is available', () => wait(context))
-  if (tagging) await log.group('tag', () => tag(context, tagging))
-  if (publishing) await log.group('publish', () => publish(context, publishing))
-  if (pruning) {
-    // Never retire the old release before the new one exists.
-    if (!plan.dryRun && context.release.all().length > 0)
-      await log.group('prune: waiting for this release first', () => waitForImages(context, context.release.all()))
-    // prune makes its own groups: one per region for its plan.
-    await prune(context, pruning)
+  if (copying) {
+    const where = [copying.regions.join(', '), accounts.length > 0 ? `accounts ${accounts.map((a) => a.id).join(', ')}` : ''].filter(
+      Boolean
+    )
+    await log.group(`copy: to ${where.join('; ')}`, () => copy(context, copying, accounts, tagging?.share))
   }
+  if (plan.modes.has('wait'))
+    await log.group('wait: until every image is available', () => everywhere(context, accounts, 'wait', (inside) => wait(inside)))
+  if (tagging)
+    await log.group('tag', () =>
+      everywhere(context, accounts, 'tag', (inside, account) => tag(inside, account ? accountTagging(tagging) : tagging))
+    )
+  if (publishing) await log.group('publish', () => everywhere(context, accounts, 'publish', (inside) => publish(inside, publishing)))
+  if (pruning) {
+    // Never retire the old release before the new one exists, in any account.
+    if (!plan.dryRun && [context.release, ...accounts.map((a) => a.release)].some((release) => release.all().length > 0))
+      await log.group('prune: waiting for this release first', () =>
+        everywhere(context, accounts, 'wait', (inside) => waitForImages(inside, inside.release.all()))
+      )
+    // prune makes its own groups (one per region for its plan), so accounts take their turn.
+    await prune(context, pruning)
+    const failures: string[] = []
+    for (const account of accounts) {
+      try {
+        await prune(inAccount(context, account), pruning)
+      } catch (error) {
+        context.signal.throwIfAborted()
+        failures.push(`account ${account.id}: ${errorMessage(error)}`)
+      }
+    }
+    if (failures.length > 0)
+      throw new StepError(`prune failed in ${failures.length} of ${accounts.length} target accounts: ${failures.join('; ')}`)
+  }
+}
+
+/**
+ * Runs a mode in the step's own account and in every target account at once; all finish whatever
+ * one met, and the failures are reported together.
+ */
+async function everywhere(
+  context: Context,
+  accounts: readonly TargetAccount[],
+  what: string,
+  work: (context: Context, account?: TargetAccount) => Promise<void>
+): Promise<void> {
+  const [own, others] = await Promise.allSettled([work(context), inEveryAccount(context, accounts, what, work)])
+  const failures = [own, others].flatMap((outcome) => (outcome.status === 'rejected' ? [errorMessage(outcome.reason)] : []))
+  if (failures.length === 1 && own.status === 'rejected') throw own.reason
+  if (failures.length > 0) throw new StepError(failures.join(' '))
+}
+
+/**
+ * In a target account tag labels the account's own copies and sets their deprecation and
+ * protection; sharing is the step's own account's to give, so none is given from there.
+ */
+function accountTagging(tagging: TagPlan): TagPlan {
+  if (!tagging.share) return tagging
+  return { share: { ...tagging.share, shareAccounts: [], shareOrganizations: [], shareOrganizationalUnits: [], shareSnapshots: false } }
 }
 
 /**

@@ -7,7 +7,14 @@ import { formatDuration } from './time.ts'
 import type { Release, ReleaseImage } from './release.ts'
 
 export type Outputs = Record<
-  'image-id' | 'image-name' | 'image-ids' | 'snapshot-ids' | 'pruned-image-ids' | 'pruned-snapshot-ids' | 'launch-template-versions',
+  | 'image-id'
+  | 'image-name'
+  | 'image-ids'
+  | 'snapshot-ids'
+  | 'pruned-image-ids'
+  | 'pruned-snapshot-ids'
+  | 'launch-template-versions'
+  | 'account-image-ids',
   string
 >
 
@@ -16,6 +23,28 @@ export type Outputs = Record<
  * for artifacts and audits.
  */
 export function manifestOf(release: Release, journal: Journal, plan: Plan | undefined, failure: string | undefined) {
+  return {
+    version: 1,
+    modes: plan ? [...plan.modes] : [],
+    dryRun: plan?.dryRun ?? false,
+    sourceRegion: release.sourceRegion,
+    succeeded: failure === undefined,
+    ...(failure !== undefined && { failure }),
+    regions: manifestRegions(release, journal, plan),
+    ...(journal.grants.length > 0 && { grants: journal.grants }),
+    ...(journal.accounts.length > 0 && {
+      accounts: Object.fromEntries(
+        journal.accounts.map((account) => [
+          account.id,
+          { roleArn: account.roleArn, regions: manifestRegions(account.release, account.journal, plan) }
+        ])
+      )
+    })
+  }
+}
+
+/** One account's images and what the step did to them, per region. */
+function manifestRegions(release: Release, journal: Journal, plan: Plan | undefined) {
   const regions = new Set([
     ...release.regions(),
     ...journal.retired.keys(),
@@ -25,46 +54,38 @@ export function manifestOf(release: Release, journal: Journal, plan: Plan | unde
     ...journal.published.keys(),
     ...journal.prunePlan.map((d) => d.region)
   ])
-  return {
-    version: 1,
-    modes: plan ? [...plan.modes] : [],
-    dryRun: plan?.dryRun ?? false,
-    sourceRegion: release.sourceRegion,
-    succeeded: failure === undefined,
-    ...(failure !== undefined && { failure }),
-    regions: Object.fromEntries(
-      [...regions].map((region) => {
-        const image = release.get(region)
-        return [
-          region,
-          {
-            ...(image && {
-              image: {
-                imageId: image.imageId,
-                name: image.name,
-                origin: image.origin,
-                state: image.state,
-                snapshotIds: image.snapshotIds,
-                ...(image.encrypted !== undefined && { encrypted: image.encrypted }),
-                ...(image.sharing && { distribution: image.sharing })
-              }
-            }),
-            removedFailed: journal.removedFailed.get(region) ?? { imageIds: [], snapshotIds: [] },
-            ...(journal.replaced.has(region) && { replaced: journal.replaced.get(region) }),
-            ...(journal.published.has(region) && { published: journal.published.get(region) }),
-            ...(journal.unsettled.has(region) && { unsettled: journal.unsettled.get(region) }),
-            prune: {
-              kept: journal.prunePlan
-                .filter((d) => d.region === region && d.action === 'keep')
-                .map(({ imageId, name, reason }) => ({ imageId, name, reason })),
-              ...(plan?.prune && { retire: plan.prune.retire }),
-              retired: journal.retired.get(region) ?? { imageIds: [], snapshotIds: [] }
+  return Object.fromEntries(
+    [...regions].map((region) => {
+      const image = release.get(region)
+      return [
+        region,
+        {
+          ...(image && {
+            image: {
+              imageId: image.imageId,
+              name: image.name,
+              origin: image.origin,
+              state: image.state,
+              snapshotIds: image.snapshotIds,
+              ...(image.encrypted !== undefined && { encrypted: image.encrypted }),
+              ...(image.sharing && { distribution: image.sharing })
             }
+          }),
+          removedFailed: journal.removedFailed.get(region) ?? { imageIds: [], snapshotIds: [] },
+          ...(journal.replaced.has(region) && { replaced: journal.replaced.get(region) }),
+          ...(journal.published.has(region) && { published: journal.published.get(region) }),
+          ...(journal.unsettled.has(region) && { unsettled: journal.unsettled.get(region) }),
+          prune: {
+            kept: journal.prunePlan
+              .filter((d) => d.region === region && d.action === 'keep')
+              .map(({ imageId, name, reason }) => ({ imageId, name, reason })),
+            ...(plan?.prune && { retire: plan.prune.retire }),
+            retired: journal.retired.get(region) ?? { imageIds: [], snapshotIds: [] }
           }
-        ]
-      })
-    )
-  }
+        }
+      ]
+    })
+  )
 }
 
 export function outputsOf(release: Release, journal: Journal): Outputs {
@@ -86,6 +107,14 @@ export function outputsOf(release: Release, journal: Journal): Outputs {
             ? [[region, published.launchTemplate.version]]
             : []
         )
+      )
+    ),
+    'account-image-ids': JSON.stringify(
+      Object.fromEntries(
+        journal.accounts.map((account) => [
+          account.id,
+          Object.fromEntries(account.release.regions().map((region) => [region, account.release.get(region)!.imageId]))
+        ])
       )
     )
   }
@@ -115,6 +144,37 @@ export function summaryOf(
   const head = [`## AMI Pipeline${plan ? `: ${[...plan.modes].join(', ')}` : ''}${plan?.dryRun ? ' (dry run)' : ''}`, '']
   if (failure !== undefined) head.push(`> [!CAUTION]`, `> ${escape(failure).replace(/\n/g, '\n> ')}`, '')
   if (plan?.dryRun) head.push('> [!NOTE]', '> Dry run: EC2 checked each change with `DryRun`; no image was made, changed or retired.', '')
+  const accounts = journal.accounts
+  // With target accounts, the summary is grouped by account: the step's own first.
+  const parts = [
+    { title: accounts.length > 0 ? 'This step’s account' : undefined, release, journal },
+    ...accounts.map((account) => ({ title: `Account ${account.id}`, release: account.release, journal: account.journal }))
+  ]
+  const sections = parts.map((part) => accountSections(part.release, part.journal, plan))
+  const grants = grantsSection(journal)
+  const fixed = [...head, ...grants, ...sections.flatMap((section) => [...section.body, ...section.tail])].join('\n')
+  // The prune plans share what is left of the summary's room.
+  const budget = (SUMMARY_LIMIT_BYTES - bytes(fixed)) / parts.length
+  const out = [...head]
+  parts.forEach((part, i) => {
+    const { body, tail, order } = sections[i]!
+    const prune = plan?.prune ? pruneSection(plan.prune, part.journal.prunePlan, order, now, budget) : []
+    const all = [...body, ...prune, ...tail]
+    if (part.title !== undefined) out.push(`### ${part.title}`, '')
+    if (part.title !== undefined && i === 0) out.push(...grants)
+    if (all.length === 0 && (part.title === undefined ? grants.length === 0 : true))
+      all.push(
+        failure === undefined ? 'Nothing was made, changed or retired: there was nothing to do.' : 'Nothing was made, changed or retired.',
+        ''
+      )
+    out.push(...(part.title === undefined ? all : deeper(all)))
+  })
+  if (accounts.length === 0) out.splice(head.length, 0, ...grants)
+  return out.join('\n')
+}
+
+/** One account's part of the summary: its images, removals and publishing; its prune plan goes between body and tail. */
+function accountSections(release: Release, journal: Journal, plan: Plan | undefined): { body: string[]; tail: string[]; order: string[] } {
   const order = regionOrder(release, plan)
   const body: string[] = [...imagesSection(release, order)]
   body.push(...removedSection('Failed images removed (they could never be launched)', journal.removedFailed, order))
@@ -132,14 +192,28 @@ export function summaryOf(
       order
     )
   ]
-  const fixed = [...head, ...body, ...tail].join('\n')
-  const prune = plan?.prune ? pruneSection(plan.prune, journal.prunePlan, order, now, SUMMARY_LIMIT_BYTES - bytes(fixed)) : []
-  if (body.length === 0 && tail.length === 0 && prune.length === 0)
-    body.push(
-      failure === undefined ? 'Nothing was made, changed or retired: there was nothing to do.' : 'Nothing was made, changed or retired.',
-      ''
+  return { body, tail, order }
+}
+
+/** An account's sections sit one heading level below its own heading. */
+function deeper(lines: readonly string[]): string[] {
+  return lines.map((line) => (line.startsWith('### ') ? `#${line}` : line))
+}
+
+/** What copy gave the target accounts on the source image so that they could copy it, and what became of it. */
+function grantsSection(journal: Journal): string[] {
+  if (journal.grants.length === 0) return []
+  const lines = [
+    '### Permissions given for copying into target accounts',
+    '',
+    '| Account | Image | Launch permission | Snapshots | Now |',
+    '|---|---|---|---|---|'
+  ]
+  for (const grant of journal.grants)
+    lines.push(
+      `| ${grant.account} | ${linked(grant.region, grant.imageId)} | ${grant.launchPermission ? 'given' : 'had it already'} | ${grant.snapshotIds.join(', ') || '—'} | ${grant.outcome}${grant.reason ? `: ${cell(grant.reason)}` : ''} |`
     )
-  return [...head, ...body, ...prune, ...tail].join('\n')
+  return [...lines, '']
 }
 
 const bytes = (text: string): number => Buffer.byteLength(text, 'utf8')

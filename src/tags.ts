@@ -24,6 +24,15 @@ export const PROVENANCE = {
  */
 export const DISABLED_AT = 'ami-pipeline:disabled-at'
 
+/**
+ * On a source image, the target accounts that copy gave launch and volume permissions so that they
+ * could copy it, until it takes them back: a re-run (another attempt) knows those grants for the
+ * step's own and takes them back too. Values are account ids separated by spaces; an account given
+ * only volume permissions (it could already launch the image) is written ACCOUNT/volumes. Tag
+ * values hold 256 characters, so a long list goes on in `…-2`, `…-3`.
+ */
+export const GRANTED_TO = 'ami-pipeline:granted-to'
+
 /** The tag a dry run's CreateTags check carries when the step has no tags of its own to check with. */
 export const DRY_RUN_TAG = 'ami-pipeline:dry-run'
 

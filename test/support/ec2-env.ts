@@ -18,6 +18,8 @@ export function useEndpoint(endpoint: string): void {
     AWS_ENDPOINT_URL_EC2: endpoint,
     AWS_ENDPOINT_URL_SSM: endpoint,
     AWS_ENDPOINT_URL_AUTO_SCALING: endpoint,
+    AWS_ENDPOINT_URL_STS: endpoint,
+    AWS_ENDPOINT_URL_KMS: endpoint,
     AWS_EC2_METADATA_DISABLED: 'true'
   })
 }
@@ -66,5 +68,32 @@ export async function launchBuilder(endpoint: string, region = 'us-east-1'): Pro
     return run.Instances![0]!.InstanceId!
   } finally {
     client.destroy()
+  }
+}
+
+/**
+ * A client that acts as another account. Given moto's endpoint, it talks to moto directly: moto's
+ * STS issues credentials that act in the account of any role ARN (it keeps one backend per
+ * account), past the front's trust rules. Given the front's, `role` must be one the front knows.
+ */
+export async function accountInspector(endpoint: string, region: string, account: string, role = 'inspector'): Promise<EC2Client> {
+  const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts')
+  const sts = new STSClient({ region, endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } })
+  try {
+    const { Credentials } = await sts.send(
+      new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/${role}`, RoleSessionName: 'inspector' })
+    )
+    return new EC2Client({
+      region,
+      endpoint,
+      credentials: {
+        accessKeyId: Credentials!.AccessKeyId!,
+        secretAccessKey: Credentials!.SecretAccessKey!,
+        sessionToken: Credentials!.SessionToken!
+      },
+      maxAttempts: 1
+    })
+  } finally {
+    sts.destroy()
   }
 }

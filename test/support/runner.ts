@@ -153,7 +153,9 @@ export function endpointEnv(endpoint: string, region: string): Record<string, st
     AWS_REGION: region,
     AWS_ENDPOINT_URL_EC2: endpoint,
     AWS_ENDPOINT_URL_SSM: endpoint,
-    AWS_ENDPOINT_URL_AUTO_SCALING: endpoint
+    AWS_ENDPOINT_URL_AUTO_SCALING: endpoint,
+    AWS_ENDPOINT_URL_STS: endpoint,
+    AWS_ENDPOINT_URL_KMS: endpoint
   }
 }
 

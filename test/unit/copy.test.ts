@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { CopyImageCommand, DeregisterImageCommand, DescribeImagesCommand, EC2Client, type Image, type Tag } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
-import { copy as copyMode, copyToken } from '../../src/modes/copy.ts'
+import { copy as copyMode, copyToken } from '../../src/modes/copy/copy.ts'
 import { awsError } from '../support/aws-error.ts'
 import { testStep, type TestStep } from '../support/step.ts'
 
@@ -41,6 +41,12 @@ const available: Image = {
 function sourceOnly(): void {
   ec2.on(DescribeImagesCommand).resolves({ Images: [available] })
   ec2.on(DescribeImagesCommand, { Owners: ['self'] }).resolves({ Images: [] })
+  ownSource()
+}
+
+/** The given source is this account's own (copy asks: a shared image is copied as its own, in its region too). */
+function ownSource(): void {
+  ec2.on(DescribeImagesCommand, { Owners: ['self'], Filters: [{ Name: 'image-id', Values: [SOURCE] }] }).resolves({ Images: [available] })
 }
 
 beforeEach(() => {
@@ -149,7 +155,9 @@ describe('copy', () => {
         .on(DescribeImagesCommand, { Owners: ['self'] })
         .resolvesOnce({ Images: [] })
         .resolvesOnce({ Images: [] })
+        .resolvesOnce({ Images: [] })
         .resolves({ Images: [made] })
+      ownSource()
       ec2.on(CopyImageCommand).rejects(awsError(code))
       const step = copyStep({ regions: 'eu-west-1' })
       await copy(step)
@@ -162,6 +170,7 @@ describe('copy', () => {
     const other: Image = { ImageId: 'ami-0eeeeeeeeeeeeeeee', Name: 'web-1', State: 'available', SourceInstanceId: 'i-0123456789abcdef0' }
     ec2.on(DescribeImagesCommand).resolves({ Images: [available] })
     ec2.on(DescribeImagesCommand, { Owners: ['self'] }).resolves({ Images: [other] })
+    ownSource()
     await expect(copy(copyStep({ regions: 'eu-west-1' }))).rejects.toThrow(
       /An image named 'web-1' already exists in eu-west-1: ami-0eeeeeeeeeeeeeeee, not a copy of ami-0123456789abcdef0/
     )
@@ -178,6 +187,7 @@ describe('copy', () => {
     }
     ec2.on(DescribeImagesCommand).resolves({ Images: [available] })
     ec2.on(DescribeImagesCommand, { Owners: ['self'] }).resolves({ Images: [failed] })
+    ownSource()
     ec2.on(DeregisterImageCommand).resolves({ DeleteSnapshotResults: [{ SnapshotId: 'snap-0dddddddddddddddd', ReturnCode: 'success' }] })
     ec2.on(CopyImageCommand).resolves({ ImageId: 'ami-0cccccccccccccccc' })
     const step = copyStep({ regions: 'eu-west-1' })
@@ -205,6 +215,7 @@ describe('copy', () => {
   })
 
   it('checks CopyImage permission per region in a dry run, copying nothing', async () => {
+    ownSource()
     ec2.on(CopyImageCommand).rejects(awsError('DryRunOperation'))
     const step = copyStep({ 'dry-run': 'true' })
     await copy(step)

@@ -3,37 +3,76 @@
 // whose reply was lost — is found by name and adopted; otherwise CopyImage is sent with a
 // ClientToken for this attempt, so the SDK's own retries of one request can never make two copies.
 import { createHash } from 'node:crypto'
-import { hasCode } from '../aws/errors.ts'
-import { findOwnImageByName, type ImageInfo } from '../aws/images.ts'
-import { copyImage, type ImageCopy } from '../aws/new-images.ts'
-import { lookAgain, type Context } from '../context.ts'
-import { StepError, errorMessage } from '../errors.ts'
-import { removeImages } from '../images/retire.ts'
-import { waitForImages } from '../images/waiter.ts'
-import type { CopyPlan } from '../inputs/index.ts'
-import { MAX_TAGS } from '../limits.ts'
-import type { ReleaseImage } from '../release.ts'
-import type { Run } from '../run.ts'
-import { mergeTags, PROVENANCE, provenanceTags } from '../tags.ts'
+import { hasCode } from '../../aws/errors.ts'
+import type { TargetAccount } from '../../accounts.ts'
+import { findOwnImageByName, ownsImage, type ImageInfo } from '../../aws/images.ts'
+import { copyImage, type ImageCopy } from '../../aws/new-images.ts'
+import { lookAgain, type Context } from '../../context.ts'
+import { StepError, errorMessage } from '../../errors.ts'
+import { removeImages } from '../../images/retire.ts'
+import { waitForImages } from '../../images/waiter.ts'
+import type { CopyPlan, Encryption, SharePlan } from '../../inputs/index.ts'
+import { MAX_TAGS } from '../../limits.ts'
+import type { ReleaseImage } from '../../release.ts'
+import type { Run } from '../../run.ts'
+import { mergeTags, PROVENANCE, provenanceTags } from '../../tags.ts'
+import { checkAccountCopies, checkSourceKey, copyToAccounts } from './accounts.ts'
 
-export async function copy(context: Context, copy: CopyPlan): Promise<void> {
+export async function copy(
+  context: Context,
+  copy: CopyPlan,
+  accounts: readonly TargetAccount[] = [],
+  sharing?: SharePlan | undefined
+): Promise<void> {
   const { plan, release, log } = context
-  const destinations = copy.regions.filter((region) => region !== plan.region)
-  if (destinations.length < copy.regions.length) {
-    log.notice(`regions lists the source region ${plan.region}: the source image is already there, so it is not copied to it.`)
-  }
   const source = release.source
   if (!source) {
     log.info('Dry run: no source image was made, so there is nothing to check a copy against.')
     return
   }
-  if (destinations.length === 0) return
-  if (plan.dryRun) return checkCopies(context, copy, source, destinations)
+  // The other way round: an image another account shared with this one is copied as this
+  // account's own, in its own region too.
+  const foreign = source.origin === 'given' && !(await ownsImage(context.aws, source.region, source.imageId))
+  if (foreign) log.info(`${source.imageId} belongs to another account: this account gets a copy of its own in ${source.region} too.`)
+  let destinations = copy.regions.filter((region) => region !== plan.region)
+  if (destinations.length < copy.regions.length && !foreign) {
+    log.notice(`regions lists the source region ${plan.region}: the source image is already there, so it is not copied to it.`)
+  }
+  if (foreign) destinations = [source.region, ...destinations]
+  if (destinations.length === 0 && accounts.length === 0) return
+  if (plan.dryRun) {
+    await checkCopies(context, copy, source, destinations)
+    if (accounts.length > 0) await checkAccountCopies(context, source, accounts)
+    return
+  }
 
   await waitForImages(context, [source])
   // The source's tags are final now; a copy that would carry too many fails before any is made.
   copyTags(context, source)
-  const results = await Promise.allSettled(destinations.map((region) => copyTo(context, copy, source, region)))
+  // An encryption no other account can use fails before anything is copied anywhere.
+  if (accounts.length > 0) await checkSourceKey(context, source, accounts)
+  const [own, others] = await Promise.allSettled([
+    copyRegions(context, copy, source, destinations, foreign),
+    copyToAccounts(context, copy, source, accounts, sharing)
+  ])
+  const failures = [own, others].flatMap((outcome) => (outcome.status === 'rejected' ? [errorMessage(outcome.reason)] : []))
+  if (failures.length > 0) throw new StepError(failures.join(' '))
+}
+
+/** The step's own account's copies, every destination at once. */
+async function copyRegions(
+  context: Context,
+  copy: CopyPlan,
+  source: ReleaseImage,
+  destinations: readonly string[],
+  foreign: boolean
+): Promise<void> {
+  const { release } = context
+  const results = await Promise.allSettled(
+    destinations.map((region) =>
+      copyTo(context, copy, source, region, copy.encryption.get(region) ?? { encrypted: foreign && source.encrypted === true })
+    )
+  )
   const failures = results.flatMap((result, index) =>
     result.status === 'rejected' ? [`${destinations[index]}: ${errorMessage(result.reason)}`] : []
   )
@@ -41,13 +80,23 @@ export async function copy(context: Context, copy: CopyPlan): Promise<void> {
     const made = release.all().filter((image) => image.origin === 'copied')
     throw new StepError(
       `Copying ${source.imageId} failed for ${failures.length} of ${destinations.length} regions — ${failures.join('; ')}` +
+        (foreign ? `. ${FOREIGN_HINT}` : '') +
         (made.length ? `. Copies made: ${made.map((image) => `${image.imageId} in ${image.region}`).join(', ')}` : '')
     )
   }
 }
 
-async function copyTo(context: Context, copy: CopyPlan, source: ReleaseImage, region: string): Promise<void> {
-  const request = copyRequest(context, copy, source, region)
+const FOREIGN_HINT =
+  "To copy another account's image, its owner must give this account launch permission on it and createVolumePermission on its snapshots (share-accounts with share-snapshots: true), and, if it is encrypted, the use of its customer managed key"
+
+export async function copyTo(
+  context: Context,
+  copy: CopyPlan,
+  source: ReleaseImage,
+  region: string,
+  encryption: Encryption
+): Promise<void> {
+  const request = copyRequest(context, copy, source, region, encryption)
   // Right after a replace EC2 may still list the image it removed (eventual consistency): not a holder.
   const listed = await findOwnImageByName(context.aws, region, request.name)
   const existing = listed && !context.journal.replaced.get(region)?.imageIds.includes(listed.imageId) ? listed : undefined
@@ -73,7 +122,7 @@ async function copyTo(context: Context, copy: CopyPlan, source: ReleaseImage, re
     snapshotIds: existing?.imageId === imageId ? existing.snapshotIds : [],
     encrypted: request.encrypted
   })
-  const encryption = request.kmsKeyId
+  const keyUsed = request.kmsKeyId
     ? `, encrypted with ${request.kmsKeyId}`
     : request.encrypted
       ? ', encrypted with the default EBS key'
@@ -81,7 +130,7 @@ async function copyTo(context: Context, copy: CopyPlan, source: ReleaseImage, re
   context.log.info(
     existing?.imageId === imageId
       ? `Found the copy of ${source.imageId} in ${region} that an earlier attempt made: ${imageId}.`
-      : `Copying ${source.imageId} from ${source.region} to ${region} as ${imageId}${encryption}.`
+      : `Copying ${source.imageId} from ${source.region} to ${region} as ${imageId}${keyUsed}.`
   )
 }
 
@@ -154,7 +203,7 @@ function conflict(name: string, region: string, source: ReleaseImage, found: Ima
  * the source's provenance, which describes the source), then `tags`, then the copy's provenance.
  * So a copy is found by the same prune-tags as its source, in every region.
  */
-function copyTags(context: Context, source: ReleaseImage): Map<string, string> {
+export function copyTags(context: Context, source: ReleaseImage): Map<string, string> {
   const { plan } = context
   const inherited = [...(source.tags ?? new Map<string, string>())].filter(([key]) => !/^(aws|ami-pipeline):/i.test(key))
   const provenance = plan.provenanceTags
@@ -170,8 +219,7 @@ function copyTags(context: Context, source: ReleaseImage): Map<string, string> {
   return tags
 }
 
-function copyRequest(context: Context, copy: CopyPlan, source: ReleaseImage, region: string): ImageCopy {
-  const encryption = copy.encryption.get(region) ?? { encrypted: false }
+function copyRequest(context: Context, copy: CopyPlan, source: ReleaseImage, region: string, encryption: Encryption): ImageCopy {
   return {
     sourceRegion: source.region,
     sourceImageId: source.imageId,
@@ -203,10 +251,12 @@ async function checkCopies(context: Context, copy: CopyPlan, source: ReleaseImag
   // still taken in a dry run: a name refusal there is expected.
   await Promise.all(
     destinations.map((region) =>
-      copyImage(context.aws, region, copyRequest(context, copy, source, region)).catch((error: unknown) => {
-        if (!(context.journal.replaced.has(region) && hasCode(error, 'InvalidAMIName.Duplicate'))) throw error
-        return ''
-      })
+      copyImage(context.aws, region, copyRequest(context, copy, source, region, copy.encryption.get(region) ?? { encrypted: false })).catch(
+        (error: unknown) => {
+          if (!(context.journal.replaced.has(region) && hasCode(error, 'InvalidAMIName.Duplicate'))) throw error
+          return ''
+        }
+      )
     )
   )
   context.log.info(`Dry run: CopyImage of ${source.imageId} to ${destinations.join(', ')} would be allowed; nothing was copied.`)
