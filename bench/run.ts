@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { launchBuilder } from '../test/support/ec2-env.ts'
 import { startFront, startMoto } from '../tools/ec2-double/index.ts'
 import { EC2_BUCKETS, LATENCY, type Bench } from './common.ts'
+import { measureAccounts, type AccountFigures } from './accounts.ts'
 import { measurePrune, type PruneFigures } from './prune.ts'
 import { measurePublish, type PublishFigures } from './publish.ts'
 import { measureRelease, type ReleaseFigures } from './release.ts'
@@ -32,7 +33,9 @@ const bench: Bench = {
     AWS_DEFAULT_REGION: 'us-east-1',
     AWS_ENDPOINT_URL_EC2: front.endpoint,
     AWS_ENDPOINT_URL_SSM: front.endpoint,
-    AWS_ENDPOINT_URL_AUTO_SCALING: front.endpoint
+    AWS_ENDPOINT_URL_AUTO_SCALING: front.endpoint,
+    AWS_ENDPOINT_URL_STS: front.endpoint,
+    AWS_ENDPOINT_URL_KMS: front.endpoint
   }
 }
 const results: {
@@ -41,6 +44,7 @@ const results: {
   wait?: WaitFigures
   publish?: PublishFigures
   prune?: PruneFigures[]
+  accounts?: AccountFigures[]
 } = {}
 try {
   if (wanted('startup')) results.startup = await step('startup', () => measureStartup(bench, ROOT))
@@ -48,6 +52,7 @@ try {
   if (wanted('wait')) results.wait = await step('wait', () => measureWait(bench))
   if (wanted('publish')) results.publish = await step('publish', () => measurePublish(bench))
   if (wanted('prune')) results.prune = await step('prune', () => measurePrune(bench, [100, 1000]))
+  if (wanted('accounts')) results.accounts = await step('accounts', () => measureAccounts(bench, [1, 10]))
 } finally {
   await front.stop()
   await moto.stop()
@@ -160,6 +165,23 @@ function render(r: typeof results): string {
     lines.push(`|---|${operations.map(() => '---').join('|')}|`)
     for (const p of r.prune)
       lines.push(`| ${p.perRegion} | ${operations.map((op) => ((p.perOperation[op] ?? 0) / p.regions).toFixed(0)).join(' | ')} |`)
+    lines.push('')
+  }
+  if (r.accounts) {
+    const [one, ...more] = r.accounts
+    lines.push(
+      '## 6. Release into target accounts',
+      '',
+      'build, copy, wait, tag with `target-accounts`: the build account builds in us-east-1 and copies to 3 regions; each target account gets a copy of its own in all 4 (assumed role, grants on the source, CopyImage, wait, grants taken back). Images stay pending 5 s; every account and region has its own token buckets, as on EC2.',
+      '',
+      '| target accounts × regions | wall (s) | wall ÷ 1 account (target ≤ 1.2) | calls per target account-region: most / fewest (changing, most) | build account calls | AssumeRole | throttled responses |',
+      '|---|---|---|---|---|---|---|'
+    )
+    for (const a of r.accounts)
+      lines.push(
+        `| ${a.accounts} × ${a.regions} | ${a.wallS.toFixed(1)} | ${one ? (a.wallS / one.wallS).toFixed(2) : '—'} | ${a.perAccountRegion.most} / ${a.perAccountRegion.fewest} (${a.perAccountRegion.changing}) | ${a.buildAccount} | ${a.assumeRole} | ${a.throttled} |`
+      )
+    if (more.length === 0) lines.push('', 'Only one account count was measured.')
     lines.push('')
   }
   return lines.join('\n')

@@ -3,24 +3,29 @@
 // still used by an instance, one disabled long ago — and a launch template in each region, then
 // runs the bundled action exactly as the runner would: the release (build, copy to two regions,
 // wait, tag, publish to an SSM parameter and the launch template, disable the releases that are
-// due), then the scheduled cleanup that deregisters what has been disabled for a month.
+// due) — into two target accounts as well, each getting copies of its own — then the scheduled
+// cleanup that deregisters what has been disabled for a month.
 import {
   CopyImageCommand,
   CreateImageCommand,
   CreateLaunchTemplateCommand,
   CreateTagsCommand,
+  DescribeImagesCommand,
   DisableImageCommand,
   EC2Client,
   RunInstancesCommand,
   type Tag
 } from '@aws-sdk/client-ec2'
-import { launchBuilder } from '../test/support/ec2-env.ts'
+import { accountInspector, launchBuilder } from '../test/support/ec2-env.ts'
 import { startFront, startMoto } from '../tools/ec2-double/index.ts'
 import { releaseRunEnv, runAction, type StepResult } from '../test/support/runner.ts'
 
 const SOURCE = 'us-east-1'
 const COPIES = ['us-west-2', 'eu-west-1']
 const DAY = 86_400_000
+/** The workload accounts: each has a role named ami-pipeline that trusts the build account. */
+const TARGETS = ['222233334444', '555566667777']
+const BUILD_ACCOUNT = '123456789012'
 
 const moto = await startMoto()
 const front = await startFront(moto.endpoint, { pendingMs: 4000 })
@@ -32,6 +37,10 @@ try {
   console.log(`Instance ${seeded.instanceId} runs web-1.0.0 in ${SOURCE}, so prune must keep that image there.`)
   console.log(`web-0.9.0 was disabled 40 days ago in every region: the scheduled cleanup deregisters it.`)
   console.log(`Launch template 'web' in ${[SOURCE, ...COPIES].join(', ')} launches web-1.2.0 (its version 1).`)
+  await seedTargetAccounts()
+  console.log(
+    `Target accounts ${TARGETS.join(' and ')} each have a role ami-pipeline that trusts the build account ${BUILD_ACCOUNT}, and a launch template 'web' in every region.`
+  )
 
   heading('The release: node dist/index.js, as the runner does')
   const release = await step({
@@ -43,6 +52,7 @@ try {
     tags: 'App=web\nVersion=2.0.0',
     'ssm-parameter': '/images/web/latest',
     'launch-template': 'web',
+    'target-accounts': TARGETS.join(', '),
     'prune-name': 'web-*',
     'prune-tags': 'App=web',
     keep: '2',
@@ -142,6 +152,24 @@ async function seedOlderReleases(builder: string): Promise<{ instanceId: string 
     .send(new RunInstancesCommand({ ImageId: byName.get('web-1.0.0')!.get(SOURCE)!, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))
   for (const c of clients.values()) c.destroy()
   return { instanceId: run.Instances![0]!.InstanceId! }
+}
+
+/** Each target account: the role the release assumes there, and its own launch template per region. */
+async function seedTargetAccounts(): Promise<void> {
+  for (const account of TARGETS) {
+    front.role(account, 'ami-pipeline', { trusts: [BUILD_ACCOUNT] })
+    for (const region of [SOURCE, ...COPIES]) {
+      const ec2 = await accountInspector(front.endpoint, region, account, 'ami-pipeline')
+      const stock = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))
+      await ec2.send(
+        new CreateLaunchTemplateCommand({
+          LaunchTemplateName: 'web',
+          LaunchTemplateData: { ImageId: stock.Images![0]!.ImageId!, InstanceType: 't3.small' }
+        })
+      )
+      ec2.destroy()
+    }
+  }
 }
 
 function client(region: string): EC2Client {
