@@ -430,7 +430,7 @@ describe('the test front: images and snapshots', () => {
 
   it('refuses to share a snapshot encrypted with the default key, to make an encrypted one public, or to share with an organization', async () => {
     const [snapshot] = snapshotIdsOf(await listed(await image('encrypted-snap'))) as [string]
-    world.front.state.snapshotKeys.set(snapshot, 'alias/aws/ebs')
+    world.front.state.snapshotKeys.set(snapshot, world.front.defaultEbsKey('123456789012', 'us-east-1'))
     const share = (input: { UserIds?: string[]; GroupNames?: string[]; DryRun?: boolean }) =>
       client().send(
         new ModifySnapshotAttributeCommand({ SnapshotId: snapshot, Attribute: 'createVolumePermission', OperationType: 'add', ...input })
@@ -440,7 +440,7 @@ describe('the test front: images and snapshots', () => {
         name: 'OperationNotPermitted',
         message: 'Encrypted snapshots with EBS default key cannot be shared'
       })
-    world.front.state.snapshotKeys.set(snapshot, 'alias/shared')
+    world.front.state.snapshotKeys.set(snapshot, world.front.kmsKey('123456789012', 'us-east-1', { usableBy: ['111122223333'] }))
     await share({ UserIds: ['111122223333'] })
     await expect(share({ GroupNames: ['all'] })).rejects.toMatchObject({ name: 'UnsupportedOperation' })
     const organization = await rawEc2({

@@ -77,7 +77,7 @@ describe('a release against an EC2 API', () => {
     const euSnapshots = (await ownSnapshots(world.front.endpoint, 'eu-west-1')).filter((s) =>
       step.release.get('eu-west-1')!.snapshotIds.includes(s.SnapshotId!)
     )
-    expect(euSnapshots.map((s) => [s.Encrypted, s.KmsKeyId])).toEqual([[true, 'alias/eu-images']])
+    expect(euSnapshots.map((s) => [s.Encrypted, s.KmsKeyId])).toEqual([[true, 'arn:aws:kms:eu-west-1:123456789012:alias/eu-images']])
     expect(step.release.get('us-west-2')!.encrypted).toBe(true)
     expect(step.release.get('us-east-1')!.encrypted).toBe(false)
   })

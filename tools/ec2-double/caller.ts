@@ -16,6 +16,24 @@ export function credentialOf(authorization: string | undefined): { accessKeyId: 
   return { accessKeyId: match?.[1] ?? 'testing', region: match?.[2] ?? 'us-east-1', service: match?.[3] ?? 'ec2' }
 }
 
+/**
+ * Credentials moto acts in `account` for: moto's own default account answers any key it did not
+ * issue (`testing`), and a session's key acts in its role's account. A key a test mapped to an
+ * account by hand (Accounts.byAccessKey) names that account in ARNs only: moto did not issue it.
+ */
+export function keyOf(state: DoubleState, account: string): string | undefined {
+  if (account === state.accounts.default) return 'testing'
+  for (const session of state.accounts.sessions.values()) if (session.account === account) return session.accessKeyId
+  return undefined
+}
+
+/** The accounts the double can act in, other than `account`: the default one and each with a session. */
+export function accountsBesides(state: DoubleState, account: string): string[] {
+  const all = new Set([state.accounts.default, ...[...state.accounts.sessions.values()].map((session) => session.account)])
+  all.delete(account)
+  return [...all]
+}
+
 export class Caller {
   readonly region: string
   readonly accessKeyId: string
@@ -25,13 +43,27 @@ export class Caller {
   private readonly front: Front
   private readonly asOf: number | undefined
 
-  constructor(front: Front, region: string, accessKeyId = 'testing', asOf?: number) {
+  constructor(front: Front, region: string, accessKeyId = 'testing', asOf?: number, state: DoubleState = front.state) {
     this.front = front
     this.region = region
     this.accessKeyId = accessKeyId
-    this.state = front.state
+    this.state = state
     this.clock = front.clock
     this.asOf = asOf
+  }
+
+  /**
+   * The same request acting as `account` in `region`, with credentials moto acts in that account
+   * for: `testing` for the default account, else a session AssumeRole issued in it. The double acts
+   * so to read what only an image's owner sees (its launch permissions, its snapshots'
+   * createVolumePermission) and to make a copy in the account that copies. Throws when the double
+   * holds no credentials for the account.
+   */
+  as(account: string, region = this.region): Caller {
+    if (account === this.account && region === this.region) return this
+    const key = account === this.account ? this.accessKeyId : keyOf(this.state, account)
+    if (key === undefined) throw new Error(`the double holds no credentials that act in account ${account}`)
+    return new Caller(this.front, region, key, this.asOf, this.state)
   }
 
   /** The moment the double answers as of: now on its clock, or the moment a deferred check stands for. */
@@ -76,6 +108,11 @@ export class Caller {
   /** Forwards a call to moto unchanged but for the parameters given. */
   send(params: URLSearchParams): Promise<Reply> {
     return this.post('ec2', params.toString(), { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' })
+  }
+
+  /** Forwards an STS call (query protocol) to moto unchanged, moto's answer as it is. */
+  stsRaw(body: string): Promise<Reply> {
+    return this.post('sts', body, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' })
   }
 
   /** Forwards an Auto Scaling call (query protocol) to moto unchanged, moto's answer as it is. */

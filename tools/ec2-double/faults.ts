@@ -25,7 +25,7 @@ export async function withFaults(
     state.faults.throttled++
     return protocol.throttled()
   }
-  if (rules.some((rule) => rule.denied)) return protocol.denied(call.action)
+  if (rules.some((rule) => rule.denied) && !undeniable(call)) return protocol.denied(call.action)
   for (const rule of rules) {
     if (rule.throttleRate && state.faults.random() < rule.throttleRate) return protocol.throttled()
     if (rule.errorRate && state.faults.random() < rule.errorRate) return protocol.internalError()
@@ -35,6 +35,15 @@ export async function withFaults(
   // A lost reply: the server did the work; the client never hears of it and will retry.
   if (lost && reply.status < 400) return protocol.internalError()
   return reply
+}
+
+/**
+ * STS API Reference, GetCallerIdentity: "No permissions are required to perform this operation. If
+ * an administrator attaches a policy to your identity that explicitly denies access to the
+ * sts:GetCallerIdentity action, you can still perform this operation."
+ */
+function undeniable(call: Call): boolean {
+  return call.service === 'sts' && call.action === 'GetCallerIdentity'
 }
 
 function loseReply(state: DoubleState, call: Call, rules: FaultRule[]): boolean {
@@ -57,7 +66,8 @@ function takeToken(state: DoubleState, call: Call, now: number): boolean {
   if (!shapes) return true
   const kind = /^(Describe|Get|List)/.test(call.action) ? 'describe' : 'change'
   const shape = shapes[kind]
-  // SSM has its own quotas (Systems Manager endpoints and quotas), so its buckets are its own.
+  // SSM has its own quotas (Systems Manager endpoints and quotas), so its buckets are its own; so do
+  // STS and KMS (AWS General Reference, their endpoints and quotas).
   const key = `${call.service ? `${call.service}|` : ''}${call.account}|${call.region}|${kind}`
   const bucket = state.faults.buckets.get(key) ?? { tokens: shape.capacity, at: now }
   bucket.tokens = Math.min(shape.capacity, bucket.tokens + ((now - bucket.at) / 1000) * shape.refillPerSecond)

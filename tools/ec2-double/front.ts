@@ -4,16 +4,19 @@
 // front adds what EC2 documents (ec2/, one file per group of actions), and injects faults —
 // throttling, 5xx, latency, lost replies — from a seeded random source so every run is reproducible
 // (faults.ts). SSM calls (JSON protocol, told apart by their x-amz-target header) come through the
-// same server, faults and buckets; what the front adds to them lives in ssm/. This file is the
+// same server, faults and buckets; what the front adds to them lives in ssm/. So do STS calls (told
+// apart by their credential scope: roles and their trust, sts/) and KMS calls (x-amz-target
+// TrentService.*: keys as data, kms/). This file is the
 // server and what tests ask of it; all it remembers is one DoubleState (state.ts), and all the time
 // it reads is its clock (clock.ts).
 import { createServer, type IncomingMessage, type Server } from 'node:http'
-import { Caller, credentialOf } from './caller.ts'
+import { Caller, credentialOf, keyOf } from './caller.ts'
 import { realClock, type Clock } from './clock.ts'
 import { EC2_HANDLERS, IMAGE_CHANGES } from './ec2/index.ts'
 import { launchIn, otherAccountOf, templateVersionIn } from './ec2/other-accounts.ts'
 import { imagesChanged, imageStateAt, overlayOf, type ImageState } from './ec2/image-state.ts'
 import { withFaults } from './faults.ts'
+import { defaultEbsKey, KMS_HANDLERS, makeKmsKey } from './kms/keys.ts'
 import type { FrontOptions } from './options.ts'
 import {
   AUTO_SCALING_PROTOCOL,
@@ -22,15 +25,21 @@ import {
   errorBody,
   flattenInput,
   FrontError,
+  KMS_CONTENT_TYPE,
+  kmsErrorBody,
+  kmsProtocol,
   SSM_CONTENT_TYPE,
   SSM_PROTOCOL,
   ssmErrorBody,
   ssmErrorCode,
+  stsErrorBody,
+  stsProtocol,
   type Reply
 } from './protocol.ts'
 import { SSM_HANDLERS } from './ssm/parameters.ts'
 import { applyDue, settled } from './ssm/validation.ts'
 import { freshFaults, freshState, type Call, type DoubleState, type ImageOverlay } from './state.ts'
+import { defineRole, principalOf, STS_HANDLERS } from './sts/roles.ts'
 
 export async function startFront(motoEndpoint: string, options: FrontOptions = {}): Promise<Front> {
   const front = new Front(motoEndpoint, options)
@@ -136,6 +145,39 @@ export class Front {
   }
 
   /**
+   * Defines the IAM role `arn:aws:iam::<account>:role/<name>` (`name` may carry a path,
+   * `team/ami-pipeline`) and returns its ARN, for STS AssumeRole through the front (sts/roles.ts).
+   * `trusts`: the principals its trust policy allows — account ids (any principal of the account) and
+   * role ARNs (that role's sessions); default: the default account. `maxSessionSeconds`: its
+   * MaxSessionDuration, 3600 (IAM's default) to 43200.
+   */
+  role(account: string, name: string, options: { trusts?: string[]; maxSessionSeconds?: number } = {}): string {
+    return defineRole(this.state, account, name, options)
+  }
+
+  /**
+   * An access key that acts in `account` through the front: `testing` for the default account, else
+   * that of a session STS issued there (any secret key does: nothing checks signatures). Throws if
+   * the front holds none. A test reads an account's images through the front with it, as the account
+   * sees them (a copy from another account has its source only there: moto does not know it).
+   */
+  accessKeyOf(account: string): string {
+    const key = keyOf(this.state, account)
+    if (key === undefined) throw new Error(`accessKeyOf: the front holds no credentials that act in ${account}; assume a role there first`)
+    return key
+  }
+
+  /** The ARN of the account's AWS managed key aws/ebs in the region, made the first time (kms/keys.ts). */
+  defaultEbsKey(account: string, region: string): string {
+    return defaultEbsKey(this.state, account, region, this.clock.now()).arn
+  }
+
+  /** A new customer managed key's ARN; `usableBy`: other accounts its key policy lets use it. */
+  kmsKey(account: string, region: string, options: { usableBy?: string[] } = {}): string {
+    return makeKmsKey(this.state, account, region, options.usableBy ?? [], this.clock.now()).arn
+  }
+
+  /**
    * Resolves once every aws:ec2:image put answered so far has been checked, waiting on the front's
    * clock until each is due: on a virtual clock, at once (time moves on to the last one's).
    */
@@ -175,9 +217,86 @@ export class Front {
     // SSM's checks that fell due before this request are made first, whatever it asks.
     await applyDue(this)
     const caller = new Caller(this, region, accessKeyId)
-    const target = /^AmazonSSM\.(\w+)$/.exec(String(req.headers['x-amz-target'] ?? ''))?.[1]
-    if (target !== undefined) return this.handleSsm(caller, target, text)
+    const target = String(req.headers['x-amz-target'] ?? '')
+    const ssm = /^AmazonSSM\.(\w+)$/.exec(target)?.[1]
+    if (ssm !== undefined) return this.handleSsm(caller, ssm, text)
+    const kms = /^TrentService\.(\w+)$/.exec(target)?.[1]
+    if (kms !== undefined) return this.handleKms(caller, kms, text)
+    if (service === 'sts') return this.handleSts(caller, text)
     return service === 'autoscaling' ? this.handleAutoScaling(caller, text) : this.handleEc2(caller, text)
+  }
+
+  /**
+   * An STS call (query protocol, told apart by its credential scope; the SDK reaches it at
+   * AWS_ENDPOINT_URL_STS): recorded like the others, given the same faults and buckets, answered by
+   * sts/ (AssumeRole, GetCallerIdentity). Other STS actions are refused (FrontUnsupported) rather
+   * than left to moto, which would issue credentials without the checks STS makes.
+   */
+  private async handleSts(caller: Caller, text: string): Promise<Reply> {
+    const params = new URLSearchParams(text)
+    const action = params.get('Action') ?? ''
+    const call: Call = {
+      action,
+      service: 'sts',
+      region: caller.region,
+      account: caller.account,
+      at: caller.now(),
+      params: Object.fromEntries(params),
+      status: 0
+    }
+    caller.state.calls.push(call)
+    const protocol = stsProtocol(principalOf(caller).arn, params.get('RoleArn') ?? undefined)
+    const reply = await withFaults(caller, call, protocol, async () => {
+      try {
+        const handler = STS_HANDLERS[action]
+        if (!handler)
+          throw new FrontError(400, 'FrontUnsupported', `The EC2 double's STS answers AssumeRole and GetCallerIdentity, not ${action}.`)
+        return await handler(caller, params, text)
+      } catch (error) {
+        if (!(error instanceof FrontError)) throw error
+        return { status: error.status, body: stsErrorBody(error.code, error.message) }
+      }
+    })
+    return recorded(call, reply, ec2ErrorCode(reply.body))
+  }
+
+  /**
+   * A KMS call (JSON protocol: x-amz-target TrentService.<Operation>; the SDK reaches it at
+   * AWS_ENDPOINT_URL_KMS): recorded, given the same faults and buckets, answered from the keys the
+   * double holds (kms/keys.ts). KMS operations other than DescribeKey are refused (FrontUnsupported).
+   */
+  private async handleKms(caller: Caller, operation: string, text: string): Promise<Reply> {
+    let input: Record<string, unknown> = {}
+    try {
+      input = JSON.parse(text || '{}') as Record<string, unknown>
+    } catch {
+      // An unreadable body is answered below as one without a KeyId.
+    }
+    const call: Call = {
+      action: operation,
+      service: 'kms',
+      region: caller.region,
+      account: caller.account,
+      at: caller.now(),
+      params: flattenInput(input),
+      input,
+      status: 0
+    }
+    caller.state.calls.push(call)
+    const protocol = kmsProtocol(principalOf(caller).arn, typeof input.KeyId === 'string' ? input.KeyId : '*')
+    const reply = await withFaults(caller, call, protocol, async () => {
+      try {
+        const handler = KMS_HANDLERS[operation]
+        if (!handler) throw new FrontError(400, 'FrontUnsupported', `The EC2 double's KMS answers DescribeKey, not ${operation}.`)
+        return await handler(caller, input)
+      } catch (error) {
+        // A KMS client reads only JSON errors, so the front's own failures are answered as one too.
+        if (!(error instanceof FrontError))
+          return { status: 500, body: kmsErrorBody('KMSInternalException', `front: ${String(error)}`), contentType: KMS_CONTENT_TYPE }
+        return { status: error.status, body: kmsErrorBody(error.code, error.message), contentType: KMS_CONTENT_TYPE }
+      }
+    })
+    return recorded(call, reply, ssmErrorCode(reply.body))
   }
 
   /**

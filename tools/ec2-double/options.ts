@@ -18,7 +18,8 @@ export interface FaultRule {
   /**
    * Matching calls are refused as IAM refuses a call the credentials may not make, DryRun or not
    * (EC2 API Reference, DryRun: "If you have the required permissions, the error response is
-   * DryRunOperation. Otherwise, it is UnauthorizedOperation"; SSM: AccessDeniedException).
+   * DryRunOperation. Otherwise, it is UnauthorizedOperation"; SSM and KMS: AccessDeniedException;
+   * STS: AccessDenied, but never GetCallerIdentity, which needs no permission).
    */
   denied?: boolean
 }

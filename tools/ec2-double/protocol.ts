@@ -117,3 +117,62 @@ export const AUTO_SCALING_PROTOCOL: Protocol = {
     body: autoScalingErrorBody('AccessDenied', `User is not authorized to perform: autoscaling:${action}`)
   })
 }
+
+export const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/'
+
+/** An STS error in the query protocol: an ErrorResponse, as Auto Scaling's (STS API Reference, Common Errors). */
+export function stsErrorBody(code: string, message: string): string {
+  const escaped = message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="${STS_NAMESPACE}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${escaped}</Message></Error><RequestId>front</RequestId></ErrorResponse>`
+}
+
+/**
+ * STS (STS API Reference, Common Errors): ThrottlingException, HTTP 400; InternalFailure, HTTP 500.
+ * A refused permission reads as STS words it, naming the caller and, for AssumeRole, the role:
+ * "User: <caller ARN> is not authorized to perform: sts:AssumeRole on resource: <role ARN>"
+ * (AccessDenied, HTTP 403).
+ */
+export function stsProtocol(principal: string, resource?: string): Protocol {
+  return {
+    throttled: () => ({ status: 400, body: stsErrorBody('ThrottlingException', 'Rate exceeded') }),
+    internalError: () => ({ status: 500, body: stsErrorBody('InternalFailure', 'An internal error has occurred.') }),
+    denied: (action) => ({
+      status: 403,
+      body: stsErrorBody(
+        'AccessDenied',
+        `User: ${principal} is not authorized to perform: sts:${action}${resource ? ` on resource: ${resource}` : ''}`
+      )
+    })
+  }
+}
+
+export const KMS_CONTENT_TYPE = 'application/x-amz-json-1.1'
+
+export function kmsErrorBody(code: string, message: string): string {
+  return JSON.stringify({ __type: code, message })
+}
+
+/**
+ * KMS answers in the JSON protocol (KMS API Reference, Common Errors and each action's Errors):
+ * ThrottlingException, HTTP 400; KMSInternalException, HTTP 500; AccessDeniedException, HTTP 400,
+ * "User: <caller ARN> is not authorized to perform: kms:<Action> on resource: <key ARN> because no
+ * identity-based policy allows the kms:<Action> action".
+ */
+export function kmsProtocol(principal: string, resource: string): Protocol {
+  const json = (status: number, code: string, message: string): Reply => ({
+    status,
+    body: kmsErrorBody(code, message),
+    contentType: KMS_CONTENT_TYPE
+  })
+  return {
+    throttled: () => json(400, 'ThrottlingException', 'Rate exceeded'),
+    internalError: () =>
+      json(500, 'KMSInternalException', 'The request was rejected because an internal exception occurred. The request can be retried.'),
+    denied: (action) =>
+      json(
+        400,
+        'AccessDeniedException',
+        `User: ${principal} is not authorized to perform: kms:${action} on resource: ${resource} because no identity-based policy allows the kms:${action} action`
+      )
+  }
+}

@@ -12,12 +12,12 @@ export interface Call {
   /** The caller's account (Accounts). */
   account: string
   /** Absent for EC2. */
-  service?: 'ssm' | 'autoscaling'
+  service?: 'ssm' | 'autoscaling' | 'sts' | 'kms'
   /** When the call arrived (ms since the epoch). */
   at: number
-  /** EC2: the query parameters. SSM: the JSON input flattened (Tags.1.Key, Overwrite: 'true', …). */
+  /** EC2, Auto Scaling, STS: the query parameters. SSM, KMS: the JSON input flattened (Tags.1.Key, Overwrite: 'true', …). */
   params: Record<string, string>
-  /** SSM: the JSON input as sent. */
+  /** SSM, KMS: the JSON input as sent. */
   input?: Record<string, unknown>
   status: number
   errorCode?: string
@@ -26,6 +26,8 @@ export interface Call {
 /** What the double knows of an image that moto does not. */
 export interface ImageOverlay {
   region: string
+  /** The account that owns it, when it was made through the double (CreateImage, CopyImage, RegisterImage). */
+  account?: string
   name: string
   createdAt: number
   pendingMs: number
@@ -52,6 +54,11 @@ export interface ImageOverlay {
   lastLaunchedTime?: string
   /** When other accounts launched instances from it (OtherAccounts.launch): reported a day later. */
   launches?: number[]
+  /**
+   * A copy from another account is registered in moto, which keeps only its name and description:
+   * what EC2 copies of the source (its architecture, virtualization type…), as DescribeImages names them.
+   */
+  inherited?: Record<string, string>
 }
 
 /**
@@ -97,8 +104,23 @@ export interface DoubleState {
   images: Map<string, ImageOverlay>
   /** CopyImage client tokens: `${account}|${region}|${token}` → the copy it made and the request's fingerprint. */
   copyTokens: Map<string, { imageId: string; fingerprint: string }>
-  /** The KMS key of each snapshot the double encrypted (moto does not encrypt copies). */
+  /**
+   * The KMS key of each snapshot the double encrypted (moto does not encrypt copies), as EC2 reports
+   * it: the key's ARN (EC2 API Reference, Snapshot, KmsKeyId).
+   */
   snapshotKeys: Map<string, string>
+  /** KMS keys, as data (Front.kmsKey, Front.defaultEbsKey), by key ARN. */
+  kmsKeys: Map<string, KmsKey>
+  /** Customer managed keys ever made: their ids come from this count, so a run repeats exactly. */
+  kmsKeysMade: number
+  /** IAM roles, as data (Front.role), by role ARN: what AssumeRole may assume. */
+  roles: Map<string, Role>
+  /**
+   * Tags an account put on another account's image shared with it: `${account}|${imageId}` → key →
+   * value. EC2 User Guide, "Tag your Amazon EC2 resources": "When you tag public or shared
+   * resources, the tags you assign are available only to your AWS account".
+   */
+  sharedImageTags: Map<string, Map<string, string>>
   /** DeregisterImage calls under way (EC2 judges snapshot use as of the request). */
   deregistering: Set<Deregistration>
   /**
@@ -145,8 +167,54 @@ export interface DoubleState {
 export interface Accounts {
   /** The account of an access key not in byAccessKey (FrontOptions.defaultAccount). */
   default: string
-  /** Access key id → account, for credentials that act in another account (empty until AssumeRole fills it). */
+  /** Access key id → account, for credentials that act in another account (AssumeRole fills it; a test may too). */
   byAccessKey: Map<string, string>
+  /** The credentials AssumeRole issued, by access key id: whose session each is. */
+  sessions: Map<string, RoleSession>
+}
+
+/**
+ * An IAM role (IAM User Guide, "IAM roles"; "Role trust policies"), as data: its trust policy names
+ * who may assume it. Front.role makes one.
+ */
+export interface Role {
+  arn: string
+  account: string
+  /** The role name with its path, if any (`team/ami-pipeline`). */
+  name: string
+  /**
+   * The principals its trust policy allows: account ids (any principal of the account, as
+   * `arn:aws:iam::ID:root` means) and principal ARNs (a role's ARN stands for its assumed-role sessions).
+   */
+  trusts: string[]
+  /** MaxSessionDuration (IAM API Reference, CreateRole): 3600 to 43200 seconds, default 3600. */
+  maxSessionSeconds: number
+}
+
+/** Credentials STS issued by AssumeRole, and whose they are (STS API Reference, AssumeRole, AssumedRoleUser). */
+export interface RoleSession {
+  accessKeyId: string
+  roleArn: string
+  /** The role's account, which the credentials act in. */
+  account: string
+  sessionName: string
+  /** arn:aws:sts::ACCOUNT:assumed-role/ROLE-NAME/SESSION-NAME */
+  arn: string
+  assumedRoleId: string
+}
+
+/** A KMS key (KMS API Reference, KeyMetadata), as data. */
+export interface KmsKey {
+  arn: string
+  keyId: string
+  account: string
+  region: string
+  /** AWS for an AWS managed key (aws/ebs), CUSTOMER for a customer managed one. */
+  manager: 'AWS' | 'CUSTOMER'
+  /** Other accounts its key policy lets use it (an AWS managed key's policy allows none). */
+  usableBy: string[]
+  description: string
+  createdAt: number
 }
 
 /** A DeregisterImage under way, and the snapshots its image had when it arrived (once listed). */
@@ -181,11 +249,15 @@ export interface FaultState {
 export function freshState(options: FrontOptions): DoubleState {
   return {
     options,
-    accounts: { default: options.defaultAccount ?? MOTO_DEFAULT_ACCOUNT, byAccessKey: new Map() },
+    accounts: { default: options.defaultAccount ?? MOTO_DEFAULT_ACCOUNT, byAccessKey: new Map(), sessions: new Map() },
     calls: [],
     images: new Map(),
     copyTokens: new Map(),
     snapshotKeys: new Map(),
+    kmsKeys: new Map(),
+    kmsKeysMade: 0,
+    roles: new Map(),
+    sharedImageTags: new Map(),
     deregistering: new Set(),
     imageIndex: new Map(),
     generation: new Map(),

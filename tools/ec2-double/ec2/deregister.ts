@@ -6,6 +6,7 @@ import type { Deregistration } from '../state.ts'
 import { leaf, node, parseXml, serializeXml, type XmlElement } from '../xml.ts'
 import { isProtectedAt } from './image-attributes.ts'
 import { isDryRun } from './requests.ts'
+import { ownersOnly } from './shared-images.ts'
 import { snapshotsByImage } from './snapshots.ts'
 
 /**
@@ -42,7 +43,8 @@ export async function deregisterImage(caller: Caller, params: URLSearchParams): 
       if (other.scope === scope && other.imageId !== imageId) for (const snapshot of await other.snapshots) used.add(snapshot)
     const rest = new URLSearchParams(params)
     rest.delete('DeleteAssociatedSnapshots')
-    const reply = await caller.send(rest)
+    // Only its owner deregisters an image (shared-images.ts, refuseNotOwned).
+    const reply = await ownersOnly(caller, imageId, await caller.send(rest))
     if (reply.status >= 400 || params.get('DeleteAssociatedSnapshots') !== 'true') return reply
     // An image registered on one of the snapshots while this one was being deregistered uses it
     // now, and EC2 refuses to delete a snapshot any image uses (DeleteSnapshot,

@@ -1,7 +1,7 @@
 // DescribeImages as EC2 answers it: the image states the double decides (pending, failed,
-// disabled), new images listed only after a moment, and what moto does not record — creation dates
-// set by tests, a copy's source, the snapshots RegisterImage was given, encryption, deprecation,
-// deregistration protection and LastLaunchedTime.
+// disabled), new images listed only after a moment, other accounts' images shared with the caller,
+// and what moto does not record — creation dates set by tests, a copy's source, the snapshots
+// RegisterImage was given, encryption, deprecation, deregistration protection and LastLaunchedTime.
 import type { Caller } from '../caller.ts'
 import type { Reply } from '../protocol.ts'
 import type { DoubleState } from '../state.ts'
@@ -10,10 +10,13 @@ import { imageStateAt, isVisibleAt, reportedLastLaunch } from './image-state.ts'
 import { snapshotIdsIn } from './lookups.ts'
 import { paginated } from './paging.ts'
 import { takeFilters } from './requests.ts'
+import { withSharedImages } from './shared-images.ts'
 
 /**
- * DescribeImages: pending and failed states, creation dates, encryption, deprecation, protection.
- * `now` is the moment the answer stands for (SSM's check of a value asks as of when it fell due).
+ * DescribeImages: pending and failed states, creation dates, encryption, deprecation, protection;
+ * other accounts' images shared with the caller (shared-images.ts), which these apply to as to the
+ * caller's own. `now` is the moment the answer stands for (SSM's check of a value asks as of
+ * when it fell due).
  */
 export async function describeImages(caller: Caller, params: URLSearchParams, now = caller.now()): Promise<Reply> {
   // moto filters on its own state (always available), so the state filter applies to ours instead;
@@ -24,7 +27,7 @@ export async function describeImages(caller: Caller, params: URLSearchParams, no
   // EC2 API Reference, DescribeImages, IncludeDisabled: "Default: No disabled AMIs are included in
   // the response." The double hides them from every describe without it, by id too (stricter).
   const includeDisabled = params.get('IncludeDisabled') === 'true'
-  return paginated(caller, rest, 'imagesSet', (element) => {
+  const edit = (element: XmlElement): void => {
     const set = child(element, 'imagesSet')
     if (!set) return
     for (const image of items(element, 'imagesSet')) overlayImage(caller.state, image, now)
@@ -34,7 +37,8 @@ export async function describeImages(caller: Caller, params: URLSearchParams, no
     })
     if (states) set.children = set.children.filter((image) => states.includes(textOf(image, 'imageState') ?? ''))
     if (snapshots) set.children = set.children.filter((image) => snapshotIdsIn(image).some((id) => snapshots.includes(id)))
-  })
+  }
+  return paginated(caller, rest, 'imagesSet', edit, false, (asked) => withSharedImages(caller, asked))
 }
 
 /** Edits one image of moto's answer into what EC2 would say of it at `now`. */
@@ -54,6 +58,7 @@ export function overlayImage(state: DoubleState, image: XmlElement, now: number)
       image.children.push(node('stateReason', [leaf('code', current.reason.code), leaf('message', current.reason.message)]))
   }
   if (overlay.creationDate) setText(image, 'creationDate', overlay.creationDate)
+  for (const [name, value] of Object.entries(overlay.inherited ?? {})) setText(image, name, value)
   if (overlay.sourceImageId && !textOf(image, 'sourceImageId')) {
     image.children.push(leaf('sourceImageId', overlay.sourceImageId), leaf('sourceImageRegion', overlay.sourceImageRegion ?? ''))
   }

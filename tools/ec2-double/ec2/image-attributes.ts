@@ -90,15 +90,17 @@ export function isProtectedAt(protection: string | undefined, now: number): bool
 }
 
 /**
- * DescribeImageAttribute, Attribute lastLaunchedTime (EC2 API Reference, DescribeImageAttribute;
- * Image, lastLaunchedTime): moto fails on it (HTTP 500), so the double answers from its overlay, and
- * leaves the value out when the image has no reported launch.
+ * DescribeImageAttribute (EC2 API Reference, DescribeImageAttribute): an image moto does not know
+ * is unknown (InvalidAMIID.NotFound; moto itself fails, HTTP 500), or, if another account shares it
+ * with the caller, not the caller's to read (AuthFailure: its attributes are its owner's). Attribute
+ * lastLaunchedTime (Image, lastLaunchedTime): moto fails on it (HTTP 500), so the double answers from
+ * its overlay, and leaves the value out when the image has no reported launch.
  */
 export async function describeImageAttribute(caller: Caller, params: URLSearchParams): Promise<Reply> {
-  if (params.get('Attribute') !== 'lastLaunchedTime') return caller.send(params)
   const imageId = params.get('ImageId') ?? ''
-  const found = await caller.send(new URLSearchParams({ Action: 'DescribeImages', Version: '2016-11-15', 'ImageId.1': imageId }))
-  if (found.status >= 400) return found
+  // Only the owner reads an image's attributes; moto fails (HTTP 500) on an image it does not know.
+  await requireImage(caller, imageId)
+  if (params.get('Attribute') !== 'lastLaunchedTime') return caller.send(params)
   if (isDryRun(params)) throw new FrontError(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.')
   const launched = reportedLastLaunch(caller.state.images.get(imageId), caller.now())
   return {

@@ -18,6 +18,7 @@ import { describeLaunchTemplateVersions, modifyLaunchTemplate } from './launch-t
 import { paginated } from './paging.ts'
 import { describeImageReferences } from './references.ts'
 import { describeRegions } from './regions.ts'
+import { tagSharedImages } from './shared-images.ts'
 import { modifyImageAttribute, modifySnapshotAttribute } from './sharing.ts'
 import { deleteSnapshot, overlaySnapshots } from './snapshots.ts'
 import {
@@ -37,6 +38,8 @@ export const EC2_HANDLERS: Record<string, Ec2Handler> = {
   DescribeImages: (caller, params) => describeImages(caller, params),
   DescribeImageAttribute: describeImageAttribute,
   ModifyImageAttribute: modifyImageAttribute,
+  CreateTags: (caller, params) => tagSharedImages(caller, params, false),
+  DeleteTags: (caller, params) => tagSharedImages(caller, params, true),
   EnableImageDeprecation: enableImageDeprecation,
   DisableImageDeprecation: disableImageDeprecation,
   EnableImageDeregistrationProtection: enableImageDeregistrationProtection,

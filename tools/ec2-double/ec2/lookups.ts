@@ -4,6 +4,7 @@ import type { Caller } from '../caller.ts'
 import { FrontError } from '../protocol.ts'
 import { child, items, leaf, textOf, type XmlElement } from '../xml.ts'
 import type { Tag } from './requests.ts'
+import { refuseNotOwned } from './shared-images.ts'
 
 export function snapshotIdsIn(image: XmlElement): string[] {
   return items(image, 'blockDeviceMapping').flatMap((mapping) => {
@@ -35,9 +36,16 @@ export async function tagResources(caller: Caller, resources: string[], tags: Ta
   await caller.moto('CreateTags', params)
 }
 
-/** Refuses a call on an image moto does not know, as EC2 does. */
+/**
+ * Refuses a call on an image moto does not know, as EC2 does: unknown (InvalidAMIID.NotFound), or,
+ * if it is another account's image shared with the caller, not the caller's to change (AuthFailure).
+ */
 export async function requireImage(caller: Caller, imageId: string): Promise<void> {
-  await caller.moto('DescribeImages', { 'ImageId.1': imageId }).catch(() => {
-    throw new FrontError(400, 'InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`)
-  })
+  const found = await caller.moto('DescribeImages', { 'ImageId.1': imageId }).then(
+    () => true,
+    () => false
+  )
+  if (found) return
+  await refuseNotOwned(caller, imageId)
+  throw new FrontError(400, 'InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`)
 }

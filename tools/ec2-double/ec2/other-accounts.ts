@@ -28,7 +28,11 @@ export function otherAccountOf(caller: Caller, account: string): OtherAccount {
  * launchPermission): named by account id, by its organization or one of its OUs, or the image is
  * public (group all). Asked of moto as the image's owner, who alone sees the permissions.
  */
-export async function mayLaunch(owner: Caller, other: OtherAccount, imageId: string): Promise<boolean> {
+export async function mayLaunch(
+  owner: Caller,
+  other: Pick<OtherAccount, 'account' | 'organizationArn' | 'organizationalUnitArns'>,
+  imageId: string
+): Promise<boolean> {
   const found = await owner.moto('DescribeImageAttribute', { ImageId: imageId, Attribute: 'launchPermission' })
   const permissions = items(found, 'launchPermission')
   return permissions.some((permission) => {

@@ -7,14 +7,16 @@ import { child, leaf, parseXml, serializeXml, type XmlElement } from '../xml.ts'
 
 /**
  * Forwards without MaxResults/NextToken (`askForAll` for actions moto pages itself), edits the
- * answer, then serves it a page at a time; FrontOptions.pageSize caps a page.
+ * answer, then serves it a page at a time; FrontOptions.pageSize caps a page. `send` asks moto (or
+ * more than moto: DescribeImages adds images other accounts share).
  */
 export async function paginated(
   caller: Caller,
   params: URLSearchParams,
   setName: string,
   edit?: (xml: XmlElement) => void | Promise<void>,
-  askForAll = false
+  askForAll = false,
+  send: (params: URLSearchParams) => Promise<Reply> = (rest) => caller.send(rest)
 ): Promise<Reply> {
   const asked = Number(params.get('MaxResults') ?? 0)
   const pageSize = caller.options.pageSize
@@ -24,7 +26,7 @@ export async function paginated(
   rest.delete('MaxResults')
   rest.delete('NextToken')
   if (askForAll) rest.set('MaxResults', '1000000')
-  const reply = await caller.send(rest)
+  const reply = await send(rest)
   if (reply.status >= 400) return reply
   const xml = parseXml(reply.body)
   await edit?.(xml)
