@@ -52,7 +52,12 @@ function grants(policy: Policy, action: string): boolean {
   )
 }
 
-const PREFIXES: Record<string, string> = { 'client-ec2': 'ec2', 'client-ssm': 'ssm', 'client-auto-scaling': 'autoscaling' }
+const PREFIXES: Record<string, string> = {
+  'client-ec2': 'ec2',
+  'client-ssm': 'ssm',
+  'client-auto-scaling': 'autoscaling',
+  'client-kms': 'kms'
+}
 
 /**
  * Every SDK command src/ can send, as IAM actions (ec2:CopyImage, ssm:PutParameter, …): each
@@ -82,8 +87,8 @@ async function actionsInCode(): Promise<Set<string>> {
 }
 
 describe('the IAM policies in docs/iam', () => {
-  it('are the three workflows, each a valid IAM policy document with unique statement ids', () => {
-    expect([...policies.keys()].sort()).toEqual(['cleanup', 'release', 'rollback'])
+  it('are the three workflows and the target accounts’ role, each a valid IAM policy document with unique statement ids', () => {
+    expect([...policies.keys()].sort()).toEqual(['cleanup', 'release', 'rollback', 'target-account'])
     for (const [name, policy] of policies) {
       expect([name, policy.Version]).toEqual([name, '2012-10-17'])
       const sids = policy.Statement.map((s) => s.Sid)
@@ -109,9 +114,12 @@ describe('the IAM policies in docs/iam', () => {
     // EC2 User Guide, "Identify your resources referencing specified AMIs": the caller needs these too.
     const onBehalf = ['imagebuilder:ListImageRecipes', 'imagebuilder:ListContainerRecipes', 'imagebuilder:GetContainerRecipe']
     const builder = ['ec2:DescribeInstances']
-    expect([...new Set(granted)].filter((action) => !code.has(action) && !onBehalf.includes(action) && !builder.includes(action))).toEqual(
-      []
-    )
+    // The SDK's credential provider assumes the target accounts' roles; EC2 uses a KMS key on the
+    // caller's behalf when it copies an encrypted image (EC2 User Guide, "Copy an AMI").
+    const viaSdk = ['sts:AssumeRole']
+    const viaEc2 = ['kms:CreateGrant', 'kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncrypt*']
+    const others = [...onBehalf, ...builder, ...viaSdk, ...viaEc2]
+    expect([...new Set(granted)].filter((action) => !code.has(action) && !others.includes(action))).toEqual([])
   })
 })
 
@@ -148,6 +156,33 @@ describe('each workflow of the README, run against the double, sends only what i
       expect.arrayContaining(['ec2:CreateImage', 'ec2:CopyImage', 'ssm:PutParameter', 'ec2:CreateLaunchTemplateVersion'])
     )
     expect(ungranted('release')).toEqual([])
+  })
+
+  it('release into target accounts: the build account sends what release.json grants, each target what target-account.json grants', async () => {
+    const builder = await launchBuilder(world.moto.endpoint)
+    const targets = ['222233334444', '555566667777']
+    for (const account of targets) world.front.role(account, 'ami-pipeline', { trusts: ['123456789012'] })
+    begin()
+    const { failure } = await runAgainst(world.front, {
+      mode: 'build, copy, wait, tag, publish',
+      'instance-id': builder,
+      name: 'web-2.0.0',
+      regions: 'us-west-2',
+      tags: 'App=web',
+      'target-accounts': targets.join(', '),
+      'deprecate-after': '365d',
+      'ssm-parameter': '/images/web/latest'
+    })
+    expect(failure).toBeUndefined()
+    const calls = world.front.calls.slice(from)
+    const actions = (account: (id: string) => boolean) =>
+      [...new Set(calls.filter((call) => account(call.account)).map((call) => `${call.service ?? 'ec2'}:${call.action}`))].sort()
+    const build = actions((id) => id === '123456789012')
+    const inTargets = actions((id) => targets.includes(id))
+    expect(build).toEqual(expect.arrayContaining(['sts:AssumeRole', 'ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute']))
+    expect(inTargets).toEqual(expect.arrayContaining(['ec2:CopyImage', 'ssm:PutParameter', 'ec2:EnableImageDeprecation']))
+    expect(build.filter((action) => !grants(policies.get('release')!, action))).toEqual([])
+    expect(inTargets.filter((action) => !grants(policies.get('target-account')!, action))).toEqual([])
   })
 
   it('rollback: publish of an earlier release', async () => {
