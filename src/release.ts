@@ -32,6 +32,10 @@ export interface ReleaseImage {
   tags?: Map<string, string>
   /** What tag shared and set, recorded call by call. */
   sharing?: Sharing
+  /** AWS Marketplace product codes, if any (ImageInfo.productCodes). */
+  productCodes?: string[]
+  /** What its snapshots store in full (FullSnapshotSizeInBytes), and how many gave no size. */
+  stored?: { bytes: number; unknown: number }
 }
 
 export class Release {
@@ -57,7 +61,8 @@ export class Release {
       state: info.state,
       snapshotIds: info.snapshotIds,
       tags: info.tags,
-      encrypted: info.encrypted
+      encrypted: info.encrypted,
+      ...(info.productCodes && { productCodes: info.productCodes })
     })
   }
 

@@ -59,27 +59,32 @@ const RENEW_BEFORE_MS = 5 * 60_000
 
 /**
  * One session for every client of an account: the first caller starts AssumeRole, the rest share
- * its answer, and a new one is started only once the session nears its end (or the last attempt failed).
+ * its answer, and a new one is started only once the session nears its end. A renewal that fails
+ * while the session is still valid serves the old session (the next call tries again); only a
+ * failure with nothing valid left is an error.
  */
-function shareSession(assume: () => Promise<AwsCredentialIdentity>, clock: Clock): AwsCredentialIdentityProvider {
-  let session: Promise<AwsCredentialIdentity> | undefined
-  let renewAt = Infinity
+export function shareSession(assume: () => Promise<AwsCredentialIdentity>, clock: Clock): AwsCredentialIdentityProvider {
+  let current: AwsCredentialIdentity | undefined
+  let pending: Promise<AwsCredentialIdentity> | undefined
+  const expired = (identity: AwsCredentialIdentity): boolean =>
+    identity.expiration !== undefined && clock.now() >= identity.expiration.getTime()
+  const due = (identity: AwsCredentialIdentity): boolean =>
+    identity.expiration !== undefined && clock.now() >= identity.expiration.getTime() - RENEW_BEFORE_MS
   return () => {
-    if (session === undefined || clock.now() >= renewAt) {
-      renewAt = Infinity
-      const started = assume().then(
-        (identity) => {
-          renewAt = identity.expiration ? identity.expiration.getTime() - RENEW_BEFORE_MS : Infinity
-          return identity
-        },
-        (error: unknown) => {
-          if (session === started) session = undefined
-          throw error
-        }
-      )
-      session = started
-    }
-    return session
+    if (current !== undefined && !due(current)) return Promise.resolve(current)
+    pending ??= assume().then(
+      (identity) => {
+        current = identity
+        pending = undefined
+        return identity
+      },
+      (error: unknown) => {
+        pending = undefined
+        if (current !== undefined && !expired(current)) return current
+        throw error
+      }
+    )
+    return pending
   }
 }
 

@@ -29,6 +29,8 @@ export interface ImageInfo {
   deprecationTime?: string
   /** When it last launched an instance, as EC2 reports it (up to 24 hours late); absent if never. */
   lastLaunchedTime?: string
+  /** AWS Marketplace product codes: such an image shared from another account cannot be copied. */
+  productCodes?: string[]
 }
 
 /**
@@ -150,6 +152,8 @@ export function toImageInfo(image: SdkImage): ImageInfo {
   const reason = image.StateReason?.Message ?? image.StateReason?.Code
   if (reason) info.stateReason = reason
   if (image.SourceInstanceId) info.sourceInstanceId = image.SourceInstanceId
+  const products = (image.ProductCodes ?? []).flatMap((code) => (code.ProductCodeId ? [code.ProductCodeId] : []))
+  if (products.length > 0) info.productCodes = products
   if (image.SourceImageId) info.sourceImageId = image.SourceImageId
   if (image.SourceImageRegion) info.sourceImageRegion = image.SourceImageRegion
   if (image.DeprecationTime) info.deprecationTime = image.DeprecationTime

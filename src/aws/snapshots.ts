@@ -57,19 +57,45 @@ export async function snapshotUsers(
   return users
 }
 
-/** The KMS key of each encrypted snapshot among these (DescribeSnapshots, KmsKeyId: the key's ARN); unencrypted ones are absent. */
-export async function snapshotKeys(aws: Aws, region: string, snapshotIds: readonly string[]): Promise<Map<string, string>> {
-  const keys = new Map<string, string>()
+/** What copying into other accounts needs to know of a snapshot: its key, if encrypted, and its tags. */
+export interface SnapshotFacts {
+  /** The KMS key's ARN (DescribeSnapshots, KmsKeyId), when encrypted. */
+  kmsKeyId?: string
+  tags: Map<string, string>
+  /**
+   * FullSnapshotSizeInBytes (EC2 API Reference, Snapshot): the full written size, not the
+   * incremental one; absent where EC2 does not give it (an endpoint without the field, or a
+   * snapshot not yet completed).
+   */
+  fullSizeBytes?: number
+  /** standard or archive (StorageTier). */
+  storageTier: string
+  state: string
+}
+
+/** These snapshots of this account, by id (one call per 200). */
+export async function describeSnapshots(aws: Aws, region: string, snapshotIds: readonly string[]): Promise<Map<string, SnapshotFacts>> {
+  const facts = new Map<string, SnapshotFacts>()
   for (let at = 0; at < snapshotIds.length; at += FILTER_VALUES) {
     const batch = snapshotIds.slice(at, at + FILTER_VALUES)
     const pages = aws.pages(region, 'DescribeSnapshots', batch.join(', '), (client, NextToken) =>
       client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: batch }], NextToken }))
     )
     for await (const page of pages)
-      for (const snapshot of page.Snapshots ?? [])
-        if (snapshot.SnapshotId && snapshot.Encrypted && snapshot.KmsKeyId) keys.set(snapshot.SnapshotId, snapshot.KmsKeyId)
+      for (const snapshot of page.Snapshots ?? []) {
+        if (!snapshot.SnapshotId) continue
+        const tags = new Map((snapshot.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']))
+        const completed = snapshot.State === 'completed'
+        facts.set(snapshot.SnapshotId, {
+          ...(snapshot.Encrypted && snapshot.KmsKeyId && { kmsKeyId: snapshot.KmsKeyId }),
+          tags,
+          ...(completed && typeof snapshot.FullSnapshotSizeInBytes === 'number' && { fullSizeBytes: snapshot.FullSnapshotSizeInBytes }),
+          storageTier: snapshot.StorageTier ?? 'standard',
+          state: snapshot.State ?? ''
+        })
+      }
   }
-  return keys
+  return facts
 }
 
 export async function deleteSnapshot(aws: Aws, region: string, snapshotId: string): Promise<void> {

@@ -118,7 +118,14 @@ export function readCopy(raw: (name: InputName) => string, sourceRegion: string,
       encryption.set(region, { encrypted })
     }
   }
-  const copy: CopyPlan = { regions, encryption, accountKeys, encryptAccountCopies: encrypted || keyText !== '' }
+  const sourceKey = keyText !== '' && (KMS_KEY.exec(keyText)?.groups?.region ?? sourceRegion) === sourceRegion ? keyText : undefined
+  const copy: CopyPlan = {
+    regions,
+    encryption,
+    accountKeys,
+    encryptAccountCopies: encrypted || keyText !== '',
+    sourceEncryption: sourceKey !== undefined ? { encrypted: true, kmsKeyId: sourceKey } : { encrypted: encrypted || keyText !== '' }
+  }
   const completion = raw('copy-completion-duration')
   if (completion !== '') copy.completionMinutes = readCompletionMinutes(completion)
   return copy

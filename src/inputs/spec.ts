@@ -74,6 +74,11 @@ export interface CopyPlan {
   accountKeys: ReadonlyMap<string, ReadonlyMap<string, string>>
   /** encrypted: true, or kms-key-id: a target account's copy without a key of its own uses its default key. */
   encryptAccountCopies: boolean
+  /**
+   * This account's copy into the source region, made only of another account's image shared with
+   * this one: kms-key-id where it can serve that region, else encrypted as asked.
+   */
+  sourceEncryption: Encryption
   /** Time-based copy: EC2 finishes the snapshot copy within this many minutes (billed per TiB). */
   completionMinutes?: number
 }

@@ -164,6 +164,28 @@ describe('a release into target accounts, through the bundle', () => {
     ).toEqual([])
   }, 60_000)
 
+  it('refuses, before any grant or copy, a source key that one target account may not use', async () => {
+    roles(B, C)
+    const key = world.front.kmsKey(BUILD, OTHER, { usableBy: [B] })
+    const builder = await launchBuilder(world.moto.endpoint)
+    const plain = await seedImage(world.front, SOURCE, builder, 'web-cmk', 1, { App: 'web' })
+    const made = await runAction({ mode: 'copy', 'image-id': plain.imageId, regions: OTHER, 'kms-key-id': key }, { env: env() })
+    expect(made.errors).toEqual([])
+    const encrypted = (JSON.parse(made.outputs['image-ids']!) as Record<string, string>)[OTHER]!
+    const before = world.front.calls.length
+    const result = await runAction(
+      { mode: 'copy', region: OTHER, 'image-id': encrypted, 'target-accounts': `${B} ${C}` },
+      { env: { ...env(), AWS_REGION: OTHER } }
+    )
+    expect(result.exitCode).not.toBe(0)
+    expect(result.errors.join('\n')).toContain(`${C} may not use ${key}`)
+    expect(result.errors.join('\n')).not.toContain(`${B} may not use`)
+    const after = world.front.calls.slice(before)
+    expect(
+      after.filter((call) => ['CopyImage', 'ModifyImageAttribute', 'ModifySnapshotAttribute', 'CreateTags'].includes(call.action))
+    ).toEqual([])
+  }, 60_000)
+
   it('publishes each account’s own copy to its own parameter and prunes in each account', async () => {
     roles(B, C)
     const first = await release('1', { name: 'web-1' })

@@ -6,11 +6,12 @@ import { inEveryAccount, type TargetAccount } from '../../accounts.ts'
 import { AwsError } from '../../aws/errors.ts'
 import { CROSS_ACCOUNT_KEY_ACTIONS, keyManager } from '../../aws/keys.ts'
 import { shareImage, shareSnapshot } from '../../aws/sharing.ts'
-import { snapshotKeys } from '../../aws/snapshots.ts'
+import { describeSnapshots, type SnapshotFacts } from '../../aws/snapshots.ts'
 import type { Context } from '../../context.ts'
 import { errorMessage, StepError } from '../../errors.ts'
 import { waitForImages } from '../../images/waiter.ts'
 import type { CopyPlan, Encryption, SharePlan } from '../../inputs/index.ts'
+import type { Grant } from '../../journal.ts'
 import type { ReleaseImage } from '../../release.ts'
 import { copyTo } from './copy.ts'
 import { grantCopy, takeBackGrants } from './grants.ts'
@@ -20,43 +21,51 @@ export async function copyToAccounts(
   copy: CopyPlan,
   source: ReleaseImage,
   accounts: readonly TargetAccount[],
+  snapshots: ReadonlyMap<string, SnapshotFacts>,
   sharing: SharePlan | undefined
 ): Promise<void> {
   if (accounts.length === 0) return
   const regions = [...new Set([source.region, ...copy.regions])]
-  const grants = await grantCopy(
-    context,
-    source,
-    accounts.map((account) => account.id)
-  )
-  // Accounts whose copies are not all done keep their grants (and the summary says why).
+  // Accounts whose copies are still pending keep their grants (and the summary says why).
   const unfinished = new Map<string, string>()
-  let copying: unknown
+  let grants: Grant[] = []
+  let failure: unknown
   try {
+    grants = await grantCopy(
+      context,
+      source,
+      accounts.map((account) => account.id),
+      snapshots
+    )
     await inEveryAccount(context, accounts, `Copying ${source.imageId}`, async (inside, account) => {
       try {
         await copyInto(inside, copy, source, regions, account)
       } finally {
-        const pending = account.release.all().filter((image) => image.state !== 'available')
+        // A failed copy is gone (the waiter removes it); only a pending one still needs the grants.
+        const pending = account.release.all().filter((image) => image.state === 'pending' || image.state === 'unknown')
         if (pending.length > 0)
           unfinished.set(
             account.id,
-            `its copies ${pending.map((image) => `${image.imageId} in ${image.region}`).join(', ')} are not available yet`
+            `its copies ${pending.map((image) => `${image.imageId} in ${image.region}`).join(', ')} are still pending`
           )
       }
     })
   } catch (error) {
-    copying = error
+    failure = error
   }
+  // What the journal holds is every grant planned, given or not: taking back what was never given
+  // changes nothing, so a grant that failed part way is undone the same way.
+  const planned = context.journal.grants.filter((grant) => grant.imageId === source.imageId && grant.region === source.region)
   try {
-    if (!context.signal.aborted) await takeBackGrants(context, source, grants, unfinished, sharing)
-    else for (const grant of grants) Object.assign(grant, { outcome: 'left', reason: 'the job was cancelled' })
+    if (!context.signal.aborted)
+      await takeBackGrants(context, source, planned.length > 0 ? planned : grants, snapshots, unfinished, sharing)
+    else for (const grant of planned) Object.assign(grant, { outcome: 'left', reason: 'the job was cancelled' })
   } catch (error) {
     const message = `Taking back the permissions given on ${source.imageId} failed: ${errorMessage(error)}`
-    if (copying === undefined) throw new StepError(message)
+    if (failure === undefined) throw new StepError(message)
     context.log.warning(message)
   }
-  if (copying !== undefined) throw copying
+  if (failure !== undefined) throw failure
 }
 
 /** One account's copies, every region at once, then waited for: the grants can go only then. */
@@ -99,14 +108,28 @@ function accountEncryption(copy: CopyPlan, account: string, region: string, sour
 }
 
 /**
- * EC2 User Guide, "Share an AMI with specific AWS accounts": an image encrypted with the AWS
- * managed key (aws/ebs) cannot be shared, so no other account can copy it. That fails here, before
- * anything is granted or copied; a customer managed key works if its key policy lets the accounts
- * use it, which the log then says.
+ * What makes a cross-account copy impossible, found before anything is granted or copied:
+ * - an AWS Marketplace image shared from another account (EC2 User Guide, "Copy an AMI": CopyImage
+ *   does not support it, nor images derived from one);
+ * - a snapshot encrypted with the AWS managed key aws/ebs (EC2 User Guide, "Share an AMI with
+ *   specific AWS accounts": such an AMI cannot be shared), on any of its volumes;
+ * - a customer managed key a target account may not use: each target's role asks KMS about it
+ *   (DescribeKey), which its key policy must allow along with what EC2 uses it for. EC2 would
+ *   otherwise accept the CopyImage and fail the copy later (API Reference, CopyImage: KmsKeyId is
+ *   checked asynchronously).
+ * Returns the source's snapshots as described (their keys and tags), for the grants.
  */
-export async function checkSourceKey(context: Context, source: ReleaseImage, accounts: readonly TargetAccount[]): Promise<void> {
-  if (!source.encrypted) return
-  const keys = [...new Set((await snapshotKeys(context.aws, source.region, source.snapshotIds)).values())]
+export async function checkSource(
+  context: Context,
+  source: ReleaseImage,
+  accounts: readonly TargetAccount[]
+): Promise<Map<string, SnapshotFacts>> {
+  if (source.productCodes && source.productCodes.length > 0)
+    throw new StepError(
+      `${source.imageId} carries AWS Marketplace product codes (${source.productCodes.join(', ')}): EC2 cannot copy such an image into another account. Nothing was granted or copied.`
+    )
+  const snapshots = await describeSnapshots(context.aws, source.region, source.snapshotIds)
+  const keys = [...new Set([...snapshots.values()].flatMap((facts) => (facts.kmsKeyId ? [facts.kmsKeyId] : [])))]
   for (const key of keys) {
     let manager: string | undefined
     try {
@@ -124,10 +147,26 @@ export async function checkSourceKey(context: Context, source: ReleaseImage, acc
           'Build or copy it with a customer managed key (kms-key-id) whose key policy lets the target accounts use it, and copy that image. Nothing was granted or copied.'
       )
   }
-  if (keys.length > 0)
-    context.log.notice(
-      `${source.imageId} is encrypted with ${keys.join(', ')}: its key policy must allow ${accounts.map((account) => account.id).join(', ')} ${CROSS_ACCOUNT_KEY_ACTIONS}, or their copies fail.`
+  if (keys.length === 0) return snapshots
+  const refused: string[] = []
+  await Promise.all(
+    accounts.flatMap((account) =>
+      keys.map(async (key) => {
+        try {
+          await keyManager(account.aws, source.region, key)
+        } catch (error) {
+          if (!(error instanceof AwsError)) throw error
+          refused.push(`${account.id} may not use ${key} (${error.code})`)
+        }
+      })
     )
+  )
+  if (refused.length > 0)
+    throw new StepError(
+      `${refused.join('; ')}: the key policy of the source's key, and each target role's policy, must allow ${CROSS_ACCOUNT_KEY_ACTIONS}, or EC2 fails their copies. Nothing was granted or copied.`
+    )
+  context.log.info(`${source.imageId} is encrypted with ${keys.join(', ')}; every target account may use it.`)
+  return snapshots
 }
 
 /**

@@ -16,7 +16,8 @@ import { MAX_TAGS } from '../../limits.ts'
 import type { ReleaseImage } from '../../release.ts'
 import type { Run } from '../../run.ts'
 import { mergeTags, PROVENANCE, provenanceTags } from '../../tags.ts'
-import { checkAccountCopies, checkSourceKey, copyToAccounts } from './accounts.ts'
+import type { SnapshotFacts } from '../../aws/snapshots.ts'
+import { checkAccountCopies, checkSource, copyToAccounts } from './accounts.ts'
 
 export async function copy(
   context: Context,
@@ -33,6 +34,10 @@ export async function copy(
   // The other way round: an image another account shared with this one is copied as this
   // account's own, in its own region too.
   const foreign = source.origin === 'given' && !(await ownsImage(context.aws, source.region, source.imageId))
+  if (foreign && accounts.length > 0)
+    throw new StepError(
+      `${source.imageId} belongs to another account: only this account's own images can be given to target-accounts. Copy it into this account first (a step without target-accounts), then give that copy.`
+    )
   if (foreign) log.info(`${source.imageId} belongs to another account: this account gets a copy of its own in ${source.region} too.`)
   let destinations = copy.regions.filter((region) => region !== plan.region)
   if (destinations.length < copy.regions.length && !foreign) {
@@ -49,11 +54,11 @@ export async function copy(
   await waitForImages(context, [source])
   // The source's tags are final now; a copy that would carry too many fails before any is made.
   copyTags(context, source)
-  // An encryption no other account can use fails before anything is copied anywhere.
-  if (accounts.length > 0) await checkSourceKey(context, source, accounts)
+  // What no other account could copy fails before anything is copied anywhere.
+  const snapshots = accounts.length > 0 ? await checkSource(context, source, accounts) : new Map<string, SnapshotFacts>()
   const [own, others] = await Promise.allSettled([
     copyRegions(context, copy, source, destinations, foreign),
-    copyToAccounts(context, copy, source, accounts, sharing)
+    copyToAccounts(context, copy, source, accounts, snapshots, sharing)
   ])
   const failures = [own, others].flatMap((outcome) => (outcome.status === 'rejected' ? [errorMessage(outcome.reason)] : []))
   if (failures.length > 0) throw new StepError(failures.join(' '))
