@@ -25,11 +25,11 @@ export const PROVENANCE = {
 export const DISABLED_AT = 'ami-pipeline:disabled-at'
 
 /**
- * On a source image, the target accounts that copy gave launch and volume permissions so that they
- * could copy it, until it takes them back: a re-run (another attempt) knows those grants for the
- * step's own and takes them back too. Values are account ids separated by spaces; an account given
- * only volume permissions (it could already launch the image) is written ACCOUNT/volumes. Tag
- * values hold 256 characters, so a long list goes on in `…-2`, `…-3`.
+ * On a source image and on each of its snapshots, the target accounts that copy gave launch
+ * permission (on the image) or createVolumePermission (on a snapshot) so that they could copy it,
+ * until it takes them back: another attempt or run knows those grants for the step's own and takes
+ * them back too. Values are account ids separated by spaces; tag values hold 256 characters, so a
+ * long list goes on in `…-2`, `…-3`.
  */
 export const GRANTED_TO = 'ami-pipeline:granted-to'
 
