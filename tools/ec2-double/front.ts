@@ -5,8 +5,9 @@
 // throttling, 5xx, latency, lost replies — from a seeded random source so every run is reproducible
 // (faults.ts). SSM calls (JSON protocol, told apart by their x-amz-target header) come through the
 // same server, faults and buckets; what the front adds to them lives in ssm/. So do STS calls (told
-// apart by their credential scope: roles and their trust, sts/) and KMS calls (x-amz-target
-// TrentService.*: keys as data, kms/). This file is the
+// apart by their credential scope: roles and their trust, sts/), KMS calls (x-amz-target
+// TrentService.*: keys as data, kms/) and Recycle Bin calls (REST-JSON, credential scope rbin:
+// retention rules as data, rbin/). This file is the
 // server and what tests ask of it; all it remembers is one DoubleState (state.ts), and all the time
 // it reads is its clock (clock.ts).
 import { createServer, type IncomingMessage, type Server } from 'node:http'
@@ -31,14 +32,18 @@ import {
   SSM_CONTENT_TYPE,
   SSM_PROTOCOL,
   ssmErrorBody,
+  rbinError,
+  rbinProtocol,
   ssmErrorCode,
   stsErrorBody,
   stsProtocol,
   type Reply
 } from './protocol.ts'
+import { defineRecycleBinRule, RBIN_HANDLERS, rbinRoute, RbinFailure } from './rbin/rules.ts'
+import { setSnapshot } from './ec2/snapshots.ts'
 import { SSM_HANDLERS } from './ssm/parameters.ts'
 import { applyDue, settled } from './ssm/validation.ts'
-import { freshFaults, freshState, type Call, type DoubleState, type ImageOverlay } from './state.ts'
+import { freshFaults, freshState, type Call, type DoubleState, type ImageOverlay, type RuleTag } from './state.ts'
 import { defineRole, principalOf, STS_HANDLERS } from './sts/roles.ts'
 
 export async function startFront(motoEndpoint: string, options: FrontOptions = {}): Promise<Front> {
@@ -178,6 +183,40 @@ export class Front {
   }
 
   /**
+   * What DescribeSnapshots reports of a snapshot that moto does not know (ec2/snapshots.ts):
+   * `fullSizeBytes`, its FullSnapshotSizeInBytes (null: the field left out, as an endpoint without
+   * it answers), and `storageTier`. A snapshot is archived only as EBS lets one be (EBS User Guide,
+   * "Archive an Amazon EBS snapshot"): completed, and every AMI the double knows uses it disabled
+   * (or deregistered) first; otherwise this throws.
+   */
+  setSnapshot(snapshotId: string, region: string, facts: { fullSizeBytes?: number | null; storageTier?: 'standard' | 'archive' }): void {
+    setSnapshot(this.state, snapshotId, region, facts, this.clock.now())
+  }
+
+  /**
+   * A Recycle Bin retention rule of `account` in `region` (rbin/rules.ts), and its identifier (11
+   * characters of [0-9a-zA-Z]). Region-level without `resourceTags` (it may then have
+   * `excludeResourceTags`), tag-level with them: a deleted resource matches when it has any of their
+   * key and value pairs. `status` defaults to available; a pending rule retains nothing. Refused
+   * (it throws) as CreateRule would refuse it: retention 1 to 365 days, at most 50 resource tags and
+   * 5 exclusion tags, never both, 250 rules per region.
+   */
+  recycleBinRule(
+    account: string,
+    region: string,
+    rule: {
+      resourceType: 'EC2_IMAGE' | 'EBS_SNAPSHOT'
+      retentionDays: number
+      resourceTags?: RuleTag[]
+      excludeResourceTags?: RuleTag[]
+      status?: 'available' | 'pending'
+      description?: string
+    }
+  ): string {
+    return defineRecycleBinRule(this.state, account, region, rule, this.clock.now())
+  }
+
+  /**
    * Resolves once every aws:ec2:image put answered so far has been checked, waiting on the front's
    * clock until each is due: on a virtual clock, at once (time moves on to the last one's).
    */
@@ -189,7 +228,7 @@ export class Front {
     this.server = createServer((req, res) => {
       void this.handle(req).then(
         (reply) => {
-          res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/xml;charset=UTF-8' })
+          res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/xml;charset=UTF-8', ...reply.headers })
           res.end(reply.body)
         },
         (error: unknown) => {
@@ -223,6 +262,7 @@ export class Front {
     const kms = /^TrentService\.(\w+)$/.exec(target)?.[1]
     if (kms !== undefined) return this.handleKms(caller, kms, text)
     if (service === 'sts') return this.handleSts(caller, text)
+    if (service === 'rbin') return this.handleRbin(caller, req.method ?? 'GET', req.url ?? '/', text)
     return service === 'autoscaling' ? this.handleAutoScaling(caller, text) : this.handleEc2(caller, text)
   }
 
@@ -297,6 +337,51 @@ export class Front {
       }
     })
     return recorded(call, reply, ssmErrorCode(reply.body))
+  }
+
+  /**
+   * A Recycle Bin call (REST-JSON: the operation is the method and path, told apart by its
+   * credential scope rbin; the SDK reaches it at AWS_ENDPOINT_URL_RBIN): recorded, given the same
+   * faults and buckets, answered from the rules the double holds (rbin/rules.ts). Operations other
+   * than ListRules, GetRule and CreateRule are refused (FrontUnsupported).
+   */
+  private async handleRbin(caller: Caller, method: string, path: string, text: string): Promise<Reply> {
+    const route = rbinRoute(method, path)
+    let input: Record<string, unknown> = {}
+    try {
+      input = JSON.parse(text || '{}') as Record<string, unknown>
+    } catch {
+      // An unreadable body is answered below as an empty one, which every operation refuses.
+    }
+    if (route?.identifier !== undefined) input = { ...input, Identifier: route.identifier }
+    const call: Call = {
+      action: route?.operation ?? `${method} ${path.split('?')[0]}`,
+      service: 'rbin',
+      region: caller.region,
+      account: caller.account,
+      at: caller.now(),
+      params: flattenInput(input),
+      input,
+      status: 0
+    }
+    caller.state.calls.push(call)
+    const reply = await withFaults(caller, call, rbinProtocol(principalOf(caller).arn), async () => {
+      try {
+        const handler = route && RBIN_HANDLERS[route.operation]
+        if (!handler)
+          throw new FrontError(
+            400,
+            'FrontUnsupported',
+            `The EC2 double's Recycle Bin answers ListRules, GetRule and CreateRule, not ${call.action}.`
+          )
+        return await handler(caller, input)
+      } catch (error) {
+        // A Recycle Bin client reads only its JSON errors, so the front's own failures are answered as one too.
+        if (!(error instanceof FrontError)) return rbinError(500, 'InternalServerException', `front: ${String(error)}`)
+        return rbinError(error.status, error.code, error.message, error instanceof RbinFailure ? error.reason : undefined)
+      }
+    })
+    return recorded(call, reply, reply.headers?.['x-amzn-errortype'])
   }
 
   /**

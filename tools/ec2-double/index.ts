@@ -4,8 +4,29 @@ export { startFront, Front } from './front.ts'
 export { Caller } from './caller.ts'
 export { realClock, virtualClock, type Clock, type VirtualClock } from './clock.ts'
 export type { Bucket, FaultRule, FrontOptions, NewImage } from './options.ts'
-export { INVISIBLE_MS, MOTO_DEFAULT_ACCOUNT, SSM_RETRY_AFTER_MS, SSM_VALIDATION_MS } from './options.ts'
-export type { Accounts, Call, DoubleState, ImageOverlay, KmsKey, Role, RoleSession } from './state.ts'
+export {
+  defaultSnapshotBytes,
+  INVISIBLE_MS,
+  MOTO_DEFAULT_ACCOUNT,
+  RECYCLE_BIN_ACTIVATION_MS,
+  SSM_RETRY_AFTER_MS,
+  SSM_VALIDATION_MS
+} from './options.ts'
+export type {
+  Accounts,
+  BinnedImage,
+  BinnedSnapshot,
+  Call,
+  DoubleState,
+  ImageOverlay,
+  KmsKey,
+  RecycleBinRule,
+  RecycleBinState,
+  Role,
+  RoleSession,
+  RuleTag,
+  SnapshotFacts
+} from './state.ts'
 export type { ImageState } from './ec2/image-state.ts'
 export type { ParameterValidation } from './ssm/validation.ts'
 export { startMoto, type Moto, type MotoOptions } from './moto.ts'

@@ -1,5 +1,6 @@
 // What a test, the demo or the benchmark can set on the double: its clock, how long images stay
-// pending and unlisted, how long SSM's check of an aws:ec2:image value takes, and the faults to inject.
+// pending and unlisted, how long SSM's check of an aws:ec2:image value takes, snapshots' full sizes,
+// and the faults to inject.
 import type { Clock } from './clock.ts'
 
 export interface FaultRule {
@@ -99,6 +100,20 @@ export interface FrontOptions {
   usageReportInvisibleMs?: number
   /** A report about this image ends in `error` with the reason returned (ImageUsageReport, stateReason). */
   usageReportError?: (imageId: string) => string | undefined
+  /**
+   * The full size (EC2 API Reference, Snapshot, FullSnapshotSizeInBytes: "the size of all the blocks
+   * that were written to the source volume at the time the snapshot was created") of a snapshot the
+   * double was not told of (Front.setSnapshot); undefined leaves the field out, as an endpoint that
+   * does not report it would. Default: defaultSnapshotBytes, 40 % of the volume.
+   */
+  snapshotBytes?: (snapshot: { snapshotId: string; region: string; volumeSize: number }) => number | undefined
+  /**
+   * How long the first retention rule an account creates in a region with CreateRule stays
+   * pending (EBS User Guide, "Considerations for Recycle Bin": "When you create your first retention
+   * rule, it can take up to 30 minutes for the rule to become active"). Default 30 minutes, the most
+   * it can take; later rules are available at once ("almost immediately").
+   */
+  recycleBinActivationMs?: number
 }
 
 /** Default of FrontOptions.invisibleMs. */
@@ -113,3 +128,15 @@ export const USAGE_REPORT_MS = 2000
 export const USAGE_REPORTS_PENDING = 2000
 /** Default of FrontOptions.ssmRetryAfterMs. */
 export const SSM_RETRY_AFTER_MS = 300_000
+/** Default of FrontOptions.recycleBinActivationMs. */
+export const RECYCLE_BIN_ACTIVATION_MS = 1_800_000
+
+const MIB = 1024 * 1024
+
+/**
+ * Default of FrontOptions.snapshotBytes: 40 % of the volume, in whole MiB. Deterministic, and below
+ * the volume size, as the blocks ever written to a volume are for a freshly built image's disk.
+ */
+export function defaultSnapshotBytes(snapshot: { volumeSize: number }): number {
+  return Math.round(snapshot.volumeSize * 1024 * 0.4) * MIB
+}

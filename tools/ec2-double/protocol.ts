@@ -1,5 +1,5 @@
 // How the double answers in each protocol: EC2's query protocol (XML), Auto Scaling's query
-// protocol (its own XML errors) and SSM's JSON protocol,
+// protocol (its own XML errors), SSM's and KMS's JSON protocol, Recycle Bin's REST-JSON protocol,
 // their errors, and the answers its faults give (throttled, a 5xx, a refused permission).
 import { serializeXml, type XmlElement } from './xml.ts'
 
@@ -8,6 +8,8 @@ export interface Reply {
   body: string
   /** text/xml unless said (SSM answers JSON). */
   contentType?: string
+  /** Headers beyond content-type (Recycle Bin names its errors in x-amzn-errortype). */
+  headers?: Record<string, string>
 }
 
 /** A refusal the double makes itself, answered in the protocol of the call. */
@@ -174,5 +176,37 @@ export function kmsProtocol(principal: string, resource: string): Protocol {
         'AccessDeniedException',
         `User: ${principal} is not authorized to perform: kms:${action} on resource: ${resource} because no identity-based policy allows the kms:${action} action`
       )
+  }
+}
+
+export const RBIN_CONTENT_TYPE = 'application/json'
+
+/**
+ * A Recycle Bin error (REST-JSON protocol): the code in the x-amzn-errortype header, which the SDK
+ * reads first, and the body's Message and, for the errors that carry one, Reason (Recycle Bin API
+ * Reference, ValidationException: INVALID_PAGE_TOKEN | INVALID_PARAMETER_VALUE;
+ * ResourceNotFoundException: RULE_NOT_FOUND; ServiceQuotaExceededException: SERVICE_QUOTA_EXCEEDED).
+ */
+export function rbinError(status: number, code: string, message: string, reason?: string): Reply {
+  return {
+    status,
+    body: JSON.stringify({ Message: message, ...(reason !== undefined && { Reason: reason }) }),
+    contentType: RBIN_CONTENT_TYPE,
+    headers: { 'x-amzn-errortype': code }
+  }
+}
+
+/**
+ * Recycle Bin's faults. Its own model names InternalServerException (HTTP 500) for an internal
+ * problem; throttling and a refused permission it leaves to the errors common to all AWS APIs
+ * (Recycle Bin API Reference, Common Errors): ThrottlingException, HTTP 400; AccessDeniedException,
+ * "You don't have sufficient access to perform this action", HTTP 403.
+ */
+export function rbinProtocol(principal: string): Protocol {
+  return {
+    throttled: () => rbinError(400, 'ThrottlingException', 'Rate exceeded'),
+    internalError: () =>
+      rbinError(500, 'InternalServerException', 'The service could not respond to the request due to an internal problem.'),
+    denied: (action) => rbinError(403, 'AccessDeniedException', `User: ${principal} is not authorized to perform: rbin:${action}`)
   }
 }

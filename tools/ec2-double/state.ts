@@ -6,18 +6,21 @@ import type { ParameterValidation, PendingPut } from './ssm/validation.ts'
 import type { XmlElement } from './xml.ts'
 
 export interface Call {
-  /** The EC2 action, or the SSM operation (PutParameter, GetParameter, …). */
+  /** The EC2 action, or the SSM, STS, KMS or Recycle Bin operation (PutParameter, GetParameter, ListRules, …). */
   action: string
   region: string
   /** The caller's account (Accounts). */
   account: string
   /** Absent for EC2. */
-  service?: 'ssm' | 'autoscaling' | 'sts' | 'kms'
+  service?: 'ssm' | 'autoscaling' | 'sts' | 'kms' | 'rbin'
   /** When the call arrived (ms since the epoch). */
   at: number
-  /** EC2, Auto Scaling, STS: the query parameters. SSM, KMS: the JSON input flattened (Tags.1.Key, Overwrite: 'true', …). */
+  /**
+   * EC2, Auto Scaling, STS: the query parameters. SSM, KMS, Recycle Bin: the JSON input flattened
+   * (Tags.1.Key, Overwrite: 'true', …); for Recycle Bin the path's Identifier too.
+   */
   params: Record<string, string>
-  /** SSM, KMS: the JSON input as sent. */
+  /** SSM, KMS, Recycle Bin: the JSON input as sent (Recycle Bin: with the path's Identifier). */
   input?: Record<string, unknown>
   status: number
   errorCode?: string
@@ -76,6 +79,97 @@ export interface OtherAccount {
   templateVersions: { templateId: string; version: number; region: string; imageId: string; createdAt: number }[]
 }
 
+/**
+ * What the double knows of a snapshot that moto does not report (EC2 API Reference, Snapshot):
+ * its full size and storage tier, and, for one made with an image through the double, that image,
+ * whose state its own follows.
+ */
+export interface SnapshotFacts {
+  region: string
+  /** Front.setSnapshot: FullSnapshotSizeInBytes; null leaves the field out; absent: FrontOptions.snapshotBytes decides. */
+  fullSizeBytes?: number | null
+  /** StorageTier; absent: standard. */
+  storageTier?: 'standard' | 'archive'
+  /** The image CreateImage or CopyImage made it for: pending while that image is, in error if it failed. */
+  madeFor?: string
+  /** A copy's snapshot: the source snapshot, whose full size it has (EC2 copies every block). */
+  copyOf?: { snapshotId: string; region: string }
+}
+
+/** A tag key and value as Recycle Bin names them (Recycle Bin API Reference, ResourceTag); no value: the empty value. */
+export interface RuleTag {
+  key: string
+  value?: string
+}
+
+/**
+ * A Recycle Bin retention rule (Recycle Bin API Reference, GetRule), as data: Front.recycleBinRule
+ * or CreateRule makes one. Tag-level when it has resource tags, Region-level (which may have
+ * exclusion tags) when it has none.
+ */
+export interface RecycleBinRule {
+  /** 11 characters of [0-9a-zA-Z] (GetRule, Identifier). */
+  identifier: string
+  /** arn:aws:rbin:REGION:ACCOUNT:rule/IDENTIFIER (RuleSummary, RuleArn). */
+  arn: string
+  account: string
+  region: string
+  resourceType: 'EC2_IMAGE' | 'EBS_SNAPSHOT' | 'EBS_VOLUME'
+  /** RetentionPeriod, in days (the only unit Recycle Bin has). */
+  retentionDays: number
+  resourceTags: RuleTag[]
+  excludeResourceTags: RuleTag[]
+  description?: string
+  /** Until when its Status is pending (0: available from the start; Infinity: pending until a test changes it). */
+  pendingUntil: number
+  /** LockState; absent for a rule never locked (RuleSummary, LockState: "null - The retention rule has never been locked"). */
+  lockState?: 'locked' | 'pending_unlock' | 'unlocked'
+  /** LockConfiguration's unlock delay, in days, for a rule locked at creation. */
+  unlockDelayDays?: number
+  /** The rule's own tags (CreateRule, Tags), not the resources'. */
+  tags: { Key: string; Value: string }[]
+  createdAt: number
+}
+
+/** An AMI in the Recycle Bin (EC2 API Reference, ImageRecycleBinInfo), and the rule that keeps it. */
+export interface BinnedImage {
+  imageId: string
+  account: string
+  region: string
+  name?: string
+  description?: string
+  enteredAt: number
+  /** enteredAt plus the longest retention period of the rules that applied: then it is gone for good. */
+  exitAt: number
+  ruleId: string
+  /** Its snapshots when it was deregistered: it can be restored only while each is still there or in the bin. */
+  snapshotIds: string[]
+}
+
+/** A snapshot in the Recycle Bin (EC2 API Reference, SnapshotRecycleBinInfo), and the rule that keeps it. */
+export interface BinnedSnapshot {
+  snapshotId: string
+  account: string
+  region: string
+  description?: string
+  volumeId?: string
+  enteredAt: number
+  exitAt: number
+  ruleId: string
+}
+
+/** Recycle Bin: the retention rules, and what they retain (EC2 User Guide and EBS User Guide, "Recycle Bin"). */
+export interface RecycleBinState {
+  /** By identifier. */
+  rules: Map<string, RecycleBinRule>
+  /** Rules ever made: identifiers come from this count, so a run repeats exactly. */
+  rulesMade: number
+  /** Deregistered images a rule retains, by image id (listed until their exit time). */
+  images: Map<string, BinnedImage>
+  /** Deleted snapshots a rule retains, by snapshot id. */
+  snapshots: Map<string, BinnedSnapshot>
+}
+
 /** An AMI usage report (EC2 API Reference, ImageUsageReport), with the entries it found when made. */
 export interface UsageReport {
   reportId: string
@@ -109,6 +203,10 @@ export interface DoubleState {
    * it: the key's ARN (EC2 API Reference, Snapshot, KmsKeyId).
    */
   snapshotKeys: Map<string, string>
+  /** Each snapshot's full size, storage tier and making, where the double knows them (SnapshotFacts), by snapshot id. */
+  snapshots: Map<string, SnapshotFacts>
+  /** Recycle Bin's retention rules and what they retain. */
+  recycleBin: RecycleBinState
   /** KMS keys, as data (Front.kmsKey, Front.defaultEbsKey), by key ARN. */
   kmsKeys: Map<string, KmsKey>
   /** Customer managed keys ever made: their ids come from this count, so a run repeats exactly. */
@@ -254,6 +352,8 @@ export function freshState(options: FrontOptions): DoubleState {
     images: new Map(),
     copyTokens: new Map(),
     snapshotKeys: new Map(),
+    snapshots: new Map(),
+    recycleBin: { rules: new Map(), rulesMade: 0, images: new Map(), snapshots: new Map() },
     kmsKeys: new Map(),
     kmsKeysMade: 0,
     roles: new Map(),

@@ -1,10 +1,12 @@
-// DeregisterImage as EC2 documents it: protection refuses it, and DeleteAssociatedSnapshots reports
-// each snapshot, skipping one another image still uses.
+// DeregisterImage as EC2 documents it: protection refuses it, DeleteAssociatedSnapshots reports
+// each snapshot, skipping one another image still uses, and an image (or snapshot) a Recycle Bin
+// rule retains goes to the bin.
 import type { Caller } from '../caller.ts'
 import { FrontError, type Reply } from '../protocol.ts'
 import type { Deregistration } from '../state.ts'
 import { leaf, node, parseXml, serializeXml, type XmlElement } from '../xml.ts'
 import { isProtectedAt } from './image-attributes.ts'
+import { deletedIntoBin, deregisteredIntoBin } from './recycle-bin.ts'
 import { isDryRun } from './requests.ts'
 import { ownersOnly } from './shared-images.ts'
 import { snapshotsByImage } from './snapshots.ts'
@@ -43,8 +45,9 @@ export async function deregisterImage(caller: Caller, params: URLSearchParams): 
       if (other.scope === scope && other.imageId !== imageId) for (const snapshot of await other.snapshots) used.add(snapshot)
     const rest = new URLSearchParams(params)
     rest.delete('DeleteAssociatedSnapshots')
-    // Only its owner deregisters an image (shared-images.ts, refuseNotOwned).
-    const reply = await ownersOnly(caller, imageId, await caller.send(rest))
+    // Only its owner deregisters an image (shared-images.ts, refuseNotOwned); one a Recycle Bin
+    // rule retains goes to the bin (recycle-bin.ts).
+    const reply = await ownersOnly(caller, imageId, await deregisteredIntoBin(caller, imageId, own, () => caller.send(rest)))
     if (reply.status >= 400 || params.get('DeleteAssociatedSnapshots') !== 'true') return reply
     // An image registered on one of the snapshots while this one was being deregistered uses it
     // now, and EC2 refuses to delete a snapshot any image uses (DeleteSnapshot,
@@ -60,14 +63,21 @@ export async function deregisterImage(caller: Caller, params: URLSearchParams): 
   }
 }
 
-/** Deletes each snapshot no other image uses, and says what became of each. */
+/**
+ * Deletes each snapshot no other image uses, and says what became of each. One a Recycle Bin rule
+ * retains goes to the bin and is reported deleted (success): EC2 documents nothing else for
+ * DeleteAssociatedSnapshots under a rule, and a retained snapshot is deleted as far as the account's
+ * snapshots go.
+ */
 async function deleteSnapshots(caller: Caller, own: string[], used: Set<string>): Promise<XmlElement[]> {
   const results: XmlElement[] = []
   for (const snapshot of own) {
+    const remove = (): Promise<Reply> =>
+      caller.send(new URLSearchParams({ Action: 'DeleteSnapshot', Version: '2016-11-15', SnapshotId: snapshot }))
     const code = used.has(snapshot)
       ? 'skipped'
-      : await caller.moto('DeleteSnapshot', { SnapshotId: snapshot }).then(
-          () => 'success',
+      : await deletedIntoBin(caller, snapshot, remove).then(
+          (reply) => (reply.status < 400 ? 'success' : 'client-error'),
           () => 'client-error'
         )
     results.push(node('item', [leaf('snapshotId', snapshot), leaf('returnCode', code)]))

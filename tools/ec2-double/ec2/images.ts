@@ -9,6 +9,7 @@ import { imageStateAt, overlayOf, pendingFor, visibleFrom } from './image-state.
 import { refuseTakenName, snapshotIdsIn, snapshotsOf, tagResources } from './lookups.ts'
 import { fingerprintOf, isDryRun, listed, takeTagSpecifications } from './requests.ts'
 import { foreignImage, othersKnown, sharedWith } from './shared-images.ts'
+import { madeSnapshots } from './snapshots.ts'
 
 /** CreateImage: names are unique per region; snapshot tags at creation (moto: NotImplemented). */
 export async function createImage(caller: Caller, params: URLSearchParams): Promise<Reply> {
@@ -28,7 +29,10 @@ export async function createImage(caller: Caller, params: URLSearchParams): Prom
   if (reply.status >= 400) return reply
   const imageId = textOf(parseXml(reply.body), 'imageId')!
   made(caller, imageId, name, 'CreateImage')
-  await tagResources(caller, await snapshotsOf(caller, imageId), tags.get('snapshot') ?? [])
+  const snapshots = await snapshotsOf(caller, imageId)
+  // Its snapshots are pending while it is (snapshots.ts).
+  madeSnapshots(caller, imageId, snapshots)
+  await tagResources(caller, snapshots, tags.get('snapshot') ?? [])
   return reply
 }
 
@@ -205,6 +209,8 @@ export async function copyImage(caller: Caller, params: URLSearchParams): Promis
   })
   const encryption = copyEncryption(caller, params, source, sourceRegion)
   const snapshots = await snapshotsOf(caller, imageId)
+  // Pending while the copy is, with the source's full sizes (snapshots.ts).
+  madeSnapshots(caller, imageId, snapshots, source && { snapshots: source.snapshots, region: sourceRegion })
   if (encryption.key) {
     overlay.encrypted = true
     overlay.kmsKeyId = encryption.key

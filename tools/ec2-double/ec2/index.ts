@@ -20,7 +20,8 @@ import { describeImageReferences } from './references.ts'
 import { describeRegions } from './regions.ts'
 import { tagSharedImages } from './shared-images.ts'
 import { modifyImageAttribute, modifySnapshotAttribute } from './sharing.ts'
-import { deleteSnapshot, overlaySnapshots } from './snapshots.ts'
+import { listImagesInRecycleBin, listSnapshotsInRecycleBin } from './recycle-bin.ts'
+import { deleteSnapshot, describeSnapshots } from './snapshots.ts'
 import {
   createImageUsageReport,
   deleteImageUsageReport,
@@ -48,7 +49,7 @@ export const EC2_HANDLERS: Record<string, Ec2Handler> = {
   EnableImage: enableImage,
   DeregisterImage: deregisterImage,
   DescribeImageReferences: describeImageReferences,
-  DescribeSnapshots: (caller, params) => paginated(caller, params, 'snapshotSet', (xml) => overlaySnapshots(caller, xml)),
+  DescribeSnapshots: describeSnapshots,
   ModifySnapshotAttribute: modifySnapshotAttribute,
   DeleteSnapshot: deleteSnapshot,
   // moto pages these itself (15 or 100 at a time) unless asked for more; the double does the paging.
@@ -61,7 +62,9 @@ export const EC2_HANDLERS: Record<string, Ec2Handler> = {
   CreateImageUsageReport: createImageUsageReport,
   DescribeImageUsageReports: describeImageUsageReports,
   DescribeImageUsageReportEntries: describeImageUsageReportEntries,
-  DeleteImageUsageReport: deleteImageUsageReport
+  DeleteImageUsageReport: deleteImageUsageReport,
+  ListImagesInRecycleBin: listImagesInRecycleBin,
+  ListSnapshotsInRecycleBin: listSnapshotsInRecycleBin
 }
 
 /** Actions that add, remove or change an image's snapshots: each drops the region's image index. */
