@@ -2,7 +2,7 @@
 import { InputError } from '../errors.ts'
 import { LAUNCH_REPORT_DELAY_MS } from '../limits.ts'
 import { INPUTS, type InputName, type PrunePlan, type Retirement } from './spec.ts'
-import { parseBoolean, parseCount, parseDuration, parseMap, parseRegions } from './values.ts'
+import { parseBoolean, parseCount, parseDuration, parseMap, parseRegion, parseRegions } from './values.ts'
 
 const RETIREMENTS: readonly Retirement[] = ['deregister', 'disable', 'deprecate']
 
@@ -39,7 +39,8 @@ export function readPrune(raw: (name: InputName) => string, region: string): Pru
     deleteSnapshots: parseBoolean('delete-snapshots', raw('delete-snapshots'), true),
     maxDeletions: parseCount('max-deletions', raw('max-deletions') || INPUTS['max-deletions'].default, 1, 100_000),
     retire: readRetire(raw('retire')),
-    onlyDisabled: parseBoolean('only-disabled', raw('only-disabled'), false)
+    onlyDisabled: parseBoolean('only-disabled', raw('only-disabled'), false),
+    snapshotPrice: readSnapshotPrice(raw('snapshot-price'), regions)
   }
   if (plan.onlyDisabled && plan.retire !== 'deregister') {
     throw new InputError(
@@ -76,4 +77,29 @@ function readRetire(value: string): Retirement {
     )
   }
   return retire
+}
+
+/**
+ * snapshot-price: one number for every region, or region=price lines naming every prune region
+ * (prices differ by region: Amazon EBS pricing). USD per GB-month of standard-tier storage, where
+ * AWS's GB for EBS is 2^30 bytes.
+ */
+function readSnapshotPrice(value: string, regions: readonly string[]): Map<string, number> {
+  const accepted = 'expected USD per GB-month of snapshot storage, such as 0.05, or region=price lines for every prune region'
+  const price = (text: string): number => {
+    const n = Number(text)
+    if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100)
+      throw new InputError('snapshot-price', value, `'${text}' is not a price: ${accepted}`)
+    return n
+  }
+  const text = value.trim() || INPUTS['snapshot-price'].default
+  if (!text.includes('=') && !text.startsWith('{')) {
+    const one = price(text)
+    return new Map(regions.map((region) => [region, one]))
+  }
+  const prices = new Map<string, number>()
+  for (const [region, item] of parseMap('snapshot-price', text)) prices.set(parseRegion('snapshot-price', region), price(item))
+  const missing = regions.filter((region) => !prices.has(region))
+  if (missing.length > 0) throw new InputError('snapshot-price', value, `it gives no price for ${missing.join(', ')}: ${accepted}`)
+  return prices
 }

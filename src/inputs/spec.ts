@@ -48,6 +48,7 @@ export const INPUTS = {
   retire: { modes: ['prune'], default: 'deregister' },
   'unused-for': { modes: ['prune'], default: '' },
   'only-disabled': { modes: ['prune'], default: 'false' },
+  'snapshot-price': { modes: ['prune'], default: '0.05' },
   'dry-run': { modes: 'all', default: 'false' }
 } as const satisfies Record<string, { modes: 'all' | readonly Mode[]; default: string }>
 
@@ -119,6 +120,8 @@ export interface PrunePlan {
   unusedForMs?: number
   /** Only disabled images: the second stage of a staged retirement. */
   onlyDisabled: boolean
+  /** USD per GiB-month of standard-tier snapshot storage, per prune region (snapshot-price). */
+  snapshotPrice: ReadonlyMap<string, number>
 }
 
 /** tag's settings beyond the tags themselves: sharing, deprecation and protection, if any. */

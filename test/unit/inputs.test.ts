@@ -167,8 +167,28 @@ describe('readPlan', () => {
       deleteSnapshots: true,
       maxDeletions: 100,
       retire: 'deregister',
-      onlyDisabled: false
+      onlyDisabled: false,
+      snapshotPrice: new Map([
+        ['us-east-1', 0.05],
+        ['us-west-2', 0.05]
+      ])
     })
+  })
+
+  it('reads snapshot-price per prune region, and refuses a region without a price', () => {
+    const given = { mode: 'prune', 'prune-name': 'web-*', 'prune-regions': 'us-east-1 eu-west-1' }
+    expect(plan({ ...given, 'snapshot-price': 'us-east-1=0.05\neu-west-1=0.055' }).prune?.snapshotPrice).toEqual(
+      new Map([
+        ['us-east-1', 0.05],
+        ['eu-west-1', 0.055]
+      ])
+    )
+    expect(() => plan({ ...given, 'snapshot-price': 'us-east-1=0.05' })).toThrow(
+      /Input 'snapshot-price' has the value 'us-east-1=0.05': it gives no price for eu-west-1/
+    )
+    expect(() => plan({ ...given, 'snapshot-price': 'cheap' })).toThrow(
+      /Input 'snapshot-price' has the value 'cheap': 'cheap' is not a price/
+    )
   })
 })
 

@@ -28,6 +28,7 @@ const rules = (extra: Partial<PrunePlan> = {}): PrunePlan => ({
   olderThanMs: 0,
   deleteSnapshots: true,
   maxDeletions: 100,
+  snapshotPrice: new Map([['us-east-1', 0.05]]),
   retire: 'deregister',
   onlyDisabled: false,
   ...extra
