@@ -35,7 +35,8 @@ const bench: Bench = {
     AWS_ENDPOINT_URL_SSM: front.endpoint,
     AWS_ENDPOINT_URL_AUTO_SCALING: front.endpoint,
     AWS_ENDPOINT_URL_STS: front.endpoint,
-    AWS_ENDPOINT_URL_KMS: front.endpoint
+    AWS_ENDPOINT_URL_KMS: front.endpoint,
+    AWS_ENDPOINT_URL_RBIN: front.endpoint
   }
 }
 const results: {

@@ -6,6 +6,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2'
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling'
 import type { KMSClient } from '@aws-sdk/client-kms'
+import type { RbinClient } from '@aws-sdk/client-rbin'
 import type { SSMClient } from '@aws-sdk/client-ssm'
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types'
 import { realClock, type Clock } from '../time.ts'
@@ -13,7 +14,7 @@ import { AwsError, hasCode, type Service } from './errors.ts'
 import { bucketShape, EC2_BUCKETS, kindOf, pacingFor, TokenBucket, type BucketShape, type CallKind } from './pacing.ts'
 import {
   closeConnections,
-  localAutoScaling,
+  localEndpoint,
   newConnections,
   sdkConfig,
   type CallCounts,
@@ -30,6 +31,7 @@ export interface AwsOptions {
   makeSsmClient?: (region: string) => SSMClient
   makeAutoScalingClient?: (region: string) => AutoScalingClient
   makeKmsClient?: (region: string) => KMSClient
+  makeRbinClient?: (region: string) => RbinClient
   /** Where each call's outcome goes (the step debug log). */
   debug?: (message: string) => void
   /** Where a call that keeps failing says so (the step log). */
@@ -216,7 +218,7 @@ export class Aws {
         region,
         make,
         async (config) =>
-          new (await import('@aws-sdk/client-auto-scaling')).AutoScalingClient({ ...config, ...localAutoScaling(process.env) })
+          new (await import('@aws-sdk/client-auto-scaling')).AutoScalingClient({ ...config, ...localEndpoint(process.env, 'autoscaling') })
       )
     return this.send('autoscaling', region, operation, resource, client, send)
   }
@@ -238,7 +240,7 @@ export class Aws {
     const { fromTemporaryCredentials } = await import('@aws-sdk/credential-providers')
     const assume = fromTemporaryCredentials({
       params: { RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: ROLE_SESSION_SECONDS },
-      clientConfig: { region, ...this.sdkOptions('sts', region) }
+      clientConfig: { region, ...this.sdkOptions('sts', region), ...localEndpoint(process.env, 'sts') }
     })
     const counted = (): Promise<AwsCredentialIdentity> => {
       this.counts.set('sts:AssumeRole', (this.counts.get('sts:AssumeRole') ?? 0) + 1)
@@ -252,8 +254,29 @@ export class Aws {
   async kms<Output>(region: string, operation: string, resource: string, send: (client: KMSClient) => Promise<Output>): Promise<Output> {
     if (kindOf(operation) === 'change') throw new Error(`${operation}: the action never changes KMS`)
     const make = this.options.makeKmsClient
-    const client = () => this.lazyClient('kms', region, make, async (config) => new (await import('@aws-sdk/client-kms')).KMSClient(config))
+    const client = () =>
+      this.lazyClient(
+        'kms',
+        region,
+        make,
+        async (config) => new (await import('@aws-sdk/client-kms')).KMSClient({ ...config, ...localEndpoint(process.env, 'kms') })
+      )
     return this.send('kms', region, operation, resource, client, send)
+  }
+
+  /** Sends one Recycle Bin call (reading its rules: it is never changed), paced and reported like the others. */
+  async rbin<Output>(region: string, operation: string, resource: string, send: (client: RbinClient) => Promise<Output>): Promise<Output> {
+    if (kindOf(operation) === 'change') throw new Error(`${operation}: the action never changes the Recycle Bin`)
+    const make = this.options.makeRbinClient
+    // The rbin SDK the registry has is older than the rest: its retry strategy interface differs, so
+    // it retries on its own (standard mode, the same attempts), paced like every call here.
+    const client = () =>
+      this.lazyClient('rbin', region, make, async (config) => {
+        const rest: Partial<SdkConfig> = { ...config }
+        delete rest.retryStrategy
+        return new (await import('@aws-sdk/client-rbin')).RbinClient({ ...rest, ...localEndpoint(process.env, 'rbin') } as never)
+      })
+    return this.send('rbin', region, operation, resource, client, send)
   }
 
   /** Every page of a paginated describe, following NextToken until EC2 stops returning one. */

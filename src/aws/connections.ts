@@ -40,7 +40,14 @@ export function closeConnections(connections: Connections): void {
   agents?.httpsAgent.destroy()
 }
 
-const SERVICE_NAMES: Record<Service, string> = { ec2: 'EC2', ssm: 'SSM', autoscaling: 'Auto Scaling', kms: 'KMS', sts: 'STS' }
+const SERVICE_NAMES: Record<Service, string> = {
+  ec2: 'EC2',
+  ssm: 'SSM',
+  autoscaling: 'Auto Scaling',
+  kms: 'KMS',
+  sts: 'STS',
+  rbin: 'Recycle Bin'
+}
 
 export type SdkConfig = ReturnType<typeof sdkConfig>
 
@@ -82,12 +89,16 @@ export function sdkConfig(
   }
 }
 
+/** The SDK's own setting of each service's endpoint (AWS_ENDPOINT_URL_<SERVICE>). */
+const ENDPOINT_SETTING = { autoscaling: 'AUTO_SCALING', kms: 'KMS', rbin: 'RBIN', sts: 'STS' } as const
+
 /**
- * A local EC2 API set with AWS_ENDPOINT_URL_EC2 alone (moto, say) serves Auto Scaling too: its
- * calls go there rather than to AWS, unless AWS_ENDPOINT_URL_AUTO_SCALING or AWS_ENDPOINT_URL says
- * where (the SDK's own settings, which it reads itself).
+ * A local EC2 API set with AWS_ENDPOINT_URL_EC2 alone (moto, say) serves the step's other services
+ * too — Auto Scaling, KMS, the Recycle Bin, STS: their calls go there rather than to AWS, unless
+ * AWS_ENDPOINT_URL_<SERVICE> or AWS_ENDPOINT_URL says where (the SDK's own settings, which it reads
+ * itself). A local run never reaches AWS for a service it did not point anywhere.
  */
-export function localAutoScaling(env: NodeJS.ProcessEnv): { endpoint?: string } {
+export function localEndpoint(env: NodeJS.ProcessEnv, service: keyof typeof ENDPOINT_SETTING): { endpoint?: string } {
   const ec2 = env.AWS_ENDPOINT_URL_EC2
-  return ec2 && !env.AWS_ENDPOINT_URL_AUTO_SCALING && !env.AWS_ENDPOINT_URL ? { endpoint: ec2 } : {}
+  return ec2 && !env[`AWS_ENDPOINT_URL_${ENDPOINT_SETTING[service]}`] && !env.AWS_ENDPOINT_URL ? { endpoint: ec2 } : {}
 }

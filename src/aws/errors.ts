@@ -1,7 +1,7 @@
 // Turns SDK errors into messages that name the operation, the region and the resource, and say
 // what to do where that is known.
 
-export type Service = 'ec2' | 'ssm' | 'autoscaling' | 'kms' | 'sts'
+export type Service = 'ec2' | 'ssm' | 'autoscaling' | 'kms' | 'sts' | 'rbin'
 
 /** An AWS call that failed after the SDK's retries, with where and on what. */
 export class AwsError extends Error {

@@ -40,7 +40,7 @@ export const AUTO_SCALING_BUCKETS: Readonly<Record<CallKind, BucketShape>> = {
 }
 
 /**
- * KMS: the action only reads keys (DescribeKey, once per key a copy uses). AWS KMS Developer Guide,
+ * KMS and the Recycle Bin (whose rates are unpublished): the action only reads keys and rules (DescribeKey, once per key a copy uses). AWS KMS Developer Guide,
  * "Request quotas": DescribeKey shares a per-account, per-region quota of at least 1,800 requests a
  * second with the other management operations; a few per second is plenty and leaves the rest.
  */
@@ -50,11 +50,11 @@ export const KMS_BUCKETS: Readonly<Record<CallKind, BucketShape>> = {
 }
 
 /** The bucket of a service other than EC2 (whose shapes a caller may set: AwsOptions.buckets). */
-export function bucketShape(service: 'ec2' | 'ssm' | 'autoscaling' | 'kms' | 'sts', kind: CallKind | 'listing'): BucketShape {
+export function bucketShape(service: 'ec2' | 'ssm' | 'autoscaling' | 'kms' | 'sts' | 'rbin', kind: CallKind | 'listing'): BucketShape {
   if (kind === 'listing') return SSM_LISTING
   if (service === 'ssm') return SSM_BUCKETS[kind]
   if (service === 'autoscaling') return AUTO_SCALING_BUCKETS[kind]
-  if (service === 'kms') return KMS_BUCKETS[kind]
+  if (service === 'kms' || service === 'rbin') return KMS_BUCKETS[kind]
   return EC2_BUCKETS[kind]
 }
 

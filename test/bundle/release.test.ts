@@ -18,6 +18,7 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
     AWS_ENDPOINT_URL_AUTO_SCALING: world.front.endpoint,
     AWS_ENDPOINT_URL_STS: world.front.endpoint,
     AWS_ENDPOINT_URL_KMS: world.front.endpoint,
+    AWS_ENDPOINT_URL_RBIN: world.front.endpoint,
     AWS_EC2_METADATA_DISABLED: 'true',
     GITHUB_REPOSITORY: 'acme/images',
     GITHUB_RUN_ID: '1001',

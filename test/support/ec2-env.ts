@@ -20,6 +20,7 @@ export function useEndpoint(endpoint: string): void {
     AWS_ENDPOINT_URL_AUTO_SCALING: endpoint,
     AWS_ENDPOINT_URL_STS: endpoint,
     AWS_ENDPOINT_URL_KMS: endpoint,
+    AWS_ENDPOINT_URL_RBIN: endpoint,
     AWS_EC2_METADATA_DISABLED: 'true'
   })
 }

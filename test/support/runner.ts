@@ -155,7 +155,8 @@ export function endpointEnv(endpoint: string, region: string): Record<string, st
     AWS_ENDPOINT_URL_SSM: endpoint,
     AWS_ENDPOINT_URL_AUTO_SCALING: endpoint,
     AWS_ENDPOINT_URL_STS: endpoint,
-    AWS_ENDPOINT_URL_KMS: endpoint
+    AWS_ENDPOINT_URL_KMS: endpoint,
+    AWS_ENDPOINT_URL_RBIN: endpoint
   }
 }
 
