@@ -20,6 +20,27 @@ export interface PruneDecision {
   action: 'retire' | 'keep'
   /** Why: 'newest 3 of group web', 'younger than 30d', 'in use by instance i-…', 'deregistration protection', 'made in this step'. */
   reason: string
+  /** For an image to retire: what retiring it frees. */
+  frees?: Frees
+}
+
+/** What retiring one image frees: its snapshots that go, their full size and price, and when. */
+export interface Frees {
+  /** The snapshots that go with it (none that another image keeps using). */
+  snapshotIds: string[]
+  /** Their FullSnapshotSizeInBytes, summed over those whose size EC2 gave. */
+  bytes: number
+  /** Those whose size EC2 did not give. */
+  unknown: string[]
+  usdPerMonth: number
+  /** A Recycle Bin rule keeps the image recoverable until then. */
+  recoverable?: { until: string; rule: string }
+  /** A Recycle Bin rule keeps its snapshots (billed) until then: the savings start then. */
+  billed?: { until: string; rule: string }
+  /** Why it frees nothing (retire: disable keeps the snapshots). */
+  none?: string
+  /** Its snapshots that stay because other images use them. */
+  kept?: { snapshotId: string; usedBy: string[] }[]
 }
 
 /** What publish did in one region: the parameter and the launch template, before and after. */

@@ -6,6 +6,7 @@ import { assumeTargetRoles, inAccount, inEveryAccount, type TargetAccount } from
 import { describeImages, type ImageInfo } from './aws/images.ts'
 import { lookAgain, type Context } from './context.ts'
 import { errorMessage, StepError } from './errors.ts'
+import { measureStorage } from './images/storage.ts'
 import { waitForImages } from './images/waiter.ts'
 import type { Plan, TagPlan } from './inputs/index.ts'
 import { build } from './modes/build/build.ts'
@@ -50,6 +51,8 @@ export async function runPipeline(context: Context, plan: Plan): Promise<void> {
       everywhere(context, accounts, 'tag', (inside, account) => tag(inside, account ? accountTagging(tagging) : tagging))
     )
   if (publishing) await log.group('publish', () => everywhere(context, accounts, 'publish', (inside) => publish(inside, publishing)))
+  // What the new release stores, for the summary, once its images exist (a dry run makes none).
+  if (!plan.dryRun && (building || copying)) await everywhere(context, accounts, 'measure', (inside) => measureStorage(inside))
   if (pruning) {
     // Never retire the old release before the new one exists, in any account.
     if (!plan.dryRun && [context.release, ...accounts.map((a) => a.release)].some((release) => release.all().length > 0))

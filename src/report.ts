@@ -2,7 +2,8 @@
 // place. They are written whether the step succeeded or not, so a later job can resume or clean up.
 import type { Plan } from './inputs/index.ts'
 import type { PrunePlan } from './inputs/index.ts'
-import type { Journal, PruneDecision, Retired } from './journal.ts'
+import { dollars, gibOf } from './images/savings.ts'
+import type { Frees, Journal, PruneDecision, Retired } from './journal.ts'
 import { formatDuration } from './time.ts'
 import type { Release, ReleaseImage } from './release.ts'
 
@@ -14,7 +15,8 @@ export type Outputs = Record<
   | 'pruned-image-ids'
   | 'pruned-snapshot-ids'
   | 'launch-template-versions'
-  | 'account-image-ids',
+  | 'account-image-ids'
+  | 'savings',
   string
 >
 
@@ -109,6 +111,7 @@ export function outputsOf(release: Release, journal: Journal): Outputs {
         )
       )
     ),
+    savings: JSON.stringify(savingsOutput(journal)),
     'account-image-ids': JSON.stringify(
       Object.fromEntries(
         journal.accounts.map((account) => [
@@ -116,6 +119,26 @@ export function outputsOf(release: Release, journal: Journal): Outputs {
           Object.fromEntries(account.release.regions().map((region) => [region, account.release.get(region)!.imageId]))
         ])
       )
+    )
+  }
+}
+
+/**
+ * The `savings` output: what the images the step retired (a dry run: would retire) stored and cost,
+ * from the plan's figures for exactly those images.
+ */
+export function savingsOutput(journal: Journal): {
+  gib: number
+  'usd-per-month': number
+  regions: Record<string, { gib: number; 'usd-per-month': number }>
+} {
+  const retired = journal.prunePlan.filter((d) => d.action === 'retire' && journal.retired.get(d.region)?.imageIds.includes(d.imageId))
+  const totals = savingsOf(retired)
+  return {
+    gib: gibOf(totals.bytes),
+    'usd-per-month': dollars(totals.usd),
+    regions: Object.fromEntries(
+      Object.entries(totals.regions).map(([region, t]) => [region, { gib: gibOf(t.bytes), 'usd-per-month': dollars(t.usd) }])
     )
   }
 }
@@ -232,9 +255,10 @@ function imagesSection(release: Release, order: readonly string[]): string[] {
   const images = inOrder(order, release.regions(), (region) => region).map((region) => release.get(region)!)
   if (images.length === 0) return []
   const distributed = images.some((image) => image.sharing)
+  const measured = images.some((image) => image.stored)
   const lines = [
-    `| Region | Image | Name | State | Origin | Snapshots |${distributed ? ' Shared with | Deprecation | Protected |' : ''}`,
-    `|---|---|---|---|---|---|${distributed ? '---|---|---|' : ''}`
+    `| Region | Image | Name | State | Origin | Snapshots |${measured ? ' Stores |' : ''}${distributed ? ' Shared with | Deprecation | Protected |' : ''}`,
+    `|---|---|---|---|---|---|${measured ? '---|' : ''}${distributed ? '---|---|---|' : ''}`
   ]
   for (const image of images) {
     const state = image.stateReason && image.state !== 'available' ? `${image.state}: ${image.stateReason}` : image.state
@@ -242,10 +266,17 @@ function imagesSection(release: Release, order: readonly string[]): string[] {
     const distribution = distributed
       ? ` ${cell(d?.sharedWith.join(', ') || '—')}${snapshotsShared(image)} | ${d?.deprecateAt ? timeOf(d.deprecateAt) : '—'} | ${d?.protected ? 'yes' : 'no'} |`
       : ''
+    const stores = measured ? ` ${storedText(image)} |` : ''
     lines.push(
-      `| ${image.region} | ${linked(image.region, image.imageId)} | ${cell(image.name)} | ${cell(state)} | ${image.origin} | ${image.snapshotIds.join(', ') || '—'} |${distribution}`
+      `| ${image.region} | ${linked(image.region, image.imageId)} | ${cell(image.name)} | ${cell(state)} | ${image.origin} | ${image.snapshotIds.join(', ') || '—'} |${stores}${distribution}`
     )
   }
+  const stored = images.flatMap((image) => (image.stored ? [image.stored.bytes] : []))
+  if (measured)
+    lines.push(
+      '',
+      `The new release stores ${gibText(stored.reduce((sum, n) => sum + n, 0))} of snapshots: one full copy per region (the first copy of an image into a region is not incremental; sizes are \`FullSnapshotSizeInBytes\`).`
+    )
   return [...lines, '']
 }
 
@@ -284,8 +315,8 @@ function pruneSection(
   if (decisions.length === 0) return [...lines, 'No image matched the selectors.', '']
   const grouped = rules.groupBy !== undefined
   const header = [
-    `| Region | Image | Name | Created |${grouped ? ` ${escape(rules.groupBy!)} |` : ''} Decision |`,
-    `|---|---|---|---|${grouped ? '---|' : ''}---|`
+    `| Region | Image | Name | Created |${grouped ? ` ${escape(rules.groupBy!)} |` : ''} Decision | Frees |`,
+    `|---|---|---|---|${grouped ? '---|' : ''}---|---|`
   ]
   const rank = (region: string) => {
     const at = order.indexOf(region)
@@ -295,7 +326,7 @@ function pruneSection(
     (a, b) => rank(a.region) - rank(b.region) || (a.action === b.action ? 0 : a.action === 'retire' ? -1 : 1)
   )
   const row = (d: PruneDecision) =>
-    `| ${d.region} | ${linked(d.region, d.imageId)} | ${cell(d.name)} | ${timeOf(d.creationDate)} (${ago(d.creationDate, now)}) |${grouped ? ` ${cell(d.group) || '—'} |` : ''} ${d.action === 'retire' ? '**retire**' : 'keep'}: ${cell(d.reason)} |`
+    `| ${d.region} | ${linked(d.region, d.imageId)} | ${cell(d.name)} | ${timeOf(d.creationDate)} (${ago(d.creationDate, now)}) |${grouped ? ` ${cell(d.group) || '—'} |` : ''} ${d.action === 'retire' ? '**retire**' : 'keep'}: ${cell(d.reason)} | ${d.action === 'retire' ? freesCell(d.frees) : '—'} |`
   const rows: string[] = []
   let used = bytes([...lines, ...header, '<details>', '</details>'].join('\n')) + 400
   let left = 0
@@ -308,7 +339,7 @@ function pruneSection(
     used += bytes(text) + 1
     rows.push(text)
   }
-  const table = [...header, ...rows]
+  const table = [...header, ...rows, '', ...savingsLines(decisions, order)]
   if (left > 0)
     table.push(
       '',
@@ -316,6 +347,72 @@ function pruneSection(
     )
   if (decisions.length <= PLAN_ROWS_SHOWN) return [...lines, ...table, '']
   return [...lines, `<details><summary>Every image of the plan (${decisions.length})</summary>`, '', ...table, '', '</details>', '']
+}
+
+/** One plan row's savings: size and price, or why there are none, and how long a Recycle Bin rule delays them. */
+function freesCell(frees: Frees | undefined): string {
+  if (!frees) return '—'
+  if (frees.none) return `nothing: ${cell(frees.none)}${recoverable(frees)}`
+  const parts = [frees.snapshotIds.length === 0 ? 'no snapshot (others keep using them)' : ''].filter(Boolean)
+  if (frees.snapshotIds.length > frees.unknown.length) parts.push(`${gibText(frees.bytes)}, ${usdText(frees.usdPerMonth)}/month`)
+  if (frees.unknown.length > 0) parts.push(`size unknown for ${frees.unknown.join(', ')}`)
+  return `${parts.join('; ')}${recoverable(frees)}`
+}
+
+function recoverable(frees: Frees): string {
+  const parts: string[] = []
+  if (frees.recoverable) parts.push(`recoverable until ${timeOf(frees.recoverable.until)} (rule ${cell(frees.recoverable.rule)})`)
+  if (frees.billed)
+    parts.push(`snapshots billed until ${timeOf(frees.billed.until)} (rule ${cell(frees.billed.rule)}): the savings start then`)
+  return parts.length > 0 ? `; ${parts.join('; ')}` : ''
+}
+
+function storedText(image: ReleaseImage): string {
+  if (!image.stored) return '—'
+  if (image.stored.unknown === image.snapshotIds.length) return 'size unknown'
+  return `${gibText(image.stored.bytes)}${image.stored.unknown > 0 ? ` (+${image.stored.unknown} of unknown size)` : ''}`
+}
+
+const gibText = (bytes: number): string => `${gibOf(bytes).toFixed(2)} GiB`
+const usdText = (usd: number): string => `$${dollars(usd).toFixed(2)}`
+
+/** What the savings figures are, said once under the plan's table, with the totals. */
+const SAVINGS_NOTE =
+  'Sizes are each snapshot’s full written size (`FullSnapshotSizeInBytes`), not the incremental size EBS bills: an upper bound of what deleting them frees, and close to it for the first copy of an image in a region. Priced at `snapshot-price` per GB-month (archived snapshots at the archive tier’s quarter of it).'
+
+/** The plan's savings, per region and overall, from its retire rows. */
+function savingsLines(decisions: readonly PruneDecision[], order: readonly string[]): string[] {
+  const retiring = decisions.filter((d) => d.action === 'retire' && d.frees)
+  if (retiring.length === 0 || retiring.every((d) => d.frees!.none)) return []
+  const totals = savingsOf(retiring)
+  const regions = inOrder(order, Object.keys(totals.regions), (region) => region)
+  const perRegion = regions.map((region) => `${region} ${gibText(totals.regions[region]!.bytes)} (${usdText(totals.regions[region]!.usd)})`)
+  const unknown = retiring.reduce((n, d) => n + d.frees!.unknown.length, 0)
+  return [
+    `Retiring these frees **${gibText(totals.bytes)} of snapshots, ${usdText(totals.usd)} a month**${regions.length > 1 ? `: ${perRegion.join(', ')}` : ''}${unknown > 0 ? `, and ${unknown} snapshot${unknown === 1 ? '' : 's'} of unknown size` : ''}.`,
+    '',
+    SAVINGS_NOTE
+  ]
+}
+
+/** Bytes and dollars per region and overall, of the given retire decisions. */
+export function savingsOf(decisions: readonly PruneDecision[]): {
+  bytes: number
+  usd: number
+  regions: Record<string, { bytes: number; usd: number }>
+} {
+  const regions: Record<string, { bytes: number; usd: number }> = {}
+  let bytes = 0
+  let usd = 0
+  for (const d of decisions) {
+    if (!d.frees) continue
+    const region = (regions[d.region] ??= { bytes: 0, usd: 0 })
+    region.bytes += d.frees.bytes
+    region.usd += d.frees.usdPerMonth
+    bytes += d.frees.bytes
+    usd += d.frees.usdPerMonth
+  }
+  return { bytes, usd, regions }
 }
 
 /** 2026-11-02T10:00:00.000Z → 2026-11-02 10:00 UTC */

@@ -56,7 +56,8 @@ const PREFIXES: Record<string, string> = {
   'client-ec2': 'ec2',
   'client-ssm': 'ssm',
   'client-auto-scaling': 'autoscaling',
-  'client-kms': 'kms'
+  'client-kms': 'kms',
+  'client-rbin': 'rbin'
 }
 
 /**
@@ -65,7 +66,11 @@ const PREFIXES: Record<string, string> = {
  */
 async function actionsInCode(): Promise<Set<string>> {
   const sdks = new Map<string, Record<string, unknown>>()
-  for (const pkg of Object.keys(PREFIXES)) sdks.set(pkg, (await import(`@aws-sdk/${pkg}`)) as Record<string, unknown>)
+  for (const pkg of Object.keys(PREFIXES)) {
+    // An older CommonJS SDK (client-rbin) shows its exports on default only.
+    const sdk = (await import(`@aws-sdk/${pkg}`)) as Record<string, unknown> & { default?: Record<string, unknown> }
+    sdks.set(pkg, { ...sdk.default, ...sdk })
+  }
   const found = new Set<string>()
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {

@@ -1,7 +1,9 @@
 // What a prune costs in EC2 calls, per kind, for N images that all retire and none in use: about
 // one changing call per image, and describes that grow by the batch (10 images a reference call,
 // 200 an instance or snapshot call, 1000 a listing page) — but for whom each candidate is shared
-// with: DescribeImageAttribute takes one image, and EC2 has no batch form of it.
+// with: DescribeImageAttribute takes one image, and EC2 has no batch form of it. What the plan
+// frees adds, per region, one snapshot-use check and one DescribeSnapshots per 200 snapshots, and
+// one ListRules per Recycle Bin resource type (and a GetRule per rule, of which there are none here).
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import {
   DeleteSnapshotCommand,
@@ -99,9 +101,14 @@ beforeEach(() => {
 /** Launch configurations, Spot Fleet requests and Spot requests: one page each, whatever N. */
 const LAUNCHERS = { DescribeSpotFleetRequests: 1, DescribeSpotInstanceRequests: 1, 'autoscaling:DescribeLaunchConfigurations': 1 }
 
+/** What the plan frees: which snapshots go (200 a call), their sizes (200 a call), the Recycle Bin rules. */
+const SAVINGS_BATCHES = (n: number) => Math.ceil(n / 200)
+
 /** Launch templates are listed on both paths: one listing, and one call per template. */
 const withReferences = (n: number) => ({
-  DescribeImages: 1,
+  DescribeImages: 1 + SAVINGS_BATCHES(n),
+  DescribeSnapshots: SAVINGS_BATCHES(n),
+  'rbin:ListRules': 2,
   DescribeImageReferences: n / 10,
   DescribeLaunchTemplates: 1,
   DescribeLaunchTemplateVersions: TEMPLATES.length,
@@ -149,12 +156,13 @@ describe('the EC2 calls a prune of N images makes', () => {
   it('without DescribeImageReferences, on a server that does not report the snapshots it deleted', async () => {
     const server = { references: false, reportsSnapshots: false }
     const describes = (n: number) => ({
-      DescribeImages: 1,
+      DescribeImages: 1 + SAVINGS_BATCHES(n),
+      'rbin:ListRules': 2,
       DescribeImageReferences: 1,
       DescribeInstances: Math.ceil(n / 200),
       DescribeLaunchTemplates: 1,
       DescribeLaunchTemplateVersions: TEMPLATES.length,
-      DescribeSnapshots: Math.ceil(n / 200),
+      DescribeSnapshots: Math.ceil(n / 200) + SAVINGS_BATCHES(n),
       // SSM parameters of data type aws:ec2:image, which DescribeImageReferences would have covered.
       'ssm:DescribeParameters': 1,
       DescribeImageAttribute: n,
@@ -168,6 +176,8 @@ describe('the EC2 calls a prune of N images makes', () => {
     const server = { references: true, reportsSnapshots: true }
     expect(await callsFor(1000, server, true)).toEqual({
       DescribeImages: 1 + 5,
+      DescribeSnapshots: 5,
+      'rbin:ListRules': 2,
       DescribeImageReferences: 100,
       DescribeLaunchTemplates: 1,
       DescribeLaunchTemplateVersions: TEMPLATES.length,

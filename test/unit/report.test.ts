@@ -21,6 +21,7 @@ describe('outputs', () => {
   it('lists the source image and every copy, region by region', () => {
     expect(outputsOf(release(), new Journal())).toEqual({
       'account-image-ids': '{}',
+      savings: '{"gib":0,"usd-per-month":0,"regions":{}}',
       'image-id': 'ami-0123456789abcdef0',
       'image-name': 'web-1',
       'image-ids': '{"us-east-1":"ami-0123456789abcdef0","eu-west-1":"ami-0fedcba9876543210"}',

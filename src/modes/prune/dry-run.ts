@@ -3,7 +3,6 @@
 // AWS layer sending each changing call as a DryRun check.
 import { checkRemoval, deprecateImage, disableImage } from '../../aws/retiring.ts'
 import { tagResources } from '../../aws/new-images.ts'
-import { snapshotUsers } from '../../aws/snapshots.ts'
 import type { Context } from '../../context.ts'
 import { errorMessage, StepError } from '../../errors.ts'
 import type { PrunePlan } from '../../inputs/index.ts'
@@ -18,7 +17,7 @@ export async function checkRetiring(context: Context, rules: PrunePlan, plans: r
     const retiring = plan.decisions.filter((decision) => decision.action === 'retire').map((decision) => decision.imageId)
     const first = retiring[0]
     if (first === undefined) continue
-    const snapshots = how === 'deregister' ? await snapshotsThatWouldGo(context, rules, plan, retiring) : new Set<string>()
+    const snapshots = how === 'deregister' ? snapshotsThatWouldGo(context, plan) : new Set<string>()
     context.journal.record('retired', plan.region, {
       imageIds: retiring,
       snapshotIds: retiring.flatMap((imageId) => (plan.images.get(imageId)?.snapshotIds ?? []).filter((id) => snapshots.has(id)))
@@ -55,16 +54,16 @@ async function checkRegion(
   else await checkRemoval(aws, region, imageId, snapshotId, rules.deleteSnapshots)
 }
 
-async function snapshotsThatWouldGo(
-  context: Context,
-  rules: PrunePlan,
-  plan: RegionPlan,
-  retiring: readonly string[]
-): Promise<Set<string>> {
-  if (!rules.deleteSnapshots) return new Set()
-  const all = [...new Set(retiring.flatMap((imageId) => plan.images.get(imageId)?.snapshotIds ?? []))]
-  const users = all.length > 0 ? await snapshotUsers(context.aws, plan.region, all, new Set(retiring)) : new Map<string, string[]>()
-  for (const [snapshotId, usedBy] of users)
+/** The plan's own reckoning (images/savings.ts): the snapshots no image outside the plan uses. */
+function snapshotsThatWouldGo(context: Context, plan: RegionPlan): Set<string> {
+  const going = new Set<string>()
+  const kept = new Map<string, string[]>()
+  for (const decision of plan.decisions) {
+    if (decision.action !== 'retire' || !decision.frees) continue
+    for (const id of decision.frees.snapshotIds) going.add(id)
+    for (const { snapshotId, usedBy } of decision.frees.kept ?? []) kept.set(snapshotId, usedBy)
+  }
+  for (const [snapshotId, usedBy] of kept)
     context.log.info(`Would keep snapshot ${snapshotId} in ${plan.region}: ${usedBy.join(', ')} uses it.`)
-  return new Set(all.filter((id) => !users.has(id)))
+  return going
 }

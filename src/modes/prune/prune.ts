@@ -5,6 +5,7 @@ import { describeSelectors, listOwnImages } from '../../aws/images.ts'
 import type { Context } from '../../context.ts'
 import { errorMessage, StepError } from '../../errors.ts'
 import { findUsers } from '../../images/in-use.ts'
+import { planSavings } from '../../images/savings.ts'
 import { retireImages, type Retirements } from '../../images/retire.ts'
 import type { PrunePlan } from '../../inputs/index.ts'
 import { checkRetiring, PAST } from './dry-run.ts'
@@ -85,6 +86,12 @@ async function planFor(context: Context, rules: PrunePlan, region: string): Prom
     log.info(`In-use check in ${region} for ${candidates.length} candidate${candidates.length === 1 ? '' : 's'}: ${use.method}.`)
   for (const warning of use.warnings) log.warning(warning)
   const decisions = planRegion(region, found, { ...facts, inUse: use.users, sharedWith: use.sharedWith, kept: use.kept })
+  const retiring = decisions.flatMap((decision) => (decision.action === 'retire' ? (images.get(decision.imageId) ?? []) : []))
+  const frees = await planSavings(context, region, retiring, rules)
+  for (const decision of decisions) {
+    const freed = frees.get(decision.imageId)
+    if (freed) decision.frees = freed
+  }
   return { region, decisions, images }
 }
 
