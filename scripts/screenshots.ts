@@ -1,6 +1,7 @@
 // npm run screenshots: pictures of real job summaries for docs/screenshots.md. Runs the bundled
 // action as the runner does, against moto behind the EC2 double — a release, a staged prune that
-// keeps images in use, and a step refused for a mistyped region — renders each summary as GitHub
+// keeps images in use, the deregister stage with what it saves, and a step refused for a mistyped
+// region — renders each summary as GitHub
 // renders Markdown (marked, GitHub's markdown CSS), and takes a full-page picture with headless
 // Chromium (`apt-get install chromium`; CHROMIUM names another binary). Re-run it whenever the
 // summary changes.
@@ -8,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { marked } from 'marked'
 import puppeteer from 'puppeteer-core'
-import { CreateLaunchTemplateCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
+import { CreateLaunchTemplateCommand, DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
 import { launchBuilder } from '../test/support/ec2-env.ts'
 import { releaseRunEnv, runAction, type StepResult } from '../test/support/runner.ts'
 import { seedImage } from '../test/support/seed.ts'
@@ -40,6 +41,17 @@ try {
     ] as const)
       old.push(await seedImage(front, REGION, builder, name, days, { App: 'web' }))
     await ec2.send(new RunInstancesCommand({ ImageId: old[1]!.imageId, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))
+    // What each old release's snapshot holds (moto reports no size), and a Recycle Bin that keeps
+    // deregistered images and deleted snapshots for a week.
+    const sizes = [7.6, 7.9, 8.3, 8.4]
+    const { Images } = await ec2.send(new DescribeImagesCommand({ ImageIds: old.map((image) => image.imageId) }))
+    for (const image of Images ?? []) {
+      const at = old.findIndex((o) => o.imageId === image.ImageId)
+      const snapshot = image.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId
+      if (snapshot) front.setSnapshot(snapshot, REGION, { fullSizeBytes: Math.round((sizes[at] ?? 8) * 2 ** 30) })
+    }
+    front.recycleBinRule('123456789012', REGION, { resourceType: 'EC2_IMAGE', retentionDays: 7, description: 'a week to undo' })
+    front.recycleBinRule('123456789012', REGION, { resourceType: 'EBS_SNAPSHOT', retentionDays: 7, description: 'a week to undo' })
   } finally {
     ec2.destroy()
   }
@@ -65,6 +77,10 @@ try {
       'ssm-parameter': '/images/web/latest',
       'launch-template': 'web'
     },
+    { env }
+  )
+  summaries.savings = await runAction(
+    { mode: 'prune', 'prune-name': 'web-*', 'prune-tags': 'App=web', keep: '2', 'older-than': '14d', 'dry-run': 'true' },
     { env }
   )
   summaries.prune = await runAction(
