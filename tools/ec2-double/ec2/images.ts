@@ -62,7 +62,12 @@ interface CopySource {
 async function copySource(caller: Caller, imageId: string, region: string): Promise<CopySource | undefined> {
   const snapshotsIn = (image: XmlElement): string[] => caller.state.images.get(imageId)?.snapshotIds ?? snapshotIdsIn(image)
   const self = caller.as(caller.account, region)
-  const found = await self.moto('DescribeImages', { 'ImageId.1': imageId }).catch(() => undefined)
+  // An image the double saw another account make is not the caller's: no need to ask moto.
+  const maker = caller.state.images.get(imageId)?.account
+  const found =
+    maker === undefined || maker === caller.account
+      ? await self.moto('DescribeImages', { 'ImageId.1': imageId }).catch(() => undefined)
+      : undefined
   const mine = found && items(found, 'imagesSet')[0]
   if (mine) return { owner: self, own: true, image: mine, snapshots: snapshotsIn(mine) }
   if (!othersKnown(caller)) return undefined
