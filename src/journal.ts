@@ -41,6 +41,14 @@ export interface Frees {
   none?: string
   /** Its snapshots that stay because other images use them. */
   kept?: { snapshotId: string; usedBy: string[] }[]
+  /** Each snapshot's size and price, for those whose size EC2 gave. */
+  sizes: { snapshotId: string; bytes: number; usd: number; archived: boolean }[]
+  /** Snapshots deleted with it that an earlier image of the plan shares, and counts. */
+  countedWith?: string[]
+  /** Some of its snapshots are archived: deleting one within 90 days of archiving is billed for the rest. */
+  archived?: boolean
+  /** The region's Recycle Bin rules could not be read. */
+  rulesUnknown?: boolean
 }
 
 /** What publish did in one region: the parameter and the launch template, before and after. */

@@ -133,7 +133,8 @@ export function savingsOutput(journal: Journal): {
   regions: Record<string, { gib: number; 'usd-per-month': number }>
 } {
   const retired = journal.prunePlan.filter((d) => d.action === 'retire' && journal.retired.get(d.region)?.imageIds.includes(d.imageId))
-  const totals = savingsOf(retired)
+  // What was deleted, not what was planned: a snapshot whose deletion failed saves nothing.
+  const totals = savingsOf(retired, (region) => new Set(journal.retired.get(region)?.snapshotIds ?? []))
   return {
     gib: gibOf(totals.bytes),
     'usd-per-month': dollars(totals.usd),
@@ -275,7 +276,7 @@ function imagesSection(release: Release, order: readonly string[]): string[] {
   if (measured)
     lines.push(
       '',
-      `The new release stores ${gibText(stored.reduce((sum, n) => sum + n, 0))} of snapshots: one full copy per region (the first copy of an image into a region is not incremental; sizes are \`FullSnapshotSizeInBytes\`).`
+      `The new release stores at most ${gibText(stored.reduce((sum, n) => sum + n, 0))} of snapshots, each image's full written size (\`FullSnapshotSizeInBytes\`): EBS stores a snapshot incrementally where an earlier one of the same lineage still exists, so the bill may be less.`
     )
   return [...lines, '']
 }
@@ -353,9 +354,16 @@ function pruneSection(
 function freesCell(frees: Frees | undefined): string {
   if (!frees) return '—'
   if (frees.none) return `nothing: ${cell(frees.none)}${recoverable(frees)}`
-  const parts = [frees.snapshotIds.length === 0 ? 'no snapshot (others keep using them)' : ''].filter(Boolean)
+  const parts: string[] = []
+  if (frees.snapshotIds.length === 0)
+    parts.push(
+      frees.countedWith
+        ? `its snapshots are counted with another image of the plan (${frees.countedWith.join(', ')})`
+        : 'no snapshot: other images keep using them'
+    )
   if (frees.snapshotIds.length > frees.unknown.length) parts.push(`${gibText(frees.bytes)}, ${usdText(frees.usdPerMonth)}/month`)
   if (frees.unknown.length > 0) parts.push(`size unknown for ${frees.unknown.join(', ')}`)
+  if (frees.archived) parts.push('archived: deleting within 90 days of archiving is billed for the rest of them')
   return `${parts.join('; ')}${recoverable(frees)}`
 }
 
@@ -363,7 +371,8 @@ function recoverable(frees: Frees): string {
   const parts: string[] = []
   if (frees.recoverable) parts.push(`recoverable until ${timeOf(frees.recoverable.until)} (rule ${cell(frees.recoverable.rule)})`)
   if (frees.billed)
-    parts.push(`snapshots billed until ${timeOf(frees.billed.until)} (rule ${cell(frees.billed.rule)}): the savings start then`)
+    parts.push(`snapshots may be billed until ${timeOf(frees.billed.until)} (rule ${cell(frees.billed.rule)}): the savings start then`)
+  if (frees.rulesUnknown) parts.push('Recycle Bin rules unknown: a rule may keep it, and bill its snapshots, for a while')
   return parts.length > 0 ? `; ${parts.join('; ')}` : ''
 }
 
@@ -378,7 +387,7 @@ const usdText = (usd: number): string => `$${dollars(usd).toFixed(2)}`
 
 /** What the savings figures are, said once under the plan's table, with the totals. */
 const SAVINGS_NOTE =
-  'Sizes are each snapshot’s full written size (`FullSnapshotSizeInBytes`), not the incremental size EBS bills: an upper bound of what deleting them frees, and close to it for the first copy of an image in a region. Priced at `snapshot-price` per GB-month (archived snapshots at the archive tier’s quarter of it).'
+  'Sizes are each snapshot’s full written size (`FullSnapshotSizeInBytes`), an upper bound of what deleting it frees: EBS stores snapshots incrementally, so blocks that a later snapshot (of any volume, or a copy) still references stay, and are billed to it. An archived snapshot is always full. Priced at `snapshot-price` per GB-month, archived snapshots at the archive tier’s quarter of it.'
 
 /** The plan's savings, per region and overall, from its retire rows. */
 function savingsLines(decisions: readonly PruneDecision[], order: readonly string[]): string[] {
@@ -395,22 +404,28 @@ function savingsLines(decisions: readonly PruneDecision[], order: readonly strin
   ]
 }
 
-/** Bytes and dollars per region and overall, of the given retire decisions. */
-export function savingsOf(decisions: readonly PruneDecision[]): {
-  bytes: number
-  usd: number
-  regions: Record<string, { bytes: number; usd: number }>
-} {
+/**
+ * Bytes and dollars per region and overall, of the given retire decisions; with `deleted`, only of
+ * the snapshots that are (a real run's, or a dry run's would-be) deleted.
+ */
+export function savingsOf(
+  decisions: readonly PruneDecision[],
+  deleted?: (region: string) => ReadonlySet<string>
+): { bytes: number; usd: number; regions: Record<string, { bytes: number; usd: number }> } {
   const regions: Record<string, { bytes: number; usd: number }> = {}
   let bytes = 0
   let usd = 0
   for (const d of decisions) {
     if (!d.frees) continue
     const region = (regions[d.region] ??= { bytes: 0, usd: 0 })
-    region.bytes += d.frees.bytes
-    region.usd += d.frees.usdPerMonth
-    bytes += d.frees.bytes
-    usd += d.frees.usdPerMonth
+    const gone = deleted?.(d.region)
+    for (const size of d.frees.sizes) {
+      if (gone && !gone.has(size.snapshotId)) continue
+      region.bytes += size.bytes
+      region.usd += size.usd
+      bytes += size.bytes
+      usd += size.usd
+    }
   }
   return { bytes, usd, regions }
 }

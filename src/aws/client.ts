@@ -269,12 +269,18 @@ export class Aws {
     if (kindOf(operation) === 'change') throw new Error(`${operation}: the action never changes the Recycle Bin`)
     const make = this.options.makeRbinClient
     // The rbin SDK the registry has is older than the rest: its retry strategy interface differs, so
-    // it retries on its own (standard mode, the same attempts), paced like every call here.
+    // it retries on its own (standard mode), paced like every call here. What it reads only informs
+    // the plan, so it tries three times, not the step's twelve: an unreachable endpoint costs
+    // minutes at most, then a line in the log.
     const client = () =>
       this.lazyClient('rbin', region, make, async (config) => {
         const rest: Partial<SdkConfig> = { ...config }
         delete rest.retryStrategy
-        return new (await import('@aws-sdk/client-rbin')).RbinClient({ ...rest, ...localEndpoint(process.env, 'rbin') } as never)
+        return new (await import('@aws-sdk/client-rbin')).RbinClient({
+          ...rest,
+          maxAttempts: Math.min(3, rest.maxAttempts ?? 3),
+          ...localEndpoint(process.env, 'rbin')
+        } as never)
       })
     return this.send('rbin', region, operation, resource, client, send)
   }

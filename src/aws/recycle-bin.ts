@@ -2,6 +2,7 @@
 // rules would keep a deregistered image, or a deleted snapshot, recoverable, and for how long. The
 // rbin SDK is loaded only by a prune that deregisters.
 import type { Aws } from './client.ts'
+import { hasCode } from './errors.ts'
 
 export type RetainedType = 'EC2_IMAGE' | 'EBS_SNAPSHOT'
 
@@ -17,8 +18,8 @@ export interface RetentionRule {
   retentionDays: number
   /** A tag-level rule retains resources with any of these tags; a region-level rule has none. */
   tags: ResourceTagRule[]
-  /** A region-level rule retains every resource but those with any of these tags. */
-  excludeTags: ResourceTagRule[]
+  /** A region-level rule retains every resource but those with any of these tags; undefined: unknown. */
+  excludeTags: ResourceTagRule[] | undefined
   /** Only an available rule retains anything; a new one is pending for a while. */
   status: string
 }
@@ -39,38 +40,54 @@ export async function retentionRules(aws: Aws, region: string, resourceType: Ret
     for (const rule of page.Rules ?? []) if (rule.Identifier) ids.push(rule.Identifier)
     NextToken = page.NextToken || undefined
   } while (NextToken !== undefined)
-  const rules: RetentionRule[] = []
-  for (const id of ids) {
-    const command = new GetRuleCommand({ Identifier: id })
-    let raw = ''
-    command.middlewareStack.add(
-      (next) => async (args) => {
-        const result = await next(args)
-        const response = result.response as { body?: unknown }
-        if (response.body && typeof (response.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
-          const chunks: Uint8Array[] = []
-          for await (const chunk of response.body as AsyncIterable<Uint8Array>) chunks.push(chunk)
-          const body = Buffer.concat(chunks)
-          raw = body.toString('utf8')
-          response.body = new Uint8Array(body)
-        }
-        return result
-      },
-      { step: 'deserialize', priority: 'low', name: 'amiPipelineRawRule' }
-    )
-    const rule = await aws.rbin(region, 'GetRule', `rule ${id}`, (client) => client.send(command))
-    const exclude = (raw ? (JSON.parse(raw) as { ExcludeResourceTags?: { ResourceTagKey?: string; ResourceTagValue?: string }[] }) : {})
-      .ExcludeResourceTags
-    rules.push({
-      id,
-      resourceType,
-      retentionDays: rule.RetentionPeriod?.RetentionPeriodUnit === 'DAYS' ? (rule.RetentionPeriod.RetentionPeriodValue ?? 0) : 0,
-      tags: tagRules(rule.ResourceTags),
-      excludeTags: tagRules(exclude),
-      status: rule.Status ?? ''
-    })
+  // One GetRule per rule, all at once (paced by the AWS layer); a rule deleted since the listing is gone.
+  const rules = await Promise.all(ids.map((id) => rule(aws, region, resourceType, id, GetRuleCommand)))
+  return rules.filter((found): found is RetentionRule => found !== undefined)
+}
+
+async function rule(
+  aws: Aws,
+  region: string,
+  resourceType: RetainedType,
+  id: string,
+  GetRuleCommand: typeof import('@aws-sdk/client-rbin').GetRuleCommand
+): Promise<RetentionRule | undefined> {
+  const command = new GetRuleCommand({ Identifier: id })
+  let raw: string | undefined
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args)
+      const response = result.response as { body?: unknown }
+      if (response.body && typeof (response.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
+        const chunks: Uint8Array[] = []
+        for await (const chunk of response.body as AsyncIterable<Uint8Array>) chunks.push(chunk)
+        const body = Buffer.concat(chunks)
+        raw = body.toString('utf8')
+        response.body = new Uint8Array(body)
+      }
+      return result
+    },
+    { step: 'deserialize', priority: 'low', name: 'amiPipelineRawRule' }
+  )
+  let found
+  try {
+    found = await aws.rbin(region, 'GetRule', `rule ${id}`, (client) => client.send(command))
+  } catch (error) {
+    if (hasCode(error, 'ResourceNotFoundException')) return undefined
+    throw error
   }
-  return rules
+  const tags = tagRules(found.ResourceTags)
+  // The SDK drops ExcludeResourceTags; the raw answer has them. Unread, they are unknown, never none.
+  const parsed =
+    raw === undefined ? undefined : (JSON.parse(raw) as { ExcludeResourceTags?: { ResourceTagKey?: string; ResourceTagValue?: string }[] })
+  return {
+    id,
+    resourceType,
+    retentionDays: found.RetentionPeriod?.RetentionPeriodUnit === 'DAYS' ? (found.RetentionPeriod.RetentionPeriodValue ?? 0) : 0,
+    tags,
+    excludeTags: tags.length > 0 ? [] : parsed === undefined ? undefined : tagRules(parsed.ExcludeResourceTags),
+    status: found.Status ?? ''
+  }
 }
 
 function tagRules(

@@ -45,7 +45,7 @@ export async function planSavings(
   if (retiring.length === 0) return frees
   if (rules.retire !== 'deregister') {
     const why = rules.retire === 'disable' ? 'a disabled image keeps its snapshots' : 'a deprecated image keeps its snapshots'
-    for (const image of retiring) frees.set(image.imageId, { snapshotIds: [], bytes: 0, unknown: [], usdPerMonth: 0, none: why })
+    for (const image of retiring) frees.set(image.imageId, { snapshotIds: [], bytes: 0, unknown: [], usdPerMonth: 0, sizes: [], none: why })
     return frees
   }
   const { aws, log } = context
@@ -68,52 +68,91 @@ export async function planSavings(
   const undo = await recycleBin(context, region)
   const counted = new Set<string>()
   const now = context.clock.now()
+  const at = (days: number): string => new Date(now + days * DAY).toISOString()
   for (const image of retiring) {
-    const going = rules.deleteSnapshots ? image.snapshotIds.filter((id) => !kept.has(id) && !counted.has(id)) : []
+    // Every snapshot deleted with it, and of those the ones not already counted for an earlier image.
+    const deleted = rules.deleteSnapshots ? image.snapshotIds.filter((id) => !kept.has(id)) : []
+    const going = deleted.filter((id) => !counted.has(id))
     for (const id of going) counted.add(id)
-    let bytes = 0
-    let usd = 0
+    const sizes: SnapshotCost[] = []
     const unknown: string[] = []
     for (const id of going) {
-      const size = facts.get(id)?.fullSizeBytes
-      if (size === undefined) {
+      const fact = facts.get(id)
+      if (fact?.fullSizeBytes === undefined) {
         unknown.push(id)
         continue
       }
-      bytes += size
-      usd += (size / GIB) * price * (facts.get(id)?.storageTier === 'archive' ? ARCHIVE_PRICE_SHARE : 1)
+      const archived = fact.storageTier === 'archive'
+      sizes.push({
+        snapshotId: id,
+        bytes: fact.fullSizeBytes,
+        usd: (fact.fullSizeBytes / GIB) * price * (archived ? ARCHIVE_PRICE_SHARE : 1),
+        archived
+      })
     }
-    const entry: Frees = { snapshotIds: going, bytes, unknown, usdPerMonth: usd }
+    const entry: Frees = {
+      snapshotIds: going,
+      bytes: sizes.reduce((sum, size) => sum + size.bytes, 0),
+      unknown,
+      usdPerMonth: sizes.reduce((sum, size) => sum + size.usd, 0),
+      sizes
+    }
+    if (going.length < deleted.length) entry.countedWith = deleted.filter((id) => !going.includes(id))
+    if (sizes.some((size) => size.archived)) entry.archived = true
     const stays = image.snapshotIds.flatMap((id) => (kept.has(id) ? [{ snapshotId: id, usedBy: kept.get(id)! }] : []))
     if (stays.length > 0) entry.kept = stays
     if (!rules.deleteSnapshots) entry.none = 'delete-snapshots: false keeps the snapshots'
-    const imageRule = undo && longest(undo.images, image.tags)
-    const snapshotRules = undo ? going.map((id) => longest(undo.snapshots, facts.get(id)?.tags ?? new Map())) : []
-    const retained = snapshotRules.filter((rule): rule is RetentionRule => rule !== undefined)
-    // Billed while the longest snapshot rule keeps any of them (Recycle Bin: resources in the bin are
-    // billed at their usual rates), so the savings start then.
-    const billedBy = [...retained].sort((a, b) => b.retentionDays - a.retentionDays)[0]
-    if (billedBy) entry.billed = { until: new Date(now + billedBy.retentionDays * DAY).toISOString(), rule: billedBy.id }
+    if (!undo) {
+      entry.rulesUnknown = true
+      frees.set(image.imageId, entry)
+      continue
+    }
+    // What a snapshot's tags are is known only where DescribeSnapshots answered.
+    const tagsOf = (id: string): ReadonlyMap<string, string> | undefined => facts.get(id)?.tags
+    // Billing: the wide reading (a rule may keep them), so savings are never said to start too soon.
+    const billing = deleted.flatMap((id) => rulesFor(undo.snapshots, tagsOf(id), 'wide').slice(0, 1))
+    const billedBy = billing.sort((a, b) => b.retentionDays - a.retentionDays)[0]
+    if (billedBy) entry.billed = { until: at(billedBy.retentionDays), rule: billedBy.id }
+    // Recovery: the narrow reading (a rule surely keeps it), over every snapshot the image needs.
+    const imageRule = rulesFor(undo.images, image.tags, 'narrow')[0]
     if (imageRule) {
-      // An image in the bin is restorable only while every snapshot it needs still exists: those it
-      // keeps (delete-snapshots: false, or used by another image) do; those deleted only while a
-      // snapshot rule keeps them (Recycle Bin User Guide: otherwise "the AMI is no longer recoverable").
-      const shortest =
-        going.length === 0 ? undefined : snapshotRules.some((rule) => !rule) ? 0 : Math.min(...retained.map((rule) => rule.retentionDays))
+      // An image in the bin can be restored only while every snapshot it needs exists (Recycle Bin
+      // User Guide: restore "all of its associated snapshots" first; once they are deleted "the AMI
+      // is no longer recoverable"): those that stay do, those deleted only while a rule surely keeps them.
+      const keptFor = deleted.map((id) => rulesFor(undo.snapshots, tagsOf(id), 'narrow')[0]?.retentionDays ?? 0)
+      const shortest = keptFor.length === 0 ? undefined : Math.min(...keptFor)
       const days = shortest === undefined ? imageRule.retentionDays : Math.min(imageRule.retentionDays, shortest)
-      if (days > 0) entry.recoverable = { until: new Date(now + days * DAY).toISOString(), rule: imageRule.id }
+      if (days > 0) entry.recoverable = { until: at(days), rule: imageRule.id }
       if (shortest !== undefined && shortest < imageRule.retentionDays)
         log.warning(
-          `${image.imageId} in ${region} stays in the Recycle Bin for ${imageRule.retentionDays} days (rule ${imageRule.id}) but its snapshots ` +
+          `${image.imageId} in ${region} stays in the Recycle Bin for ${imageRule.retentionDays} days (rule ${imageRule.id}) but ` +
             (shortest === 0
-              ? 'are deleted for good (no snapshot rule keeps them all)'
-              : `for only ${shortest} (snapshot rule ${retained.sort((a, b) => a.retentionDays - b.retentionDays)[0]!.id})`) +
+              ? 'no snapshot rule is known to keep all of its snapshots'
+              : `its snapshots for only ${shortest} (snapshot rule ${shortestRule(undo.snapshots, deleted, tagsOf)})`) +
             ': an image restored after they are gone cannot be used (Recycle Bin User Guide). Give a snapshot rule at least as long a retention, or set delete-snapshots: false.'
         )
     }
     frees.set(image.imageId, entry)
   }
   return frees
+}
+
+/** One snapshot's share of what an image frees. */
+interface SnapshotCost {
+  snapshotId: string
+  bytes: number
+  usd: number
+  archived: boolean
+}
+
+/** The rule whose retention is the shortest of those that surely keep these snapshots. */
+function shortestRule(
+  rules: readonly RetentionRule[],
+  snapshotIds: readonly string[],
+  tagsOf: (id: string) => ReadonlyMap<string, string> | undefined
+): string {
+  const found = snapshotIds.flatMap((id) => rulesFor(rules, tagsOf(id), 'narrow').slice(0, 1))
+  return found.sort((a, b) => a.retentionDays - b.retentionDays)[0]?.id ?? ''
 }
 
 /** The region's available retention rules for images and snapshots; unreadable rules are a line in the log. */
@@ -135,16 +174,27 @@ async function recycleBin(context: Context, region: string): Promise<{ images: R
 }
 
 /**
- * The rule that keeps a resource longest, of those that apply to it (Recycle Bin User Guide): a
- * tag-level rule applies to a resource with any of its tags; a region-level rule to every resource
- * but one with any of its exclusion tags. Where several apply, the longest retention wins. AWS does
- * not say how a rule's tag without a value matches, so it is read the cautious way each time —
- * "recoverable" is never claimed where it may not hold: a rule's tag without a value retains only
- * resources whose tag value is empty, and an exclusion tag without a value excludes any value.
+ * The rules that apply to a resource with these tags, longest retention first (Recycle Bin User
+ * Guide: a tag-level rule applies to a resource with any of its tags, a region-level rule to every
+ * resource but one with any of its exclusion tags; where several apply, the longest retention wins).
+ * AWS does not say how a rule's tag without a value matches, and a resource's tags may be unknown,
+ * as may a rule's exclusion tags: `narrow` counts only rules that surely apply (for "recoverable"),
+ * `wide` every rule that may (for what is still billed), so neither claim is ever too hopeful.
  */
-function longest(rules: readonly RetentionRule[], tags: ReadonlyMap<string, string>): RetentionRule | undefined {
-  const retains = (tag: ResourceTagRule): boolean => tags.has(tag.key) && tags.get(tag.key) === (tag.value ?? '')
-  const excludes = (tag: ResourceTagRule): boolean => tags.has(tag.key) && (tag.value === undefined || tags.get(tag.key) === tag.value)
-  const applying = rules.filter((rule) => (rule.tags.length > 0 ? rule.tags.some(retains) : !rule.excludeTags.some(excludes)))
-  return applying.sort((a, b) => b.retentionDays - a.retentionDays)[0]
+function rulesFor(
+  rules: readonly RetentionRule[],
+  tags: ReadonlyMap<string, string> | undefined,
+  reading: 'narrow' | 'wide'
+): RetentionRule[] {
+  const narrow = reading === 'narrow'
+  const matches = (tag: ResourceTagRule, loose: boolean): boolean =>
+    tags !== undefined &&
+    tags.has(tag.key) &&
+    (tag.value === undefined ? loose || tags.get(tag.key) === '' : tags.get(tag.key) === tag.value)
+  const applies = (rule: RetentionRule): boolean => {
+    if (rule.tags.length > 0) return tags === undefined ? !narrow : rule.tags.some((tag) => matches(tag, !narrow))
+    if (rule.excludeTags === undefined || tags === undefined) return !narrow
+    return !rule.excludeTags.some((tag) => matches(tag, narrow))
+  }
+  return rules.filter(applies).sort((a, b) => b.retentionDays - a.retentionDays)
 }

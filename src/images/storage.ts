@@ -1,6 +1,7 @@
-// What a new release stores: the full written size of each new image's snapshots (one full copy per
-// region: the first copy of an image into a region is not incremental), read once its images are
-// available, one DescribeSnapshots per region. For the summary only: a refusal is a line in the log.
+// What a new release stores, at most: the full written size of each new image's snapshots (EBS
+// stores a snapshot incrementally where an earlier one of its lineage exists, so the bill may be
+// less), read once its images are available, one DescribeSnapshots per region. For the summary only:
+// a refusal is a line in the log.
 import { AwsError } from '../aws/errors.ts'
 import { describeSnapshots } from '../aws/snapshots.ts'
 import type { Context } from '../context.ts'

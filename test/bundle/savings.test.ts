@@ -70,8 +70,12 @@ describe('what retiring saves, through the bundle', () => {
     expect(dry.outputs.savings).toBe(real.outputs.savings)
     for (const summary of [dry.summary, real.summary]) {
       expect(summary).toMatch(new RegExp(`${images[0]!.imageId}.*\\*\\*retire\\*\\*.*\\| 8\\.00 GiB, \\$0\\.40/month \\|`))
-      expect(summary).toMatch(new RegExp(`${images[1]!.imageId}.*\\*\\*retire\\*\\*.*\\| no snapshot \\(others keep using them\\) \\|`))
-      expect(summary).toMatch(new RegExp(`${images[2]!.imageId}.*\\*\\*retire\\*\\*.*\\| 4\\.00 GiB, \\$0\\.05/month \\|`))
+      expect(summary).toMatch(new RegExp(`${images[1]!.imageId}.*\\*\\*retire\\*\\*.*\\| no snapshot: other images keep using them \\|`))
+      expect(summary).toMatch(
+        new RegExp(
+          `${images[2]!.imageId}.*\\*\\*retire\\*\\*.*\\| 4\\.00 GiB, \\$0\\.05/month; archived: deleting within 90 days of archiving is billed for the rest of them \\|`
+        )
+      )
       expect(summary).toContain('Retiring these frees **12.00 GiB of snapshots, $0.45 a month**')
       expect(summary).toContain('`FullSnapshotSizeInBytes`')
     }
@@ -97,7 +101,7 @@ describe('what retiring saves, through the bundle', () => {
     expect(result.errors).toEqual([])
     const day = (days: number) => new Date(started + days * 86_400_000).toISOString().slice(0, 10)
     expect(result.summary).toMatch(new RegExp(`recoverable until ${day(7)} \\d\\d:\\d\\d UTC \\(rule \\w+\\)`))
-    expect(result.summary).toContain(`snapshots billed until ${day(10)}`)
+    expect(result.summary).toContain(`snapshots may be billed until ${day(10)}`)
     expect(result.summary).toContain(`(rule ${snapshotRule}): the savings start then`)
     expect(result.log).not.toMatch(/stays in the Recycle Bin for/)
   }, 60_000)
@@ -113,5 +117,60 @@ describe('what retiring saves, through the bundle', () => {
     )
     // Recoverable only while its snapshots are: 7 days, not 30.
     expect(result.summary).toContain(`(rule ${imageRule})`)
+  }, 60_000)
+
+  it('never claims an image recoverable whose snapshots go for good, even one counted with another image', async () => {
+    const builder = await launchBuilder(world.moto.endpoint)
+    const first = await seedImage(world.front, REGION, builder, 'pair-a', 30, { App: 'web' })
+    const snapshot = await snapshotOf(first)
+    const client = inspector(world.front.endpoint, REGION)
+    let second: string
+    try {
+      const made = await client.send(
+        new RegisterImageCommand({
+          Name: 'pair-b',
+          Architecture: 'x86_64',
+          RootDeviceName: '/dev/xvda',
+          VirtualizationType: 'hvm',
+          BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: snapshot } }]
+        })
+      )
+      second = made.ImageId!
+      await client.send(new CreateTagsCommand({ Resources: [second], Tags: [{ Key: 'App', Value: 'web' }] }))
+      world.front.setCreationDate(second, REGION, new Date(Date.now() - 29 * 86_400_000).toISOString())
+    } finally {
+      client.destroy()
+    }
+    await seedImage(world.front, REGION, builder, 'newest', 1, { App: 'web' })
+    world.front.recycleBinRule(ACCOUNT, REGION, { resourceType: 'EC2_IMAGE', retentionDays: 7 })
+    const result = await runAction({ ...inputs, 'dry-run': 'true' }, { env: awsEnv(world, REGION) })
+    expect(result.errors).toEqual([])
+    expect(result.summary).not.toContain('recoverable until')
+    // The one planned second of the two has its snapshot counted with the first.
+    expect(result.summary).toContain(`its snapshots are counted with another image of the plan (${snapshot})`)
+    expect(result.log).toContain(`${first.imageId} in ${REGION} stays in the Recycle Bin for 7 days`)
+    expect(result.log).toContain(`${second} in ${REGION} stays in the Recycle Bin for 7 days`)
+  }, 60_000)
+
+  it('reads a region-level rule’s exclusion tags: an excluded image is not claimed recoverable', async () => {
+    const { images } = await seed()
+    const client = inspector(world.front.endpoint, REGION)
+    try {
+      await client.send(new CreateTagsCommand({ Resources: [images[0]!.imageId], Tags: [{ Key: 'Bin', Value: 'skip' }] }))
+    } finally {
+      client.destroy()
+    }
+    const imageRule = world.front.recycleBinRule(ACCOUNT, REGION, {
+      resourceType: 'EC2_IMAGE',
+      retentionDays: 7,
+      excludeResourceTags: [{ key: 'Bin', value: 'skip' }]
+    })
+    world.front.recycleBinRule(ACCOUNT, REGION, { resourceType: 'EBS_SNAPSHOT', retentionDays: 7 })
+    const result = await runAction({ ...inputs, 'dry-run': 'true' }, { env: awsEnv(world, REGION) })
+    expect(result.errors).toEqual([])
+    const row = (imageId: string) => result.summary.split('\n').find((line) => line.includes(imageId) && line.includes('**retire**')) ?? ''
+    expect(row(images[0]!.imageId)).not.toContain('recoverable until')
+    expect(row(images[2]!.imageId)).toContain(`recoverable until`)
+    expect(row(images[2]!.imageId)).toContain(`(rule ${imageRule})`)
   }, 60_000)
 })

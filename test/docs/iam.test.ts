@@ -78,7 +78,9 @@ async function actionsInCode(): Promise<Set<string>> {
       if (entry.isDirectory()) walk(path)
       else if (entry.name.endsWith('.ts')) {
         const text = readFileSync(path, 'utf8')
-        const imported = [...text.matchAll(/'@aws-sdk\/(client-[a-z0-9-]+)'/g)].map((m) => m[1]!).filter((pkg) => pkg in PREFIXES)
+        const imported = [...new Set([...text.matchAll(/'@aws-sdk\/(client-[a-z0-9-]+)'/g)].map((m) => m[1]!))].filter(
+          (pkg) => pkg in PREFIXES
+        )
         for (const [, command] of text.matchAll(/new ([A-Z]\w+)Command\(/g)) {
           const owners = imported.filter((pkg) => `${command}Command` in sdks.get(pkg)!)
           if (owners.length !== 1) throw new Error(`${path}: ${command}Command is in ${owners.length} of the SDK packages it imports`)

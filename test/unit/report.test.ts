@@ -66,3 +66,38 @@ describe('summary', () => {
     expect(consoleLink('eu-isoe-west-1', 'ami-1')).toBeUndefined()
   })
 })
+
+describe('the savings output', () => {
+  it('counts only the snapshots that were deleted, not every one the plan meant to delete', () => {
+    const journal = new Journal()
+    const GIB = 2 ** 30
+    journal.prunePlan = [
+      {
+        region: 'us-east-1',
+        imageId: 'ami-0000000000000000a',
+        name: 'web-1',
+        creationDate: '2026-10-01T00:00:00.000Z',
+        group: '',
+        action: 'retire',
+        reason: 'older than 30d',
+        frees: {
+          snapshotIds: ['snap-a', 'snap-b'],
+          bytes: 12 * GIB,
+          unknown: [],
+          usdPerMonth: 0.6,
+          sizes: [
+            { snapshotId: 'snap-a', bytes: 8 * GIB, usd: 0.4, archived: false },
+            { snapshotId: 'snap-b', bytes: 4 * GIB, usd: 0.2, archived: false }
+          ]
+        }
+      }
+    ]
+    // snap-b's deletion failed: it is still stored, and billed.
+    journal.record('retired', 'us-east-1', { imageIds: ['ami-0000000000000000a'], snapshotIds: ['snap-a'] })
+    expect(JSON.parse(outputsOf(release(), journal).savings)).toEqual({
+      gib: 8,
+      'usd-per-month': 0.4,
+      regions: { 'us-east-1': { gib: 8, 'usd-per-month': 0.4 } }
+    })
+  })
+})
