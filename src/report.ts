@@ -33,12 +33,17 @@ export function manifestOf(release: Release, journal: Journal, plan: Plan | unde
     succeeded: failure === undefined,
     ...(failure !== undefined && { failure }),
     regions: manifestRegions(release, journal, plan),
+    ...(plan?.prune && { savings: savingsOutput(journal) }),
     ...(journal.grants.length > 0 && { grants: journal.grants }),
     ...(journal.accounts.length > 0 && {
       accounts: Object.fromEntries(
         journal.accounts.map((account) => [
           account.id,
-          { roleArn: account.roleArn, regions: manifestRegions(account.release, account.journal, plan) }
+          {
+            roleArn: account.roleArn,
+            regions: manifestRegions(account.release, account.journal, plan),
+            ...(plan?.prune && { savings: savingsOutput(account.journal) })
+          }
         ])
       )
     })

@@ -216,6 +216,13 @@ describe('a release into target accounts, through the bundle', () => {
       }
     }
     expect(second.summary).toContain(`### Account ${C}`)
+    // Each account's savings are in the manifest: two retired copies of the double's default 6 GiB.
+    const manifest = JSON.parse(second.manifest!) as { accounts: Record<string, { savings: unknown }> }
+    expect(manifest.accounts[B]!.savings).toEqual({
+      gib: 12,
+      'usd-per-month': 0.6,
+      regions: { [SOURCE]: { gib: 6, 'usd-per-month': 0.3 }, [OTHER]: { gib: 6, 'usd-per-month': 0.3 } }
+    })
     expect(second.summary).toMatch(/#### Prune plan: 2 to retire, 2 kept/)
     // Each account's parameter names that account's own copy.
     const published = world.front.calls.filter((call) => call.service === 'ssm' && call.action === 'PutParameter' && call.status < 400)
